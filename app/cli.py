@@ -1,0 +1,150 @@
+"""``teleconsult``: the workstation's command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from app.config import ConfigError, UserSettingsStore, find_site_config, load_site_config
+from app.i18n import SUPPORTED_LANGUAGES, resolve_language
+from app.logs import setup_logging
+from app.paths import app_paths
+from app.roles import Role
+from app.versions import app_version
+
+log = logging.getLogger("app")
+_STARTED = time.perf_counter()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="teleconsult", description="Teleconsult Workstation: remote consultation and guided procedures."
+    )
+    parser.add_argument("--demo", action="store_true", help="tell the whole story on this machine alone")
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.SPECIALIST.value,
+        help="the role to open the demo as (default: specialist)",
+    )
+    parser.add_argument("--lang", choices=SUPPORTED_LANGUAGES, help="UI language (overrides settings)")
+    parser.add_argument("--site-config", type=Path, help="site configuration file (TOML)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="render the main window to this PNG and exit (works without a display)",
+    )
+    parser.add_argument(
+        "--screenshot-delay",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds to let the window settle before the screenshot",
+    )
+    parser.add_argument("--reset-layout", action="store_true", help="start with the default panel layout")
+    parser.add_argument("--exit-after-paint", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"teleconsult {app_version()}")
+    return parser.parse_args(argv)
+
+
+def has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    paths = app_paths().ensure()
+    setup_logging(paths.log_file)
+    log.info("teleconsult %s starting (demo=%s, role=%s)", app_version(), args.demo, args.role)
+
+    headless = args.screenshot is not None or args.exit_after_paint
+    if not has_display():
+        if not headless:
+            print(
+                "No display found (DISPLAY is not set), so the workstation window cannot open here.\n"
+                "To see what it shows on this machine, run `make screenshot` (or "
+                "`teleconsult --demo --screenshot out.png`) and open the PNG.",
+                file=sys.stderr,
+            )
+            return 1
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    site_file = find_site_config(args.site_config)
+    try:
+        site = load_site_config(site_file)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        print(exc.report(), file=sys.stderr)
+        if not headless:
+            from app.gui import create_application, show_config_error
+
+            create_application(sys.argv[:1])
+            show_config_error(exc.report())
+        return 2
+
+    store = UserSettingsStore(paths.user_settings_file)
+    settings = store.load()
+    language = resolve_language(args.lang, settings.language, site.ui.language)
+
+    from app.context import Workstation
+    from app.gui import CrashReporter, LanguageManager, create_application
+    from app.main_window import MainWindow
+
+    ws = Workstation(
+        paths=paths,
+        site=site,
+        site_file=site_file,
+        settings_store=store,
+        settings=settings,
+        role=Role(args.role),
+        language=language,
+        demo=args.demo,
+    )
+    app = create_application(sys.argv[:1])
+    languages = LanguageManager(app)
+    languages.apply(language)
+    crash = CrashReporter(paths.log_file, app)
+    crash.install()
+
+    window = MainWindow(ws)
+    window.sig_language_requested.connect(
+        lambda chosen: languages.apply(resolve_language(None, chosen, site.ui.language))
+    )
+    if args.reset_layout:
+        window.reset_layout()
+    if args.screenshot is not None:
+        window.resize(1600, 1000)  # the same picture whatever size the window was last left at
+    if store.recovered_from is not None:
+        from widgets.i18n import tr
+
+        notice = tr(
+            "MainWindow", "Your settings file was damaged and was set aside as %1; defaults are in use."
+        )
+        window.statusBar().showMessage(notice.replace("%1", str(store.recovered_from)), 30000)
+    window.show()
+
+    if args.exit_after_paint:
+
+        def report_paint() -> None:
+            print(f"first-paint {time.perf_counter() - _STARTED:.4f}", flush=True)
+            app.quit()
+
+        window.sig_first_paint.connect(report_paint)
+    if args.screenshot is not None:
+        from app.screenshot import schedule_screenshot
+
+        schedule_screenshot(window, args.screenshot, args.screenshot_delay)
+
+    code = app.exec()
+    crash.uninstall()
+    log.info("teleconsult exiting with %s", code)
+    return int(code)

@@ -1,0 +1,42 @@
+"""Everything a main window is composed from, gathered once at start-up. Qt-free."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.config import SiteConfig, UserSettings, UserSettingsStore
+from app.connection import ConnectionStatus
+from app.paths import AppPaths
+from app.patient import PatientContext
+from app.roles import PERMISSIONS, Permissions, Role
+
+
+@dataclass
+class Workstation:
+    paths: AppPaths
+    site: SiteConfig
+    site_file: Path | None
+    settings_store: UserSettingsStore
+    settings: UserSettings
+    role: Role
+    language: str
+    user_name: str = ""
+    demo: bool = False
+    patient: PatientContext = field(default_factory=PatientContext)
+    connection: ConnectionStatus = field(default_factory=ConnectionStatus)
+
+    @property
+    def permissions(self) -> Permissions:
+        return PERMISSIONS[self.role]
+
+    @property
+    def pseudonym_salt(self) -> bytes | None:
+        """Roles that must not see identities get a site-stable salt for pseudonyms."""
+        if self.permissions.see_identity:
+            return None
+        return hashlib.sha256(f"teleconsult-pseudonym:{self.site.site_name}".encode()).digest()
+
+    def save_settings(self) -> None:
+        self.settings_store.save(self.settings)

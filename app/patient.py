@@ -1,0 +1,52 @@
+"""The patient in context. The banner shows it; trainees see a stable pseudonym, never the identity."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+
+from app.observable import Event
+
+
+@dataclass(frozen=True)
+class Patient:
+    patient_id: str
+    name: str
+    sex: str  # DICOM codes: M, F, O, U
+    birth_date: date | None
+
+    def age_on(self, today: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def pseudonymised(self, site_salt: bytes) -> Patient:
+        """A de-identified stand-in: same across sessions at a site, irreversible without the salt."""
+        digest = hmac.new(site_salt, self.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        code = digest[:8].upper()
+        return Patient(patient_id=f"ANON-{code}", name=f"Patient {code}", sex=self.sex, birth_date=None)
+
+
+class PatientContext:
+    """The one patient the workstation is acting on, or none."""
+
+    def __init__(self) -> None:
+        self.changed: Event[[Patient | None]] = Event()
+        self._patient: Patient | None = None
+
+    @property
+    def patient(self) -> Patient | None:
+        return self._patient
+
+    def open(self, patient: Patient) -> None:
+        if patient != self._patient:
+            self._patient = patient
+            self.changed.emit(patient)
+
+    def close(self) -> None:
+        if self._patient is not None:
+            self._patient = None
+            self.changed.emit(None)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the workstation and its tests need, when missing.
+# As root it runs apt-get; otherwise it prints the exact sudo line and exits non-zero.
+set -euo pipefail
+
+# Qt's xcb platform under Xvfb, VTK through EGL/GLX on Mesa, Chinese fonts, the Secret Service
+# for the keyring, PostgreSQL for the backend tests.
+PKGS=(
+  python3-venv
+  xvfb xauth
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+  libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 libdbus-1-3 libfontconfig1
+  libegl1 libgl1 libglx-mesa0 libegl-mesa0 libgl1-mesa-dri
+  fonts-noto-cjk
+  dbus gnome-keyring
+  postgresql
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # python3-venv is not needed when the interpreter already has a working venv module.
+    if [ "$p" = python3-venv ] && python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      continue
+    fi
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing system packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "These Debian packages are missing. Install them with:" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,54 @@
+"""GUI fixtures: ``make_workstation`` builds a main window for a role and closes everything it made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from app.config import SiteConfig, UserSettingsStore
+from app.context import Workstation
+from app.gui import LanguageManager
+from app.main_window import MainWindow
+from app.paths import app_paths
+from app.roles import Role
+
+MakeWorkstation = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def languages(qapp: QApplication) -> Iterator[LanguageManager]:
+    manager = LanguageManager(qapp)
+    yield manager
+    manager.apply("en")
+
+
+@pytest.fixture
+def make_workstation(qtbot, isolated_home: Path) -> Iterator[MakeWorkstation]:  # type: ignore[no-untyped-def]
+    made: list[MainWindow] = []
+
+    def make(role: Role = Role.SPECIALIST, site: SiteConfig | None = None, **kwargs: object) -> MainWindow:
+        paths = app_paths().ensure()
+        store = UserSettingsStore(paths.user_settings_file)
+        ws = Workstation(
+            paths=paths,
+            site=site or SiteConfig(),
+            site_file=None,
+            settings_store=store,
+            settings=store.load(),
+            role=role,
+            language="en",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        window = MainWindow(ws)
+        qtbot.addWidget(window)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.close()
+    leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.objectName() == "mainWindow"]
+    assert not leaked, f"main windows left open: {leaked}"
