@@ -95,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = store.load()
     language = resolve_language(args.lang, settings.language, site.ui.language)
 
+    from PySide6.QtCore import QTimer
+
     from app.context import Workstation
     from app.gui import CrashReporter, LanguageManager, create_application
-    from app.main_window import MainWindow
+    from app.workstation import compose
 
     ws = Workstation(
         paths=paths,
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     crash = CrashReporter(paths.log_file, app)
     crash.install()
 
-    window = MainWindow(ws)
+    composed = compose(ws)
+    window = composed.window
     window.sig_language_requested.connect(
         lambda chosen: languages.apply(resolve_language(None, chosen, site.ui.language))
     )
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         window.statusBar().showMessage(notice.replace("%1", str(store.recovered_from)), 30000)
     window.show()
+    # The backend starts after the window is on screen: start-up never waits for it.
+    QTimer.singleShot(0, composed.link.start)
 
     if args.exit_after_paint:
 
@@ -145,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule_screenshot(window, args.screenshot, args.screenshot_delay)
 
     code = app.exec()
+    composed.shutdown()
     crash.uninstall()
     log.info("teleconsult exiting with %s", code)
     return int(code)

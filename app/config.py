@@ -222,6 +222,7 @@ class UserSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", validate_assignment=True)
     language: Language = "system"
+    last_username: str = ""
     last_dicom_folder: str = ""
     windows: dict[str, WindowState] = Field(default_factory=dict)
 

@@ -102,6 +102,7 @@ class _FirstPaintWatcher(QObject):
 
 class MainWindow(QMainWindow):
     sig_first_paint = Signal()
+    sig_closed = Signal()
     sig_language_requested = Signal(str)
 
     def __init__(
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setDockNestingEnabled(True)
         self._painted = False
+        self._closed = False
         self._factories = panel_factories or {}
         self.docks: dict[PanelId, QDockWidget] = {}
 
@@ -358,6 +360,10 @@ class MainWindow(QMainWindow):
         self.mark_painted()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            super().closeEvent(event)
+            return
+        self._closed = True
         self.save_layout()
         self.ws.connection.changed.disconnect(self._show_link)
         self.ws.patient.changed.disconnect(self._patient_changed)
@@ -366,4 +372,5 @@ class MainWindow(QMainWindow):
             closer = getattr(dock.widget(), "close_model", None)
             if callable(closer):
                 closer()
+        self.sig_closed.emit()
         super().closeEvent(event)

@@ -62,11 +62,11 @@ W = PanelId
 LAYOUTS: dict[Role, tuple[Place, ...]] = {
     # The specialist triages, reads the study, talks and watches the patient at once.
     Role.SPECIALIST: (
-        Place(W.WORKLIST, area=Area.LEFT, size=300),
-        Place(W.IMAGING, right_of=W.WORKLIST, size=760),
+        Place(W.WORKLIST, area=Area.LEFT, size=420),
+        Place(W.IMAGING, right_of=W.WORKLIST, size=680),
         Place(W.CONSULTATION, right_of=W.IMAGING, size=480),
-        Place(W.VITALS, below=W.CONSULTATION, size=380),
-        Place(W.CHAT, below=W.WORKLIST, size=300),
+        Place(W.VITALS, below=W.CONSULTATION, size=420),
+        Place(W.CHAT, below=W.WORKLIST, size=420),
         Place(W.PLUGINS, tab_with=W.CHAT),
     ),
     # At the bedside the call and the patient come first; the worklist holds one's own requests.

@@ -97,6 +97,64 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>LockScreen</name>
+    <message>
+      <source>%1 - locked after %2 minutes without activity. Enter your password to continue.</source>
+      <translation>%1 - 无操作 %2 分钟后已锁定。请输入密码继续。</translation>
+    </message>
+    <message>
+      <source>Password</source>
+      <translation>密码</translation>
+    </message>
+    <message>
+      <source>Sign out</source>
+      <translation>退出登录</translation>
+    </message>
+    <message>
+      <source>Unlock</source>
+      <translation>解锁</translation>
+    </message>
+    <message>
+      <source>Workstation locked</source>
+      <translation>工作站已锁定</translation>
+    </message>
+    <message>
+      <source>Wrong password.</source>
+      <translation>密码错误。</translation>
+    </message>
+  </context>
+  <context>
+    <name>LoginDialog</name>
+    <message>
+      <source>Enter your username and password.</source>
+      <translation>请输入用户名和密码。</translation>
+    </message>
+    <message>
+      <source>Password:</source>
+      <translation>密码：</translation>
+    </message>
+    <message>
+      <source>Server:</source>
+      <translation>服务器：</translation>
+    </message>
+    <message>
+      <source>Sign in</source>
+      <translation>登录</translation>
+    </message>
+    <message>
+      <source>Sign in to Teleconsult</source>
+      <translation>登录远程会诊系统</translation>
+    </message>
+    <message>
+      <source>Signing in...</source>
+      <translation>正在登录...</translation>
+    </message>
+    <message>
+      <source>Username:</source>
+      <translation>用户名：</translation>
+    </message>
+  </context>
+  <context>
     <name>MainWindow</name>
     <message>
       <source>&amp;About Teleconsult Workstation</source>
@@ -260,6 +318,45 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>Notes</name>
+    <message>
+      <source>Add to notes</source>
+      <translation>加入会诊记录</translation>
+    </message>
+    <message>
+      <source>Chat</source>
+      <translation>聊天</translation>
+    </message>
+    <message>
+      <source>Chat and notes of the open consultation appear here.</source>
+      <translation>当前会诊的聊天与记录将在此显示。</translation>
+    </message>
+    <message>
+      <source>No consultation open</source>
+      <translation>未打开会诊</translation>
+    </message>
+    <message>
+      <source>Note</source>
+      <translation>记录</translation>
+    </message>
+    <message>
+      <source>Send chat</source>
+      <translation>发送消息</translation>
+    </message>
+    <message>
+      <source>The backend refused this entry; see the log</source>
+      <translation>后端拒绝了此条目，请查看日志</translation>
+    </message>
+    <message>
+      <source>Type a message or a consult note...</source>
+      <translation>输入消息或会诊记录...</translation>
+    </message>
+    <message>
+      <source>Waiting to be delivered to the backend</source>
+      <translation>等待发送到后端</translation>
+    </message>
+  </context>
+  <context>
     <name>PatientBanner</name>
     <message>
       <source>Born %1 (%2 y)</source>
@@ -288,6 +385,37 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Sex unknown</source>
       <translation>性别未知</translation>
+    </message>
+  </context>
+  <context>
+    <name>Session</name>
+    <message>
+      <source>&amp;Lock workstation</source>
+      <translation>锁定工作站(&amp;L)</translation>
+    </message>
+    <message>
+      <source>Backend unavailable: %1</source>
+      <translation>后端不可用：%1</translation>
+    </message>
+    <message>
+      <source>Not signed in. Use File &gt; Sign in to continue.</source>
+      <translation>未登录。请使用“文件 &gt; 登录”继续。</translation>
+    </message>
+    <message>
+      <source>Sign &amp;in...</source>
+      <translation>登录(&amp;I)...</translation>
+    </message>
+    <message>
+      <source>Sign &amp;out</source>
+      <translation>退出登录(&amp;O)</translation>
+    </message>
+    <message>
+      <source>Signed in as %1, whose role differs from this window's.</source>
+      <translation>已以 %1 登录，其角色与本窗口不符。</translation>
+    </message>
+    <message>
+      <source>The backend is not reachable yet.</source>
+      <translation>暂时无法连接到后端。</translation>
     </message>
   </context>
   <context>
@@ -323,6 +451,113 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>none (built-in defaults)</source>
       <translation>无（使用内置默认值）</translation>
+    </message>
+  </context>
+  <context>
+    <name>Worklist</name>
+    <message>
+      <source>%1 waiting, %2 past the target</source>
+      <translation>%1 个等待中，%2 个已超时</translation>
+    </message>
+    <message>
+      <source>Accept</source>
+      <translation>接受</translation>
+    </message>
+    <message>
+      <source>Accepted</source>
+      <translation>已接受</translation>
+    </message>
+    <message>
+      <source>Accepted by %1</source>
+      <translation>接诊医生：%1</translation>
+    </message>
+    <message>
+      <source>Close consultation</source>
+      <translation>结束会诊</translation>
+    </message>
+    <message>
+      <source>Close with outcome...</source>
+      <translation>填写结论并结束...</translation>
+    </message>
+    <message>
+      <source>Closed</source>
+      <translation>已结束</translation>
+    </message>
+    <message>
+      <source>Emergency</source>
+      <translation>紧急</translation>
+    </message>
+    <message>
+      <source>In session</source>
+      <translation>会诊中</translation>
+    </message>
+    <message>
+      <source>New requests appear here as soon as they are sent.</source>
+      <translation>新的会诊请求一经发送即在此显示。</translation>
+    </message>
+    <message>
+      <source>No consultation requests</source>
+      <translation>没有会诊请求</translation>
+    </message>
+    <message>
+      <source>OVERDUE</source>
+      <translation>已超时</translation>
+    </message>
+    <message>
+      <source>Open</source>
+      <translation>待接诊</translation>
+    </message>
+    <message>
+      <source>Outcome for %1:</source>
+      <translation>%1 的会诊结论：</translation>
+    </message>
+    <message>
+      <source>Outcome: %1</source>
+      <translation>结论：%1</translation>
+    </message>
+    <message>
+      <source>Patient</source>
+      <translation>患者</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>刷新</translation>
+    </message>
+    <message>
+      <source>Requested by %1</source>
+      <translation>申请医生：%1</translation>
+    </message>
+    <message>
+      <source>Routine</source>
+      <translation>常规</translation>
+    </message>
+    <message>
+      <source>Select a request to see its question.</source>
+      <translation>选择一个请求以查看会诊问题。</translation>
+    </message>
+    <message>
+      <source>Specialty</source>
+      <translation>专科</translation>
+    </message>
+    <message>
+      <source>Start session</source>
+      <translation>开始会诊</translation>
+    </message>
+    <message>
+      <source>State</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>Urgency</source>
+      <translation>紧急程度</translation>
+    </message>
+    <message>
+      <source>Urgent</source>
+      <translation>加急</translation>
+    </message>
+    <message>
+      <source>Waiting</source>
+      <translation>等待时间</translation>
     </message>
   </context>
 </TS>

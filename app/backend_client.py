@@ -1,0 +1,228 @@
+"""The workstation's client for the thin backend (REST over httpx). Qt-free, asyncio.
+
+Runs on the rtc runtime's loop; the UI reaches it through widgets.qt_async. Access tokens are kept in
+memory only; the refresh token goes to the caller's ``on_refresh_token`` (the keyring), never to a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+log = logging.getLogger(__name__)
+API = "/api/v1"
+
+
+class BackendError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}" if status else detail)
+        self.status = status
+        self.detail = detail
+
+    @property
+    def retryable(self) -> bool:
+        """Worth sending again later: the backend was unreachable or failed on its side."""
+        return self.status == 0 or self.status >= 500 or self.status == 429
+
+
+class BackendUnreachableError(BackendError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(0, detail)
+
+
+class NotSignedInError(BackendError):
+    def __init__(self, detail: str = "not signed in") -> None:
+        super().__init__(401, detail)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    specialties: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UserInfo:
+        return cls(
+            id=int(data["id"]),
+            username=str(data["username"]),
+            display_name=str(data.get("display_name") or data["username"]),
+            role=str(data["role"]),
+            specialties=tuple(data.get("specialties") or ()),
+        )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(
+            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail
+        )
+    return str(detail)
+
+
+class BackendClient:
+    def __init__(
+        self,
+        base_url: str,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+        on_refresh_token: Callable[[str | None], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._verify = verify
+        self._timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+        self._refresh_lock: asyncio.Lock | None = None
+        self.access_token: str | None = None
+        self.refresh_token: str | None = None
+        self.user: UserInfo | None = None
+        self.on_refresh_token = on_refresh_token
+
+    # plumbing ------------------------------------------------------------------------------
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url + API, verify=self._verify, timeout=self._timeout
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _send(self, method: str, path: str, json: Any = None, auth: bool = True) -> httpx.Response:
+        headers = {}
+        if auth:
+            if self.access_token is None:
+                raise NotSignedInError()
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        try:
+            return await self._client().request(method, path, json=json, headers=headers)
+        except httpx.TransportError as exc:
+            raise BackendUnreachableError(
+                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ) from exc
+
+    async def request(self, method: str, path: str, json: Any = None, auth: bool = True) -> Any:
+        response = await self._send(method, path, json, auth)
+        if response.status_code == 401 and auth and self.refresh_token:
+            await self.refresh()
+            response = await self._send(method, path, json, auth)
+        if response.status_code >= 400:
+            raise BackendError(response.status_code, _detail(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _take_tokens(self, body: dict[str, Any]) -> UserInfo:
+        self.access_token = str(body["access_token"])
+        self.refresh_token = str(body["refresh_token"])
+        self.user = UserInfo.from_json(body["user"])
+        if self.on_refresh_token is not None:
+            self.on_refresh_token(self.refresh_token)
+        return self.user
+
+    # identity ------------------------------------------------------------------------------
+    async def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", "/health", auth=False)
+        return result
+
+    async def login(self, username: str, password: str) -> UserInfo:
+        body = await self.request(
+            "POST", "/auth/login", {"username": username, "password": password}, auth=False
+        )
+        return self._take_tokens(body)
+
+    async def refresh(self) -> UserInfo:
+        """Exchange the refresh token (rotated by the server). Concurrent callers share one exchange."""
+        if self._refresh_lock is None:
+            self._refresh_lock = asyncio.Lock()
+        token_before = self.refresh_token
+        async with self._refresh_lock:
+            if self.refresh_token != token_before and self.user is not None:
+                return self.user  # another caller already refreshed
+            if not self.refresh_token:
+                raise NotSignedInError()
+            response = await self._send(
+                "POST", "/auth/refresh", {"refresh_token": self.refresh_token}, auth=False
+            )
+            if response.status_code >= 400:
+                if response.status_code == 401:
+                    self.access_token = self.refresh_token = None
+                    if self.on_refresh_token is not None:
+                        self.on_refresh_token(None)
+                raise BackendError(response.status_code, _detail(response))
+            return self._take_tokens(response.json())
+
+    async def resume(self, refresh_token: str) -> UserInfo:
+        """Sign in again with a refresh token kept from an earlier session."""
+        self.refresh_token = refresh_token
+        return await self.refresh()
+
+    async def logout(self) -> None:
+        token, self.refresh_token = self.refresh_token, None
+        self.access_token = None
+        self.user = None
+        if self.on_refresh_token is not None:
+            self.on_refresh_token(None)
+        if token:
+            try:
+                await self.request("POST", "/auth/logout", {"refresh_token": token}, auth=False)
+            except BackendError as exc:
+                log.warning("logout not confirmed by the backend: %s", exc)
+
+    # worklist ------------------------------------------------------------------------------
+    async def consults(self, state: str | None = None) -> list[dict[str, Any]]:
+        path = "/consults" + (f"?state={quote(state)}" if state else "")
+        result: list[dict[str, Any]] = await self.request("GET", path)
+        return result
+
+    async def consult(self, consult_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", f"/consults/{consult_id}")
+        return result
+
+    async def create_consult(self, request: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("POST", "/consults", request)
+        return result
+
+    async def transition(
+        self, consult_id: int, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if action not in ("accept", "start", "close"):
+            raise ValueError(f"unknown consult action {action!r}")
+        result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/{action}", body)
+        return result
+
+    # persistence (what the outbox sends) ---------------------------------------------------
+    async def post_item(self, kind: str, consult_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        if kind not in ("notes", "chat", "annotations"):
+            raise ValueError(f"unknown item kind {kind!r}")
+        result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/{kind}", payload)
+        return result
+
+    async def items(self, kind: str, consult_id: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", f"/consults/{consult_id}/{kind}")
+        return result
+
+    # signalling ----------------------------------------------------------------------------
+    def signal_url(self, consult_id: int) -> str:
+        if self.access_token is None:
+            raise NotSignedInError()
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        path = f"{parts.path}{API}/rooms/{consult_id}/signal"
+        return urlunsplit((scheme, parts.netloc, path, f"token={quote(self.access_token)}", ""))

@@ -1,0 +1,148 @@
+"""teleconsult-server: serve, init, create-user, verify-audit."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from backend.config import ServerSettings, resolve_database_url
+from backend.schemas import ROLES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="teleconsult-server", description="Teleconsult thin backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--database-url",
+            default=None,
+            help="sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: SQLite in the user data dir)",
+        )
+        return p
+
+    serve = with_db(commands.add_parser("serve", help="run the server"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--cert", default=None, help="TLS certificate (PEM)")
+    serve.add_argument("--key", default=None, help="TLS private key (PEM)")
+    serve.add_argument("--target-wait-minutes", type=float, default=15.0)
+    serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
+    serve.add_argument("--seed-demo", action="store_true", help="create the demo users and consult")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    with_db(commands.add_parser("init", help="create or migrate the database and generate the secret"))
+
+    create = with_db(commands.add_parser("create-user", help="add a user"))
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--display-name", default=None)
+    create.add_argument("--specialty", action="append", default=[], dest="specialties")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    with_db(commands.add_parser("verify-audit", help="check the audit hash chain"))
+    return parser
+
+
+def _serve(args: argparse.Namespace, url: str) -> int:
+    from backend.server import serve
+
+    if (args.cert is None) != (args.key is None):
+        print("--cert and --key go together", file=sys.stderr)
+        return 2
+    if args.target_wait_minutes <= 0:
+        print("--target-wait-minutes must be positive", file=sys.stderr)
+        return 2
+    settings = ServerSettings(database_url=url, target_wait_minutes=args.target_wait_minutes)
+    serve(
+        settings,
+        args.host,
+        args.port,
+        certfile=args.cert,
+        keyfile=args.key,
+        port_file=args.port_file,
+        seed_demo=args.seed_demo,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _init(url: str) -> int:
+    from backend.db import Database
+    from backend.migrate import prepare
+
+    db = Database(url)
+    try:
+        prepare(db)
+    finally:
+        db.dispose()
+    print(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _create_user(args: argparse.Namespace, url: str) -> int:
+    from backend.db import Database
+    from backend.migrate import prepare
+    from backend.users import UserExistsError, create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {args.username}: ")
+        if password != getpass.getpass("Again: "):
+            print("passwords differ", file=sys.stderr)
+            return 2
+    db = Database(url)
+    try:
+        prepare(db)
+        user_id = create_user(
+            db, args.username, password, args.role, args.display_name, args.specialties, actor="cli"
+        )
+    except UserExistsError:
+        print(f"user {args.username!r} exists", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"created user {args.username} (id {user_id}, {args.role})")
+    return 0
+
+
+def _verify_audit(url: str) -> int:
+    from backend import audit
+    from backend.db import Database
+
+    db = Database(url)
+    try:
+        with db.transaction(readonly=True) as session:
+            result = audit.verify(session)
+    finally:
+        db.dispose()
+    if result.ok:
+        print(f"audit chain intact ({result.checked} records)")
+        return 0
+    print(f"audit chain broken at record {result.first_broken_id}: {result.reason}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = resolve_database_url(args.database_url)
+    if args.command == "serve":
+        return _serve(args, url)
+    if args.command == "init":
+        return _init(url)
+    if args.command == "create-user":
+        return _create_user(args, url)
+    return _verify_audit(url)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""Request and response bodies (pydantic). Inputs forbid unknown fields and bound every size."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Role = Literal["specialist", "county_doctor", "trainee", "it_admin"]
+ROLES: tuple[str, ...] = ("specialist", "county_doctor", "trainee", "it_admin")
+ConsultState = Literal["open", "accepted", "in_session", "closed"]
+Urgency = Literal["routine", "urgent", "emergency"]
+Sex = Literal["M", "F", "O", "U"]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+]
+Specialty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+MAX_OP_BYTES = 64 * 1024
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Input):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class RefreshIn(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    specialties: list[str]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class UserIn(Input):
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    display_name: Name
+    role: Role
+    specialties: Annotated[list[Specialty], Field(max_length=32)] = []
+
+
+class PatientIn(Input):
+    patient_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    name: Name
+    sex: Sex
+    birth_date: date | None = None
+
+
+class StudyRef(Input):
+    study_instance_uid: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+    ]
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ConsultIn(Input):
+    patient: PatientIn
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    urgency: Urgency
+    specialty: Specialty
+    study: StudyRef | None = None
+
+
+class CloseIn(Input):
+    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+
+class PatientOut(BaseModel):
+    patient_id: str
+    name: str
+    sex: Sex
+    birth_date: date | None
+
+
+class StudyOut(BaseModel):
+    study_instance_uid: str
+    source: str
+
+
+class ConsultOut(BaseModel):
+    id: int
+    state: ConsultState
+    patient: PatientOut
+    question: str
+    urgency: Urgency
+    specialty: str
+    study: StudyOut | None
+    requested_by: UserOut
+    accepted_by: UserOut | None
+    created_at: datetime
+    accepted_at: datetime | None
+    started_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    waiting_seconds: float
+    target_seconds: float
+    overdue: bool
+
+
+class NoteIn(Input):
+    op_id: UUID
+    text: Text
+    created_at: datetime | None = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("created_at needs a timezone (e.g. 2026-01-01T10:00:00Z)")
+        return value
+
+
+class ChatIn(Input):
+    op_id: UUID
+    text: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+class AnnotationIn(Input):
+    op_id: UUID
+    lamport: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    op: dict[str, Any]
+
+    @field_validator("op")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, separators=(",", ":")).encode("utf-8")) > MAX_OP_BYTES:
+            raise ValueError(f"op is larger than {MAX_OP_BYTES} bytes")
+        return value
+
+
+class RecordOut(BaseModel):
+    seq: int
+    op_id: str
+    consult_id: int
+    author: UserOut
+    created_at: datetime
+    received_at: datetime
+
+
+class NoteOut(RecordOut):
+    text: str
+
+
+class ChatOut(RecordOut):
+    text: str
+
+
+class AnnotationOut(RecordOut):
+    lamport: int
+    op: dict[str, Any]
+
+
+class AuditOut(BaseModel):
+    id: int
+    ts: str
+    actor_id: int | None
+    actor: str | None
+    action: str
+    consult_id: int | None
+    client: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    checked: int
+    first_broken_id: int | None
+    reason: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: Literal["sqlite", "postgresql"]
+
+
+# --- signalling -------------------------------------------------------------------------------------
+
+SignalType = Literal["offer", "answer", "candidate", "bye", "message"]
+
+
+class SignalIn(Input):
+    v: Literal[1]
+    type: SignalType
+    to: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    payload: dict[str, Any] = {}

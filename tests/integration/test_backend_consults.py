@@ -1,0 +1,138 @@
+"""The worklist: creation, visibility, the state machine, the accept race, waiting time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import update
+
+from backend.models import Consult
+from tests.integration.conftest import Api
+
+STUDY = {"study_instance_uid": "1.2.826.0.1.3680043.10.1234.99", "source": "pacs"}
+
+
+def test_create_and_read_consult(api: Api) -> None:
+    created = api.new_consult("radiology", urgency="urgent", study=STUDY)
+    assert created["state"] == "open"
+    assert created["patient"] == {
+        "patient_id": "P-1",
+        "name": "Test Patient",
+        "sex": "F",
+        "birth_date": "1970-01-02",
+    }
+    assert created["study"] == STUDY
+    assert created["requested_by"]["username"] == "dr.li"
+    assert created["accepted_by"] is None and created["accepted_at"] is None and created["outcome"] is None
+    assert created["target_seconds"] == 900.0 and created["overdue"] is False
+    assert 0 <= created["waiting_seconds"] < 60
+    fetched = api.ok("GET", f"/consults/{created['id']}", "dr.chen")
+    assert fetched["id"] == created["id"] and fetched["question"] == "Please review."
+    # Reading a record is audited.
+    audit = api.ok("GET", "/audit?limit=1000", "it.admin")
+    access = [r for r in audit if r["action"] == "record.access"]
+    assert [(r["actor"], r["consult_id"]) for r in access] == [("dr.chen", created["id"])]
+
+
+def test_worklists_per_role(api: Api) -> None:
+    radiology = api.new_consult("radiology")["id"]
+    cardiology = api.new_consult("cardiology")["id"]
+    ids = lambda user, query="": [c["id"] for c in api.ok("GET", f"/consults{query}", user)]  # noqa: E731
+    assert ids("dr.chen") == [radiology, cardiology]
+    assert ids("dr.wang") == [cardiology]
+    assert ids("dr.li") == [radiology, cardiology]
+    assert ids("student.zhao") == []
+    api.ok("POST", f"/consults/{cardiology}/accept", "dr.wang")
+    # Accepted by dr.wang: gone from dr.chen's list, still on dr.wang's.
+    assert ids("dr.chen") == [radiology]
+    assert ids("dr.wang") == [cardiology]
+    assert ids("dr.wang", "?state=open") == []
+    assert ids("dr.wang", "?state=accepted") == [cardiology]
+    api.ok("POST", f"/consults/{cardiology}/start", "dr.li")
+    assert ids("student.zhao") == [cardiology]
+    assert ids("dr.li", "?state=in_session") == [cardiology]
+    # Trainees get a stable pseudonym, never the identity.
+    seen = api.ok("GET", f"/consults/{cardiology}", "student.zhao")["patient"]
+    assert seen["patient_id"].startswith("ANON-") and seen["name"] != "Test Patient"
+    assert seen["birth_date"] is None
+    assert api.ok("GET", "/consults", "student.zhao")[0]["patient"] == seen
+    assert api.call("GET", "/consults?state=bogus", "dr.li").status_code == 422
+
+
+def test_state_machine(api: Api) -> None:
+    cid = api.new_consult("radiology")["id"]
+    # Not yet accepted: cannot start or close.
+    assert api.call("POST", f"/consults/{cid}/start", "dr.li").status_code == 409
+    accepted = api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
+    assert accepted["state"] == "accepted" and accepted["accepted_by"]["username"] == "dr.chen"
+    assert accepted["accepted_at"] is not None
+    assert api.call("POST", f"/consults/{cid}/accept", "dr.chen").status_code == 409
+    started = api.ok("POST", f"/consults/{cid}/start", "dr.chen")
+    assert started["state"] == "in_session"
+    assert api.call("POST", f"/consults/{cid}/start", "dr.li").status_code == 409
+    assert api.call("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "  "}).status_code == 422
+    closed = api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "Follow-up CT in 3 months"})
+    assert closed["state"] == "closed" and closed["outcome"] == "Follow-up CT in 3 months"
+    assert closed["closed_at"] is not None
+    assert api.call("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "again"}).status_code == 409
+    # Close straight from accepted works too.
+    other = api.consult_in_state("accepted")
+    assert api.ok("POST", f"/consults/{other}/close", "dr.chen", json={"outcome": "x"})["state"] == "closed"
+    actions = [r["action"] for r in api.ok("GET", "/audit?limit=1000", "it.admin") if r["consult_id"] == cid]
+    assert actions == ["consult.create", "consult.accept", "consult.start", "consult.close"]
+
+
+def test_two_specialists_race_to_accept(api: Api) -> None:
+    tokens = {u: api.token(u) for u in ("dr.chen", "dr.wang")}
+    for _ in range(3):
+        cid = api.new_consult("cardiology")["id"]
+        barrier = threading.Barrier(2)
+        results: dict[str, int] = {}
+
+        def accept(
+            username: str,
+            consult_id: int = cid,
+            barrier: threading.Barrier = barrier,
+            results: dict[str, int] = results,
+        ) -> None:
+            with httpx.Client(base_url=api.api, timeout=30) as client:
+                headers = {"Authorization": f"Bearer {tokens[username]}"}
+                client.get("/me", headers=headers)  # open the connection before the race
+                barrier.wait()
+                results[username] = client.post(f"/consults/{consult_id}/accept", headers=headers).status_code
+
+        threads = [threading.Thread(target=accept, args=(u,)) for u in tokens]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(results.values()) == [200, 409], results
+        winner = next(u for u, status in results.items() if status == 200)
+        assert api.ok("GET", f"/consults/{cid}", winner)["accepted_by"]["username"] == winner
+    assert api.ok("GET", "/audit/verify", "it.admin")["ok"] is True
+
+
+def test_waiting_time_and_overdue(make_server: Callable[..., Api]) -> None:
+    api = make_server(target_wait_minutes=10)
+    cid = api.new_consult("radiology")["id"]
+    fresh = api.ok("GET", f"/consults/{cid}", "dr.li")
+    assert fresh["target_seconds"] == 600.0 and fresh["overdue"] is False
+    with api.server.database.transaction() as session:
+        session.execute(
+            update(Consult)
+            .where(Consult.id == cid)
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=11))
+        )
+    late = api.ok("GET", f"/consults/{cid}", "dr.li")
+    assert 655 < late["waiting_seconds"] < 700 and late["overdue"] is True
+    accepted = api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
+    waited = accepted["waiting_seconds"]
+    # Waiting stops at acceptance.
+    import time
+
+    time.sleep(0.3)
+    assert api.ok("GET", f"/consults/{cid}", "dr.chen")["waiting_seconds"] == waited
+    assert accepted["overdue"] is True

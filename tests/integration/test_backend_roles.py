@@ -1,0 +1,145 @@
+"""Every route x every role: the server, not the client, decides who may do what."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.integration.conftest import Api
+
+ROLES = {"specialist": "dr.chen", "county_doctor": "dr.li", "trainee": "student.zhao", "it_admin": "it.admin"}
+ANON = "anonymous"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # "{id}" is a consult prepared in `state`
+    expected: dict[str, int]  # role -> status; ANON too
+    state: str | None = None
+    body: Callable[[], Any] | None = None
+
+
+def _all(status: int, **overrides: int) -> dict[str, int]:
+    table = {role: status for role in ROLES}
+    table.update(overrides)
+    table.setdefault(ANON, 401)
+    return table
+
+
+def _note() -> dict[str, Any]:
+    return {"op_id": str(uuid.uuid4()), "text": "note"}
+
+
+def _annotation() -> dict[str, Any]:
+    return {"op_id": str(uuid.uuid4()), "lamport": 1, "op": {"kind": "add"}}
+
+
+def _consult() -> dict[str, Any]:
+    return {
+        "patient": {"patient_id": "X", "name": "X Y", "sex": "U", "birth_date": None},
+        "question": "q",
+        "urgency": "emergency",
+        "specialty": "radiology",
+        "study": None,
+    }
+
+
+def _user() -> dict[str, Any]:
+    return {
+        "username": f"u{uuid.uuid4().hex[:8]}",
+        "password": "pw",
+        "display_name": "New",
+        "role": "trainee",
+        "specialties": ["radiology"],
+    }
+
+
+CLINICAL_READ = _all(200, it_admin=403)
+MEMBER_WRITE = _all(201, trainee=403, it_admin=403)
+TABLE = [
+    Route("GET", "/health", _all(200, **{ANON: 200})),
+    Route("GET", "/openapi.json", _all(200, **{ANON: 200})),
+    Route("GET", "/me", _all(200)),
+    Route("GET", "/users", _all(403, it_admin=200)),
+    Route("POST", "/users", _all(403, it_admin=201), body=_user),
+    Route("POST", "/consults", _all(403, county_doctor=201), body=_consult),
+    Route("GET", "/consults", CLINICAL_READ),
+    Route("GET", "/consults?state=open", CLINICAL_READ),
+    Route("GET", "/consults/{id}", CLINICAL_READ, state="in_session"),
+    Route("POST", "/consults/{id}/accept", _all(403, specialist=200), state="open"),
+    Route("POST", "/consults/{id}/start", _all(403, specialist=200, county_doctor=200), state="accepted"),
+    Route(
+        "POST",
+        "/consults/{id}/close",
+        _all(403, specialist=200),
+        state="in_session",
+        body=lambda: {"outcome": "benign"},
+    ),
+    Route("POST", "/consults/{id}/notes", MEMBER_WRITE, state="in_session", body=_note),
+    Route("GET", "/consults/{id}/notes", CLINICAL_READ, state="in_session"),
+    Route("POST", "/consults/{id}/chat", MEMBER_WRITE, state="in_session", body=_note),
+    Route("GET", "/consults/{id}/chat", CLINICAL_READ, state="in_session"),
+    Route("POST", "/consults/{id}/annotations", MEMBER_WRITE, state="in_session", body=_annotation),
+    Route("GET", "/consults/{id}/annotations", CLINICAL_READ, state="in_session"),
+    Route("GET", "/audit", _all(403, it_admin=200)),
+    Route("GET", "/audit/verify", _all(403, it_admin=200)),
+]
+
+
+def test_every_route_for_every_role(api: Api) -> None:
+    mismatches = []
+    for route in TABLE:
+        for role, expected in route.expected.items():
+            path = route.path
+            if route.state is not None:
+                # A fresh consult per attempt: state-changing routes must not see each other's effects.
+                path = path.replace("{id}", str(api.consult_in_state(route.state)))
+            kwargs = {"json": route.body()} if route.body else {}
+            username = None if role == ANON else ROLES[role]
+            response = api.call(route.method, path, username, **kwargs)
+            if response.status_code != expected:
+                mismatches.append(f"{route.method} {path} as {role}: {response.status_code}, want {expected}")
+            if response.status_code in (401, 403):
+                assert set(response.json()) == {"detail"}
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_object_level_rules(api: Api) -> None:
+    """Right role, wrong consult: specialists of another specialty, other county doctors, bystanders."""
+    api.ok(
+        "POST",
+        "/users",
+        "it.admin",
+        201,
+        json={
+            "username": "dr.zhou",
+            "password": "pw",
+            "display_name": "Dr. Zhou",
+            "role": "county_doctor",
+            "specialties": [],
+        },
+    )
+    api.login("dr.zhou", "pw")
+    radiology = api.consult_in_state("open", "radiology")
+    # dr.wang is a cardiologist: cannot see or accept a radiology consult.
+    assert api.call("GET", f"/consults/{radiology}", "dr.wang").status_code == 403
+    assert api.call("POST", f"/consults/{radiology}/accept", "dr.wang").status_code == 403
+    assert all(c["id"] != radiology for c in api.ok("GET", "/consults", "dr.wang"))
+    # Another county doctor sees nothing of dr.li's consults.
+    assert api.ok("GET", "/consults", "dr.zhou") == []
+    assert api.call("GET", f"/consults/{radiology}", "dr.zhou").status_code == 403
+    # Trainees see nothing until the consult is in session.
+    assert api.call("GET", f"/consults/{radiology}", "student.zhao").status_code == 403
+    accepted = api.consult_in_state("accepted", "radiology")
+    # dr.wang is no member: cannot start, close or write notes.
+    assert api.call("POST", f"/consults/{accepted}/start", "dr.zhou").status_code == 403
+    assert (
+        api.call("POST", f"/consults/{accepted}/close", "dr.wang", json={"outcome": "x"}).status_code == 403
+    )
+    assert api.call("POST", f"/consults/{accepted}/notes", "dr.zhou", json=_note()).status_code == 403
+    # The requesting county doctor may start but not close.
+    assert api.call("POST", f"/consults/{accepted}/close", "dr.li", json={"outcome": "x"}).status_code == 403
+    assert api.call("GET", "/consults/999999", "dr.chen").status_code == 404

@@ -1,0 +1,154 @@
+"""WebSocket signalling through the real server: admission, presence, relay, bad messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.conftest import Api, wait_until
+
+
+def _url(api: Api, consult_id: int, token: str) -> str:
+    return api.base_url.replace("http", "ws", 1) + f"/api/v1/rooms/{consult_id}/signal?token={token}"
+
+
+async def _recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return message
+
+
+async def _refused_code(url: str) -> int:
+    async with connect(url) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await _recv(ws)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code
+
+
+def test_relay_presence_and_errors(api: Api) -> None:
+    cid = api.consult_in_state("in_session")
+    specialist, county, trainee = (api.token(u) for u in ("dr.chen", "dr.li", "student.zhao"))
+
+    async def scenario() -> None:
+        async with connect(_url(api, cid, specialist)) as a:
+            welcome_a = await _recv(a)
+            assert welcome_a["v"] == 1 and welcome_a["type"] == "welcome"
+            a_id = welcome_a["member_id"]
+            assert [m["username"] for m in welcome_a["members"]] == ["dr.chen"]
+            async with connect(_url(api, cid, county)) as b:
+                welcome_b = await _recv(b)
+                b_id = welcome_b["member_id"]
+                assert {m["username"] for m in welcome_b["members"]} == {"dr.chen", "dr.li"}
+                joined = await _recv(a)
+                assert joined["type"] == "presence" and joined["event"] == "join"
+                assert joined["member"]["member_id"] == b_id and joined["member"]["role"] == "county_doctor"
+                # offer/answer/candidate are relayed with "from" stamped by the server.
+                await a.send(
+                    json.dumps({"v": 1, "type": "offer", "to": b_id, "payload": {"sdp": "v=0 offer"}})
+                )
+                offer = await _recv(b)
+                assert offer == {
+                    "v": 1,
+                    "type": "offer",
+                    "from": a_id,
+                    "to": b_id,
+                    "payload": {"sdp": "v=0 offer"},
+                }
+                await b.send(
+                    json.dumps({"v": 1, "type": "answer", "to": a_id, "payload": {"sdp": "v=0 answer"}})
+                )
+                assert (await _recv(a))["payload"] == {"sdp": "v=0 answer"}
+                # A client cannot spoof "from": unknown fields are refused, the connection stays up.
+                await b.send(json.dumps({"v": 1, "type": "candidate", "from": "x", "payload": {}}))
+                error = await _recv(b)
+                assert error["type"] == "error" and "from" in error["message"]
+                for bad in (
+                    "not json",
+                    json.dumps({"v": 2, "type": "offer"}),
+                    json.dumps({"v": 1, "type": "x"}),
+                    json.dumps([1]),
+                    json.dumps({"v": 1, "type": "offer", "to": "nobody"}),
+                ):
+                    await b.send(bad)
+                    reply = await _recv(b)
+                    assert reply["type"] == "error" and reply["message"]
+                await b.send(b"\x00binary")
+                assert (await _recv(b))["type"] == "error"
+                # Still usable: a broadcast candidate reaches the other member.
+                await b.send(
+                    json.dumps(
+                        {
+                            "v": 1,
+                            "type": "candidate",
+                            "to": None,
+                            "payload": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"},
+                        }
+                    )
+                )
+                candidate = await _recv(a)
+                assert candidate["type"] == "candidate" and candidate["from"] == b_id
+                # A trainee joins as a viewer.
+                async with connect(_url(api, cid, trainee)) as c:
+                    welcome_c = await _recv(c)
+                    me = next(m for m in welcome_c["members"] if m["member_id"] == welcome_c["member_id"])
+                    assert me["viewer"] is True and me["role"] == "trainee"
+                    assert (await _recv(a))["member"]["viewer"] is True
+                    assert (await _recv(b))["event"] == "join"
+                    await a.send(json.dumps({"v": 1, "type": "message", "payload": {"text": "hello all"}}))
+                    assert (await _recv(b))["payload"] == {"text": "hello all"}
+                    assert (await _recv(c))["payload"] == {"text": "hello all"}
+                assert (await _recv(a))["event"] == "leave"
+                assert (await _recv(b))["event"] == "leave"
+            left = await _recv(a)
+            assert (
+                left["type"] == "presence"
+                and left["event"] == "leave"
+                and left["member"]["member_id"] == b_id
+            )
+
+    asyncio.run(scenario())
+
+    def audited() -> bool:
+        actions = [
+            r["action"] for r in api.ok("GET", "/audit?limit=1000", "it.admin") if r["consult_id"] == cid
+        ]
+        return actions.count("room.join") == 3 and actions.count("room.leave") == 3
+
+    assert wait_until(audited)
+
+
+def test_outsiders_are_refused(api: Api) -> None:
+    cid = api.consult_in_state("accepted", "radiology")
+    outsiders = {u: api.token(u) for u in ("dr.wang", "it.admin")}
+    api.ok(
+        "POST",
+        "/users",
+        "it.admin",
+        201,
+        json={
+            "username": "student.qian",
+            "password": "pw",
+            "display_name": "Qian",
+            "role": "trainee",
+            "specialties": ["cardiology"],
+        },
+    )
+    outsiders["student.qian"] = api.login("student.qian", "pw")["access_token"]  # a cardiology trainee
+
+    async def scenario() -> None:
+        for username, token in outsiders.items():
+            assert await _refused_code(_url(api, cid, token)) == 4403, username
+        assert await _refused_code(_url(api, cid, "garbage")) == 4401
+        assert await _refused_code(_url(api, 999999, api.token("dr.chen"))) == 4403
+        closed = api.consult_in_state("closed")
+        assert await _refused_code(_url(api, closed, api.token("dr.chen"))) == 4403
+        # Members get in.
+        async with connect(_url(api, cid, api.token("dr.li"))) as ws:
+            assert (await _recv(ws))["type"] == "welcome"
+
+    asyncio.run(scenario())

@@ -1,0 +1,235 @@
+"""The worklist: live consultation requests, their waiting time against target, and what one can do."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.worklist import ConsultItem, WorklistModel, format_wait
+from widgets.empty_state import QtEmptyState
+from widgets.i18n import tr
+
+URGENCY_COLOURS = {"emergency": "#ff7b72", "urgent": "#f0b429", "routine": "#8b949e"}
+
+
+def urgency_text(urgency: str) -> str:
+    return {
+        "emergency": tr("Worklist", "Emergency"),
+        "urgent": tr("Worklist", "Urgent"),
+        "routine": tr("Worklist", "Routine"),
+    }.get(urgency, urgency)
+
+
+def state_text(state: str) -> str:
+    return {
+        "open": tr("Worklist", "Open"),
+        "accepted": tr("Worklist", "Accepted"),
+        "in_session": tr("Worklist", "In session"),
+        "closed": tr("Worklist", "Closed"),
+    }.get(state, state)
+
+
+class QtWorklistPanel(QWidget):
+    sig_accept = Signal(int)
+    sig_start = Signal(int)
+    sig_close = Signal(int, str)
+    sig_open = Signal(int)
+    sig_refresh = Signal()
+
+    COLUMNS = 5
+    WAIT_COLUMN = 3
+
+    def __init__(
+        self, model: WorklistModel, can_accept: bool, can_close: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.can_accept, self.can_close = can_accept, can_close
+        self.table = QTableWidget(0, self.COLUMNS)
+        self.table.setObjectName("worklistTable")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.details = QLabel()
+        self.details.setObjectName("worklistDetails")
+        self.details.setWordWrap(True)
+        self.details.setStyleSheet("padding: 4px; background: #22262c;")
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self._emit_selected(self.sig_open))
+        self.empty = QtEmptyState(
+            lambda: tr("Worklist", "No consultation requests"),
+            lambda: self.model.error or tr("Worklist", "New requests appear here as soon as they are sent."),
+        )
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+        self.accept_button = QPushButton()
+        self.accept_button.clicked.connect(lambda: self._emit_selected(self.sig_accept))
+        self.start_button = QPushButton()
+        self.start_button.clicked.connect(lambda: self._emit_selected(self.sig_start))
+        self.close_button = QPushButton()
+        self.close_button.clicked.connect(self._ask_outcome)
+        self.refresh_button = QPushButton()
+        self.refresh_button.clicked.connect(self.sig_refresh.emit)
+        self.summary = QLabel()
+        self.summary.setObjectName("worklistSummary")
+        buttons = QHBoxLayout()
+        for button in (self.accept_button, self.start_button, self.close_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+        self.accept_button.setVisible(can_accept)
+        self.close_button.setVisible(can_close)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.details)
+        layout.addLayout(buttons)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._tick)
+        self._ticker.start()
+        model.changed.connect(self._rebuild)
+        self.retranslate()
+
+    # rendering -------------------------------------------------------------------------------
+    def retranslate(self) -> None:
+        self.table.setHorizontalHeaderLabels(
+            [
+                tr("Worklist", "Urgency"),
+                tr("Worklist", "Patient"),
+                tr("Worklist", "Specialty"),
+                tr("Worklist", "Waiting"),
+                tr("Worklist", "State"),
+            ]
+        )
+        self.accept_button.setText(tr("Worklist", "Accept"))
+        self.start_button.setText(tr("Worklist", "Start session"))
+        self.close_button.setText(tr("Worklist", "Close with outcome..."))
+        self.refresh_button.setText(tr("Worklist", "Refresh"))
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        selected = self.selected_id()
+        items = self.model.items
+        self.stack.setCurrentWidget(self.table if items else self.empty)
+        self.empty.retranslate()
+        self.table.setRowCount(len(items))
+        for row, item in enumerate(items):
+            cells = [
+                urgency_text(item.urgency),
+                f"{item.patient.name} ({item.patient.patient_id})",
+                item.specialty,
+                "",
+                state_text(item.state),
+            ]
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setData(Qt.ItemDataRole.UserRole, item.id)
+                if column == 0:
+                    cell.setForeground(QBrush(QColor(URGENCY_COLOURS.get(item.urgency, "#e6e8eb"))))
+                if column == 1:
+                    cell.setToolTip(item.question)
+                self.table.setItem(row, column, cell)
+            if item.id == selected:
+                self.table.selectRow(row)
+        self._tick()
+        self._update_buttons()
+
+    def _tick(self) -> None:
+        overdue = 0
+        for row, item in enumerate(self.model.items):
+            cell = self.table.item(row, self.WAIT_COLUMN)
+            if cell is None:
+                continue
+            waited = item.waiting_now()
+            late = item.overdue()
+            overdue += late
+            text = format_wait(waited) + " / " + format_wait(item.target_seconds)
+            if late:
+                text += "  " + tr("Worklist", "OVERDUE")
+            cell.setText(text)
+            cell.setForeground(QBrush(QColor("#ff7b72" if late else "#e6e8eb")))
+        waiting = sum(1 for item in self.model.items if item.state == "open")
+        self.summary.setText(
+            tr("Worklist", "%1 waiting, %2 past the target")
+            .replace("%1", str(waiting))
+            .replace("%2", str(overdue))
+        )
+
+    # actions ---------------------------------------------------------------------------------
+    def selected_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        cell = self.table.item(rows[0].row(), 0)
+        return None if cell is None else int(cell.data(Qt.ItemDataRole.UserRole))
+
+    def selected(self) -> ConsultItem | None:
+        consult_id = self.selected_id()
+        return None if consult_id is None else self.model.get(consult_id)
+
+    def select(self, consult_id: int) -> None:
+        for row, item in enumerate(self.model.items):
+            if item.id == consult_id:
+                self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        item = self.selected()
+        state = item.state if item else None
+        if item is None:
+            self.details.setText(tr("Worklist", "Select a request to see its question."))
+        else:
+            lines = [f"<b>{item.patient.name}</b> - {item.question}"]
+            lines.append(tr("Worklist", "Requested by %1").replace("%1", item.requested_by))
+            if item.accepted_by:
+                lines.append(tr("Worklist", "Accepted by %1").replace("%1", item.accepted_by))
+            if item.outcome:
+                lines.append(tr("Worklist", "Outcome: %1").replace("%1", item.outcome))
+            self.details.setText("<br>".join(lines))
+        self.accept_button.setEnabled(self.can_accept and state == "open")
+        self.start_button.setEnabled(state == "accepted")
+        self.close_button.setEnabled(self.can_close and state in ("accepted", "in_session"))
+
+    def _emit_selected(self, signal: SignalInstance) -> None:
+        consult_id = self.selected_id()
+        if consult_id is not None:
+            signal.emit(consult_id)
+
+    def _ask_outcome(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        outcome, ok = QInputDialog.getMultiLineText(
+            self,
+            tr("Worklist", "Close consultation"),
+            tr("Worklist", "Outcome for %1:").replace("%1", item.patient.name),
+        )
+        if ok and outcome.strip():
+            self.sig_close.emit(item.id, outcome.strip())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def close_model(self) -> None:
+        self._ticker.stop()
+        self.model.changed.disconnect(self._rebuild)
