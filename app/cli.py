@@ -8,12 +8,18 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import ConfigError, UserSettingsStore, find_site_config, load_site_config
 from app.i18n import SUPPORTED_LANGUAGES, resolve_language
 from app.logs import setup_logging
 from app.paths import app_paths
-from app.roles import Role
+from app.roles import PanelId, Role
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from app.main_window import MainWindow, PanelFactory
 from app.versions import app_version
 
 log = logging.getLogger("app")
@@ -50,6 +56,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--exit-after-paint", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"teleconsult {app_version()}")
     return parser.parse_args(argv)
+
+
+def demo_panels() -> dict[PanelId, PanelFactory]:
+    """Demo: the bedside monitor is simulated on this machine until the call streams the real one."""
+
+    def vitals_panel(_window: MainWindow) -> QWidget:
+        from widgets.vitals import create_vitals_panel
+
+        return create_vitals_panel()
+
+    return {PanelId.VITALS: vitals_panel}
 
 
 def has_display() -> bool:
@@ -117,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     crash = CrashReporter(paths.log_file, app)
     crash.install()
 
-    composed = compose(ws)
+    composed = compose(ws, demo_panels() if args.demo and ws.role is not Role.IT_ADMIN else None)
     window = composed.window
     window.sig_language_requested.connect(
         lambda chosen: languages.apply(resolve_language(None, chosen, site.ui.language))

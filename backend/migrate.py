@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.db import Database
 from backend.models import Setting
@@ -34,11 +35,14 @@ def upgrade(engine: Engine) -> None:
 
 def ensure_setting(db: Database, key: str, make: str) -> str:
     """Return settings[key], storing `make` first if it is missing (first writer wins)."""
-    with db.transaction() as session:
-        row = session.get(Setting, key)
-        if row is not None:
-            return row.value
-        session.add(Setting(key=key, value=make))
+    try:
+        with db.transaction() as session:
+            row = session.get(Setting, key)
+            if row is not None:
+                return row.value
+            session.add(Setting(key=key, value=make))
+    except IntegrityError:
+        pass  # another process stored it first; read theirs
     with db.transaction(readonly=True) as session:
         value = session.scalar(select(Setting.value).where(Setting.key == key))
         assert value is not None

@@ -33,6 +33,16 @@ def urgency_text(urgency: str) -> str:
     }.get(urgency, urgency)
 
 
+def specialty_text(specialty: str) -> str:
+    return {
+        "radiology": tr("Worklist", "Radiology"),
+        "cardiology": tr("Worklist", "Cardiology"),
+        "ultrasound": tr("Worklist", "Ultrasound"),
+        "oncology": tr("Worklist", "Oncology"),
+        "stroke": tr("Worklist", "Stroke"),
+    }.get(specialty, specialty)
+
+
 def state_text(state: str) -> str:
     return {
         "open": tr("Worklist", "Open"),
@@ -136,7 +146,7 @@ class QtWorklistPanel(QWidget):
             cells = [
                 urgency_text(item.urgency),
                 f"{item.patient.name} ({item.patient.patient_id})",
-                item.specialty,
+                specialty_text(item.specialty),
                 "",
                 state_text(item.state),
             ]

@@ -388,6 +388,276 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>QtAlarmBanner</name>
+    <message>
+      <source>APNOEA</source>
+      <translation>呼吸暂停</translation>
+    </message>
+    <message>
+      <source>ASYSTOLE</source>
+      <translation>心脏停搏</translation>
+    </message>
+    <message>
+      <source>Acknowledge</source>
+      <translation>确认</translation>
+    </message>
+    <message>
+      <source>Arterial pressure signal lost</source>
+      <translation>有创动脉压信号丢失</translation>
+    </message>
+    <message>
+      <source>Audio on</source>
+      <translation>报警音开启</translation>
+    </message>
+    <message>
+      <source>Audio pause 2 min</source>
+      <translation>静音 2 分钟</translation>
+    </message>
+    <message>
+      <source>Audio paused %1:%2</source>
+      <translation>已静音 %1:%2</translation>
+    </message>
+    <message>
+      <source>CO2 signal lost</source>
+      <translation>二氧化碳信号丢失</translation>
+    </message>
+    <message>
+      <source>ECG lead off</source>
+      <translation>心电导联脱落</translation>
+    </message>
+    <message>
+      <source>ECG signal lost</source>
+      <translation>心电信号丢失</translation>
+    </message>
+    <message>
+      <source>HR high</source>
+      <translation>心率过高</translation>
+    </message>
+    <message>
+      <source>HR low</source>
+      <translation>心率过低</translation>
+    </message>
+    <message>
+      <source>Irregular HR</source>
+      <translation>心律不齐</translation>
+    </message>
+    <message>
+      <source>NEWS2: emergency response</source>
+      <translation>NEWS2：需紧急抢救响应</translation>
+    </message>
+    <message>
+      <source>NEWS2: urgent response</source>
+      <translation>NEWS2：需紧急响应</translation>
+    </message>
+    <message>
+      <source>No active alarms</source>
+      <translation>无活动报警</translation>
+    </message>
+    <message>
+      <source>Respiration rate high</source>
+      <translation>呼吸频率过高</translation>
+    </message>
+    <message>
+      <source>Respiration rate low</source>
+      <translation>呼吸频率过低</translation>
+    </message>
+    <message>
+      <source>Respiration signal lost</source>
+      <translation>呼吸信号丢失</translation>
+    </message>
+    <message>
+      <source>SpO2 low</source>
+      <translation>血氧饱和度过低</translation>
+    </message>
+    <message>
+      <source>SpO2 signal lost</source>
+      <translation>血氧信号丢失</translation>
+    </message>
+    <message>
+      <source>Systolic pressure high</source>
+      <translation>收缩压过高</translation>
+    </message>
+    <message>
+      <source>Systolic pressure low</source>
+      <translation>收缩压过低</translation>
+    </message>
+    <message>
+      <source>Temperature high</source>
+      <translation>体温过高</translation>
+    </message>
+    <message>
+      <source>Vital signs data delayed</source>
+      <translation>生命体征数据延迟</translation>
+    </message>
+    <message>
+      <source>etCO2 high</source>
+      <translation>呼气末二氧化碳过高</translation>
+    </message>
+    <message>
+      <source>etCO2 low</source>
+      <translation>呼气末二氧化碳过低</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtVitalsPanel</name>
+    <message>
+      <source>12-lead ECG</source>
+      <translation>12 导联心电图</translation>
+    </message>
+    <message>
+      <source>ACVPU</source>
+      <translation>ACVPU 意识</translation>
+    </message>
+    <message>
+      <source>ART mmHg</source>
+      <translation>有创血压 mmHg</translation>
+    </message>
+    <message>
+      <source>ART sys</source>
+      <translation>有创收缩压</translation>
+    </message>
+    <message>
+      <source>Apnoea</source>
+      <translation>呼吸暂停</translation>
+    </message>
+    <message>
+      <source>Asystole</source>
+      <translation>心脏停搏</translation>
+    </message>
+    <message>
+      <source>Atrial fibrillation</source>
+      <translation>心房颤动</translation>
+    </message>
+    <message>
+      <source>Desaturation</source>
+      <translation>血氧下降</translation>
+    </message>
+    <message>
+      <source>Gaps: %1 s of samples lost</source>
+      <translation>间断：丢失 %1 秒数据</translation>
+    </message>
+    <message>
+      <source>HR</source>
+      <translation>心率</translation>
+    </message>
+    <message>
+      <source>HR /min</source>
+      <translation>心率 /分</translation>
+    </message>
+    <message>
+      <source>Hypotension</source>
+      <translation>低血压</translation>
+    </message>
+    <message>
+      <source>Lead off</source>
+      <translation>导联脱落</translation>
+    </message>
+    <message>
+      <source>Monitor</source>
+      <translation>监护</translation>
+    </message>
+    <message>
+      <source>NEWS2</source>
+      <translation>NEWS2</translation>
+    </message>
+    <message>
+      <source>NIBP mmHg</source>
+      <translation>无创血压 mmHg</translation>
+    </message>
+    <message>
+      <source>Newest sample is %1 s old</source>
+      <translation>最新数据距今 %1 秒</translation>
+    </message>
+    <message>
+      <source>No data yet</source>
+      <translation>尚无数据</translation>
+    </message>
+    <message>
+      <source>Normal sinus rhythm</source>
+      <translation>正常窦性心律</translation>
+    </message>
+    <message>
+      <source>On oxygen</source>
+      <translation>吸氧中</translation>
+    </message>
+    <message>
+      <source>Pulse %1</source>
+      <translation>脉率 %1</translation>
+    </message>
+    <message>
+      <source>RR</source>
+      <translation>呼吸</translation>
+    </message>
+    <message>
+      <source>RR /min</source>
+      <translation>呼吸 /分</translation>
+    </message>
+    <message>
+      <source>ST elevation</source>
+      <translation>ST 段抬高</translation>
+    </message>
+    <message>
+      <source>Scroll</source>
+      <translation>滚动</translation>
+    </message>
+    <message>
+      <source>Simulator scenario:</source>
+      <translation>模拟场景：</translation>
+    </message>
+    <message>
+      <source>Sinus tachycardia</source>
+      <translation>窦性心动过速</translation>
+    </message>
+    <message>
+      <source>SpO2</source>
+      <translation>血氧</translation>
+    </message>
+    <message>
+      <source>SpO2 %</source>
+      <translation>血氧 %</translation>
+    </message>
+    <message>
+      <source>Sweep</source>
+      <translation>扫描</translation>
+    </message>
+    <message>
+      <source>Temp °C</source>
+      <translation>体温 °C</translation>
+    </message>
+    <message>
+      <source>Trends</source>
+      <translation>趋势</translation>
+    </message>
+    <message>
+      <source>etCO2 mmHg</source>
+      <translation>呼末CO2 mmHg</translation>
+    </message>
+    <message>
+      <source>from pulse</source>
+      <translation>来自脉搏</translation>
+    </message>
+    <message>
+      <source>high: emergency response</source>
+      <translation>高：紧急抢救响应</translation>
+    </message>
+    <message>
+      <source>low</source>
+      <translation>低</translation>
+    </message>
+    <message>
+      <source>low-medium: urgent ward review</source>
+      <translation>中低：病房紧急评估</translation>
+    </message>
+    <message>
+      <source>medium: urgent response</source>
+      <translation>中：紧急响应</translation>
+    </message>
+    <message>
+      <source>minutes</source>
+      <translation>分钟</translation>
+    </message>
+  </context>
+  <context>
     <name>Session</name>
     <message>
       <source>&amp;Lock workstation</source>
@@ -472,6 +742,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>接诊医生：%1</translation>
     </message>
     <message>
+      <source>Cardiology</source>
+      <translation>心内科</translation>
+    </message>
+    <message>
       <source>Close consultation</source>
       <translation>结束会诊</translation>
     </message>
@@ -504,6 +778,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>已超时</translation>
     </message>
     <message>
+      <source>Oncology</source>
+      <translation>肿瘤科</translation>
+    </message>
+    <message>
       <source>Open</source>
       <translation>待接诊</translation>
     </message>
@@ -518,6 +796,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Patient</source>
       <translation>患者</translation>
+    </message>
+    <message>
+      <source>Radiology</source>
+      <translation>放射科</translation>
     </message>
     <message>
       <source>Refresh</source>
@@ -546,6 +828,14 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>State</source>
       <translation>状态</translation>
+    </message>
+    <message>
+      <source>Stroke</source>
+      <translation>卒中中心</translation>
+    </message>
+    <message>
+      <source>Ultrasound</source>
+      <translation>超声科</translation>
     </message>
     <message>
       <source>Urgency</source>

@@ -1,0 +1,410 @@
+"""The monitor-style vitals panel: alarm banner, waveform strips with numerics, 12-lead view, trends.
+
+The panel only reads: a display timer (~60 Hz) pulls new samples from the store's rings, numerics at
+4 Hz and the alarm snapshot every frame. Sources and the alarm engine run on their own threads.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.vitals.buffer import VitalsStore
+from app.vitals.engine import MonitorEngine
+from app.vitals.news2 import Consciousness, Risk
+from app.vitals.signals import Numeric, Wave
+from app.vitals.simulator import Scenario, SimulatorSource
+from widgets.i18n import tr
+from widgets.vitals.alarm_banner import QtAlarmBanner
+from widgets.vitals.strips import COLOURS, NumericStyle, QtWaveformStrips, TraceSpec
+
+FRAME_MS = 16
+MONITOR_TRACES = [
+    TraceSpec(Wave.ECG, "II", "II"),
+    TraceSpec(Wave.ECG, "V5", "V5"),
+    TraceSpec(Wave.PLETH, "Pleth", "Pleth"),
+    TraceSpec(Wave.ABP, "ABP", "ART"),
+    TraceSpec(Wave.RESP, "Resp", "Resp"),
+    TraceSpec(Wave.CO2, "CO2", "CO2"),
+]
+# 12-lead layout as printed: columns I-III, aVR-aVF, V1-V3, V4-V6
+TWELVE_LEAD_ORDER = ("I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3", "V6")
+
+
+def scenario_name(s: Scenario) -> str:
+    return {
+        Scenario.NORMAL: tr("QtVitalsPanel", "Normal sinus rhythm"),
+        Scenario.SINUS_TACHYCARDIA: tr("QtVitalsPanel", "Sinus tachycardia"),
+        Scenario.ATRIAL_FIBRILLATION: tr("QtVitalsPanel", "Atrial fibrillation"),
+        Scenario.ST_ELEVATION: tr("QtVitalsPanel", "ST elevation"),
+        Scenario.DESATURATION: tr("QtVitalsPanel", "Desaturation"),
+        Scenario.HYPOTENSION: tr("QtVitalsPanel", "Hypotension"),
+        Scenario.APNOEA: tr("QtVitalsPanel", "Apnoea"),
+        Scenario.ASYSTOLE: tr("QtVitalsPanel", "Asystole"),
+        Scenario.LEAD_OFF: tr("QtVitalsPanel", "Lead off"),
+    }[s]
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "---" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+class QtNumericTile(QFrame):
+    """A large numeric with its label and unit, in its signal's colour."""
+
+    def __init__(self, colour: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("numericTile")
+        self.title = QLabel()
+        self.value = QLabel("---")
+        self.detail = QLabel()
+        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignRight)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(6, 2, 6, 2)
+        col.setSpacing(0)
+        col.addWidget(self.title)
+        col.addWidget(self.value)
+        col.addWidget(self.detail)
+        self.set_colour(colour)
+
+    def set_colour(self, colour: str) -> None:
+        self.setStyleSheet(
+            f"#numericTile {{ background: #000000; border-bottom: 1px solid #303030; }}"
+            f"QLabel {{ color: {colour}; }}"
+        )
+        font = self.value.font()
+        font.setPixelSize(40)
+        font.setBold(True)
+        self.value.setFont(font)
+
+
+class QtVitalsPanel(QWidget):
+    def __init__(
+        self,
+        store: VitalsStore,
+        engine: MonitorEngine,
+        simulator: SimulatorSource | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("vitalsPanel")
+        self.store, self.engine, self.simulator = store, engine, simulator
+        self._closed = False
+        self._frame = 0
+        self.banner = QtAlarmBanner()
+        self.banner.sig_acknowledge.connect(self.acknowledge)
+        self.banner.sig_pause_audio.connect(self.pause_audio)
+
+        self.scenario = QComboBox()
+        self.scenario.setObjectName("scenarioPicker")
+        for s in Scenario:
+            self.scenario.addItem(scenario_name(s), s.value)
+        if simulator is not None:
+            self.scenario.setCurrentIndex(list(Scenario).index(simulator.scenario))
+        self.scenario.currentIndexChanged.connect(self._scenario_changed)
+        self.scenario.setVisible(simulator is not None)
+        self.scenario_label = QLabel()
+        self.scenario_label.setVisible(simulator is not None)
+        self.mode = QComboBox()
+        self.mode.addItem("", "sweep")
+        self.mode.addItem("", "scroll")
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.age = QLabel()
+        self.age.setObjectName("sampleAge")
+        self.gaps = QLabel()
+        self.gaps.setObjectName("gapMarker")
+        controls = QHBoxLayout()
+        controls.addWidget(self.scenario_label)
+        controls.addWidget(self.scenario)
+        controls.addWidget(self.mode)
+        controls.addStretch(1)
+        controls.addWidget(self.gaps)
+        controls.addWidget(self.age)
+
+        self.strips = QtWaveformStrips(store, MONITOR_TRACES)
+        self.tiles = self._build_numerics()
+        monitor = QWidget()
+        row = QHBoxLayout(monitor)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.strips, 1)
+        # Scrolls rather than forcing its height on the window: the monitor must fit a laptop screen.
+        numerics_scroll = QScrollArea()
+        numerics_scroll.setWidget(self.numerics_column)
+        numerics_scroll.setWidgetResizable(True)
+        numerics_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        numerics_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        numerics_scroll.setFixedWidth(self.numerics_column.width() + 12)
+        numerics_scroll.setStyleSheet("QScrollArea { background: #000000; }")
+        row.addWidget(numerics_scroll)
+        self.twelve = QtWaveformStrips(
+            store, [TraceSpec(Wave.ECG, lead, lead) for lead in TWELVE_LEAD_ORDER], columns=4
+        )
+        self.trends = self._build_trends()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(monitor, "")
+        self.tabs.addTab(self.twelve, "")
+        self.tabs.addTab(self.trends, "")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.banner)
+        layout.addLayout(controls)
+        layout.addWidget(self.tabs, 1)
+        self.setStyleSheet(
+            "#vitalsPanel { background: #000000; } "
+            "#vitalsPanel > QLabel { color: #d0d0d0; } QLabel#gapMarker { color: #ffd000; }"
+        )
+        self.retranslate()
+
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self.on_frame)
+        self.timer.start(FRAME_MS)
+
+    # building -----------------------------------------------------------------------------------------
+    def _build_numerics(self) -> dict[str, QtNumericTile]:
+        self.numerics_column = QWidget()
+        self.numerics_column.setFixedWidth(190)
+        self.numerics_column.setObjectName("numericsColumn")
+        self.numerics_column.setStyleSheet("#numericsColumn { background: #000000; }")
+        col = QVBoxLayout(self.numerics_column)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        tiles = {
+            "hr": QtNumericTile(NumericStyle.HR),
+            "spo2": QtNumericTile(NumericStyle.SPO2),
+            "abp": QtNumericTile(NumericStyle.ABP),
+            "nibp": QtNumericTile(NumericStyle.NIBP),
+            "rr": QtNumericTile(NumericStyle.RESP),
+            "etco2": QtNumericTile(NumericStyle.CO2),
+            "temp": QtNumericTile(NumericStyle.TEMP),
+            "news2": QtNumericTile("#f0f0f0"),
+        }
+        for tile in tiles.values():
+            col.addWidget(tile)
+        self.consciousness = QComboBox()
+        for c in Consciousness:
+            self.consciousness.addItem(c.value, c.value)
+        self.consciousness.currentIndexChanged.connect(self._news2_inputs_changed)
+        self.oxygen = QCheckBox()
+        self.oxygen.setStyleSheet("color: #f0f0f0;")
+        self.oxygen.toggled.connect(self._news2_inputs_changed)
+        self.acvpu_label = QLabel()
+        self.acvpu_label.setStyleSheet("color: #f0f0f0;")
+        grid = QGridLayout()
+        grid.addWidget(self.acvpu_label, 0, 0)
+        grid.addWidget(self.consciousness, 0, 1)
+        grid.addWidget(self.oxygen, 1, 0, 1, 2)
+        col.addLayout(grid)
+        col.addStretch(1)
+        for key in ("temp", "etco2", "rr", "news2", "nibp", "abp"):
+            font = tiles[key].value.font()
+            font.setPixelSize(28)
+            tiles[key].value.setFont(font)
+        return tiles
+
+    def _build_trends(self) -> pg.GraphicsLayoutWidget:
+        view = pg.GraphicsLayoutWidget()
+        view.setBackground("k")
+        self.trend_curves: dict[Numeric, pg.PlotDataItem] = {}
+        rows = [
+            (Numeric.HR, COLOURS[Wave.ECG], (30, 180)),
+            (Numeric.SPO2, COLOURS[Wave.PLETH], (70, 100)),
+            (Numeric.RR, COLOURS[Wave.RESP], (0, 40)),
+            (Numeric.ABP_SYS, COLOURS[Wave.ABP], (40, 200)),
+            (Numeric.NEWS2, "#f0f0f0", (0, 15)),
+        ]
+        self.trend_plots: list[pg.PlotItem] = []
+        first: pg.PlotItem | None = None
+        for i, (numeric, colour, yr) in enumerate(rows):
+            plot = view.addPlot(row=i, col=0)
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.setYRange(*yr, padding=0)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            curve = plot.plot(pen=pg.mkPen(colour, width=1), stepMode=None)
+            self.trend_curves[numeric] = curve
+            self.trend_plots.append(plot)
+        self.trend_hours = 4.0
+        return view
+
+    def retranslate(self) -> None:
+        self.banner.retranslate()
+        self.scenario_label.setText(tr("QtVitalsPanel", "Simulator scenario:"))
+        for i, s in enumerate(Scenario):
+            self.scenario.setItemText(i, scenario_name(s))
+        self.mode.setItemText(0, tr("QtVitalsPanel", "Sweep"))
+        self.mode.setItemText(1, tr("QtVitalsPanel", "Scroll"))
+        self.tabs.setTabText(0, tr("QtVitalsPanel", "Monitor"))
+        self.tabs.setTabText(1, tr("QtVitalsPanel", "12-lead ECG"))
+        self.tabs.setTabText(2, tr("QtVitalsPanel", "Trends"))
+        titles = {
+            "hr": tr("QtVitalsPanel", "HR /min"),
+            "spo2": tr("QtVitalsPanel", "SpO2 %"),
+            "abp": tr("QtVitalsPanel", "ART mmHg"),
+            "nibp": tr("QtVitalsPanel", "NIBP mmHg"),
+            "rr": tr("QtVitalsPanel", "RR /min"),
+            "etco2": tr("QtVitalsPanel", "etCO2 mmHg"),
+            "temp": tr("QtVitalsPanel", "Temp °C"),
+            "news2": tr("QtVitalsPanel", "NEWS2"),
+        }
+        for key, text in titles.items():
+            self.tiles[key].title.setText(text)
+        self.acvpu_label.setText(tr("QtVitalsPanel", "ACVPU"))
+        self.oxygen.setText(tr("QtVitalsPanel", "On oxygen"))
+        for plot, text in zip(
+            self.trend_plots,
+            [
+                tr("QtVitalsPanel", "HR"),
+                tr("QtVitalsPanel", "SpO2"),
+                tr("QtVitalsPanel", "RR"),
+                tr("QtVitalsPanel", "ART sys"),
+                tr("QtVitalsPanel", "NEWS2"),
+            ],
+            strict=True,
+        ):
+            plot.setLabel("left", text)
+        self.trend_plots[-1].setLabel("bottom", tr("QtVitalsPanel", "minutes"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # actions ------------------------------------------------------------------------------------------
+    def acknowledge(self) -> None:
+        self.engine.alarms.acknowledge(user="workstation")
+        self._show_alarms()
+
+    def pause_audio(self) -> None:
+        self.engine.alarms.pause_audio(user="workstation")
+        self._show_alarms()
+
+    def _scenario_changed(self, index: int) -> None:
+        if self.simulator is not None and index >= 0:
+            self.simulator.set_scenario(Scenario(self.scenario.itemData(index)))
+
+    def _mode_changed(self, index: int) -> None:
+        self.strips.set_sweep(self.mode.itemData(index) == "sweep")
+
+    def _news2_inputs_changed(self) -> None:
+        self.engine.consciousness = Consciousness(self.consciousness.currentData())
+        self.engine.on_oxygen = self.oxygen.isChecked()
+
+    # frames -------------------------------------------------------------------------------------------
+    def on_frame(self) -> None:
+        if self._closed:
+            return
+        self._frame += 1
+        current = self.tabs.currentIndex()
+        if current == 0:
+            self.strips.refresh()
+        elif current == 1:
+            self.twelve.refresh()
+        self._show_alarms()
+        if self._frame % 15 == 1:
+            self.update_numerics()
+        if current == 2 and self._frame % 120 == 1:
+            self.update_trends()
+
+    def _show_alarms(self) -> None:
+        self.banner.show_snapshot(self.engine.alarms.snapshot(), time.monotonic())
+
+    def update_numerics(self) -> None:
+        s = self.store
+        n = s.numeric
+        hr = n(Numeric.HR, max_age=10)
+        pulse = n(Numeric.PULSE, max_age=10)
+        t = self.tiles
+        t["hr"].value.setText(_fmt(hr if hr is not None else pulse))
+        t["hr"].detail.setText(tr("QtVitalsPanel", "from pulse") if hr is None and pulse is not None else "")
+        t["spo2"].value.setText(_fmt(n(Numeric.SPO2, max_age=10)))
+        t["spo2"].detail.setText(tr("QtVitalsPanel", "Pulse %1").replace("%1", _fmt(pulse)))
+        t["abp"].value.setText(
+            f"{_fmt(n(Numeric.ABP_SYS, max_age=10))}/{_fmt(n(Numeric.ABP_DIA, max_age=10))}"
+        )
+        t["abp"].detail.setText(f"({_fmt(n(Numeric.ABP_MEAN, max_age=10))})")
+        t["nibp"].value.setText(f"{_fmt(n(Numeric.NIBP_SYS))}/{_fmt(n(Numeric.NIBP_DIA))}")
+        nibp_t = s.numeric_time(Numeric.NIBP_SYS)
+        t["nibp"].detail.setText(
+            ""
+            if nibp_t is None
+            else f"({_fmt(n(Numeric.NIBP_MEAN))}) " + time.strftime("%H:%M", time.localtime(nibp_t))
+        )
+        t["rr"].value.setText(_fmt(n(Numeric.RR, max_age=10)))
+        t["etco2"].value.setText(_fmt(n(Numeric.ETCO2, max_age=10)))
+        t["temp"].value.setText(_fmt(n(Numeric.TEMP), 1))
+        news = self.engine.last.news2
+        t["news2"].value.setText("---" if news is None else str(news.total))
+        risk_colours = {
+            Risk.LOW: "#f0f0f0",
+            Risk.LOW_MEDIUM: "#ffd000",
+            Risk.MEDIUM: "#ff9000",
+            Risk.HIGH: "#ff3030",
+        }
+        risk_texts = {
+            Risk.LOW: tr("QtVitalsPanel", "low"),
+            Risk.LOW_MEDIUM: tr("QtVitalsPanel", "low-medium: urgent ward review"),
+            Risk.MEDIUM: tr("QtVitalsPanel", "medium: urgent response"),
+            Risk.HIGH: tr("QtVitalsPanel", "high: emergency response"),
+        }
+        if news is not None:
+            t["news2"].set_colour(risk_colours[news.risk])
+            t["news2"].detail.setText(risk_texts[news.risk])
+        age = s.newest_age()
+        if age is None:
+            self.age.setText(tr("QtVitalsPanel", "No data yet"))
+        else:
+            self.age.setText(tr("QtVitalsPanel", "Newest sample is %1 s old").replace("%1", f"{age:.1f}"))
+        gap = sum(r.gap_samples for r in s.rings.values())
+        lost_s = sum(r.gap_samples / r.fs for r in s.rings.values())
+        self.gaps.setText(
+            ""
+            if gap == 0
+            else tr("QtVitalsPanel", "Gaps: %1 s of samples lost").replace("%1", f"{lost_s:.1f}")
+        )
+
+    def update_trends(self) -> None:
+        now = self.store.clock()
+        since = now - self.trend_hours * 3600
+        for numeric, curve in self.trend_curves.items():
+            times, values = self.store.trends[numeric].since(since)
+            keep = np.isfinite(values)
+            curve.setData((times[keep] - now) / 60.0, values[keep])
+
+    # lifetime -----------------------------------------------------------------------------------------
+    def close_model(self) -> None:
+        """Stop the display timer, the simulator and the engine. Twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        self.timer.stop()
+        if self.simulator is not None:
+            self.simulator.close()
+        self.engine.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_model()
+        super().closeEvent(event)
