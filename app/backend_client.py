@@ -10,10 +10,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # imported when the first request is made: keeps it off the start-up path
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -93,6 +94,8 @@ class BackendClient:
 
     # plumbing ------------------------------------------------------------------------------
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url + API, verify=self._verify, timeout=self._timeout
@@ -110,6 +113,8 @@ class BackendClient:
             if self.access_token is None:
                 raise NotSignedInError()
             headers["Authorization"] = f"Bearer {self.access_token}"
+        import httpx
+
         try:
             return await self._client().request(method, path, json=json, headers=headers)
         except httpx.TransportError as exc:

@@ -62,9 +62,16 @@ def demo_panels() -> dict[PanelId, PanelFactory]:
     """Demo: the bedside monitor is simulated on this machine until the call streams the real one."""
 
     def vitals_panel(_window: MainWindow) -> QWidget:
-        from widgets.vitals import create_vitals_panel
+        from app.main_window import empty_state_texts
+        from widgets.deferred_panel import QtDeferredPanel
+        from widgets.empty_state import QtEmptyState
 
-        return create_vitals_panel()
+        def build() -> QWidget:
+            from widgets.vitals import create_vitals_panel
+
+            return create_vitals_panel()
+
+        return QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.VITALS)))
 
     return {PanelId.VITALS: vitals_panel}
 

@@ -6,7 +6,7 @@ import base64
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -354,6 +354,15 @@ class MainWindow(QMainWindow):
         if not self._painted:
             self._painted = True
             self.sig_first_paint.emit()
+            QTimer.singleShot(0, self._build_deferred_panels)
+
+    def _build_deferred_panels(self) -> None:
+        if self._closed:
+            return
+        for dock in self.docks.values():
+            build = getattr(dock.widget(), "build", None)
+            if callable(build):
+                build()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)

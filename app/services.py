@@ -53,7 +53,7 @@ class BackendLink(QObject):
         self.ws = ws
         self.runtime = runtime
         self.bridge = QtAsyncBridge(runtime, self)
-        self.tokens = TokenStore()
+        self._tokens: TokenStore | None = None
         self.worklist = WorklistModel()
         self.conversation = Conversation()
         self.sign_in_state = SignIn()
@@ -66,6 +66,15 @@ class BackendLink(QObject):
         self._poll.setInterval(WORKLIST_POLL_MS)
         self._poll.timeout.connect(self.refresh_worklist)
         self._closed = False
+
+    @property
+    def tokens(self) -> TokenStore:
+        # Probing the keyring talks to D-Bus: done at first use, never on the start-up path.
+        if self._tokens is None:
+            self._tokens = TokenStore()
+            if not self._tokens.persistent:
+                log.warning("sign-in tokens are kept in memory only: %s", self._tokens.reason)
+        return self._tokens
 
     # start-up --------------------------------------------------------------------------------
     def start(self) -> None:

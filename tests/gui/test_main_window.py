@@ -228,3 +228,32 @@ def test_window_reports_first_paint(make_workstation: MakeWorkstation, qtbot) ->
     assert window.windowTitle().startswith("Teleconsult Workstation")
     assert window.isVisible()
     assert window.testAttribute(Qt.WidgetAttribute.WA_WState_Visible)
+
+
+def test_heavy_panels_are_built_after_the_first_paint(qtbot, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    from app.config import SiteConfig, UserSettingsStore
+    from app.context import Workstation
+    from app.main_window import MainWindow
+    from app.paths import app_paths
+    from widgets.deferred_panel import QtDeferredPanel
+
+    built: list[QLabel] = []
+
+    def heavy() -> QLabel:
+        built.append(QLabel("monitor"))
+        return built[-1]
+
+    paths = app_paths().ensure()
+    store = UserSettingsStore(paths.user_settings_file)
+    ws = Workstation(paths=paths, site=SiteConfig(), site_file=None, settings_store=store,
+                     settings=store.load(), role=Role.SPECIALIST, language="en")  # fmt: skip
+    window = MainWindow(ws, {PanelId.VITALS: lambda _w: QtDeferredPanel(heavy, QLabel("waiting"))})
+    qtbot.addWidget(window)
+    assert built == [], "nothing heavy before the window is on screen"
+    window.show()
+    qtbot.waitUntil(lambda: len(built) == 1)
+    panel = window.docks[PanelId.VITALS].widget()
+    assert isinstance(panel, QtDeferredPanel) and panel.content is built[0]
+    panel.build()
+    assert len(built) == 1
+    window.close()
