@@ -29,7 +29,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _fields(record: AuditRecord) -> dict[str, Any]:
+def record_fields(record: AuditRecord) -> dict[str, Any]:
+    """The fields a record's hash covers (and what the API shows of it, with the hashes)."""
     return {
         "id": record.id,
         "ts": record.ts,
@@ -43,7 +44,7 @@ def _fields(record: AuditRecord) -> dict[str, Any]:
 
 
 def compute_hash(prev_hash: str, record: AuditRecord) -> str:
-    payload = prev_hash + canonical_json(_fields(record))
+    payload = prev_hash + canonical_json(record_fields(record))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -7,6 +7,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 
+from backend.audit import record_fields
 from backend.models import AuditRecord, Consult, RoomRecord, User
 from backend.schemas import (
     AnnotationOut,
@@ -105,17 +106,5 @@ def audit_out(record: AuditRecord) -> AuditOut:
         details = {"unparseable": record.details}
     if not isinstance(details, dict):
         details = {"value": details}
-    return AuditOut.model_validate(
-        {
-            "id": record.id,
-            "ts": record.ts,
-            "actor_id": record.actor_id,
-            "actor": record.actor,
-            "action": record.action,
-            "consult_id": record.consult_id,
-            "client": record.client,
-            "details": details,
-            "prev_hash": record.prev_hash,
-            "hash": record.hash,
-        }
-    )
+    shown = {**record_fields(record), "details": details, "prev_hash": record.prev_hash, "hash": record.hash}
+    return AuditOut.model_validate(shown)

@@ -7,7 +7,6 @@ audited even while the Qt main thread is busy painting or frozen.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from app.vitals.alarms import AlarmCondition, AlarmKind, AlarmManager, AuditCallback, Priority
 from app.vitals.buffer import VitalsStore
 from app.vitals.news2 import Consciousness, News2, Risk, news2_score
+from app.vitals.periodic import Periodic
 from app.vitals.qrs import detect_pulses, detect_qrs, irregularity, rate_from_beats
 from app.vitals.signals import Numeric, Wave
 
@@ -78,8 +78,7 @@ class MonitorEngine:
         self.on_oxygen = False
         self.last: Analysis = Analysis()
         self._news2_risk = Risk.LOW
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Periodic("vitals-engine", self.period, self.analyse)
 
     # analysis --------------------------------------------------------------------------------------
     def _ecg_rate(self, now: float, lead_off: bool) -> tuple[float | None, float, bool]:
@@ -210,24 +209,14 @@ class MonitorEngine:
 
     # thread ----------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="vitals-engine", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                self.analyse()
-            except Exception:
-                log.exception("vitals analysis failed")
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=2.0)
+        self._worker.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._worker.running
 
     def close(self) -> None:
         self.stop()

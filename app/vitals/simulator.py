@@ -21,6 +21,7 @@ from enum import StrEnum
 import numpy as np
 
 from app.vitals.buffer import VitalsStore
+from app.vitals.periodic import Periodic
 from app.vitals.signals import WAVES, Numeric, Wave
 
 log = logging.getLogger(__name__)
@@ -343,8 +344,7 @@ class SimulatorSource:
         self.period = period
         self.simulator = Simulator(scenario, seed, t0=self.clock())
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Periodic("vitals-simulator", self.period, self.step)
 
     @property
     def scenario(self) -> Scenario:
@@ -361,24 +361,14 @@ class SimulatorSource:
             self.simulator.write_until(self.store, self.clock() - self.simulator.t0)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="vitals-simulator", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                self.step()
-            except Exception:  # a bug in one chunk must not silence the monitor for good
-                log.exception("vitals simulator step failed")
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=2.0)
+        self._worker.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._worker.running
 
     def close(self) -> None:
         self.stop()

@@ -50,8 +50,8 @@ def test_panel_shows_live_waveforms_numerics_and_a_high_alarm(qtbot) -> None:  #
     finally:
         panel.close_model()
         panel.close_model()
-    assert panel.simulator is not None and panel.simulator._thread is None
-    assert panel.engine._thread is None and not panel.timer.isActive()
+    assert panel.simulator is not None and not panel.simulator.running
+    assert not panel.engine.running and not panel.timer.isActive()
 
 
 def test_scenario_picker_switches_the_simulator(qtbot) -> None:  # type: ignore[no-untyped-def]
