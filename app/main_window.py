@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPaintEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
 from app.config import WindowState
 from app.connection import LinkState, LinkStatus
@@ -120,14 +120,17 @@ class MainWindow(QMainWindow):
         self._factories = panel_factories or {}
         self.docks: dict[PanelId, QDockWidget] = {}
 
-        # The banner is the central widget's top row, so no dock arrangement can hide it.
-        central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
+        # The banner sits in a fixed top bar spanning the whole window: no dock arrangement can
+        # hide it, and the user cannot move or close it.
         self.banner = QtPatientBanner(ws.patient, ws.pseudonym_salt)
-        column.addWidget(self.banner)
-        central.setMaximumHeight(self.banner.sizeHint().height() + 4)
-        self.setCentralWidget(central)
+        self.banner_bar = QToolBar(self)
+        self.banner_bar.setObjectName("patientBannerBar")
+        self.banner_bar.setMovable(False)
+        self.banner_bar.setFloatable(False)
+        self.banner_bar.toggleViewAction().setVisible(False)
+        self.banner_bar.setStyleSheet("QToolBar { border: 0; padding: 0; spacing: 0; }")
+        self.banner_bar.addWidget(self.banner)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
         ws.patient.changed.connect(self._patient_changed)
         self._patient_changed(ws.patient.patient)
 
@@ -140,7 +143,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 1000)
         self._restore_layout()
         watcher = _FirstPaintWatcher(self)
-        for widget in (central, self.menuBar(), *self.docks.values()):
+        for widget in (self.menuBar(), *self.docks.values()):
             widget.installEventFilter(watcher)
 
     # composition -----------------------------------------------------------------------------
@@ -287,10 +290,7 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def _patient_changed(self, _patient: object) -> None:
-        # The banner row stays visible; its height collapses when no patient is open.
-        central = self.centralWidget()
-        if central is not None:
-            central.setVisible(self.ws.patient.patient is not None)
+        self.banner_bar.setVisible(self.ws.patient.patient is not None)
 
     # layout persistence ----------------------------------------------------------------------
     def _state_key(self) -> str:
@@ -307,6 +307,7 @@ class MainWindow(QMainWindow):
                 log.warning("saved window layout for %s did not apply; using the default", self._state_key())
         except ValueError:
             log.warning("saved window layout for %s is damaged; using the default", self._state_key())
+        self._patient_changed(None)  # the banner follows the patient, not the saved layout
 
     def save_layout(self) -> None:
         windows = dict(self.ws.settings.windows)
@@ -322,6 +323,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state)
+        self._patient_changed(None)
 
     # dialogs ---------------------------------------------------------------------------------
     def show_about(self) -> QtAboutDialog:

@@ -55,8 +55,10 @@ class QtPatientBanner(QWidget):
 
     def _show(self, _patient: Patient | None = None) -> None:
         patient = self.shown_patient()
-        self.setVisible(patient is not None)
         if patient is None:
+            # The window hides the bar that holds the banner; nothing of the last patient stays in it.
+            for label in (self.name, self.patient_id, self.sex, self.birth, self.deid):
+                label.clear()
             return
         sexes = {
             "M": tr("PatientBanner", "Male"),
