@@ -12,7 +12,7 @@ PKGS=(
   libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 libdbus-1-3 libfontconfig1
   libegl1 libgl1 libglx-mesa0 libegl-mesa0 libgl1-mesa-dri
   fonts-noto-cjk
-  dbus gnome-keyring
+  dbus gnome-keyring procps
   postgresql
 )
 

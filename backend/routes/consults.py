@@ -45,9 +45,7 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 
 def load_visible(session: Session, consult_id: ConsultId, user: User) -> Consult:
     """The consult if `user` may see it: 404 when it does not exist, 403 when it is not theirs."""
-    consult = session.get(Consult, consult_id)
-    if consult is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+    consult = _existing(session, consult_id)
     visible = session.scalar(select(Consult.id).where(Consult.id == consult_id, visible_clause(user)))
     if visible is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not your consult")
@@ -119,10 +117,24 @@ def get_consult(consult_id: ConsultId, user: ClinicalUser, request: Request, sta
         return _out(state, consult, user)
 
 
+def _existing(session: Session, consult_id: int) -> Consult:
+    consult = session.get(Consult, consult_id)
+    if consult is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+    return consult
+
+
 def _transition(
-    session: Session, consult: Consult, from_states: tuple[str, ...], values: dict[str, Any]
+    session: Session,
+    consult: Consult,
+    from_states: tuple[str, ...],
+    values: dict[str, Any],
+    action: str,
+    user: User,
+    request: Request,
 ) -> None:
-    """Conditional UPDATE ... WHERE state IN from_states: atomic on both databases; 409 if it lost."""
+    """Conditional UPDATE ... WHERE state IN from_states: atomic on both databases; 409 if it lost.
+    The change is audited as ``consult.<action>`` in the same transaction."""
     changed = execute_rowcount(
         session,
         update(Consult).where(Consult.id == consult.id, Consult.state.in_(from_states)).values(**values),
@@ -131,14 +143,20 @@ def _transition(
         wanted = " or ".join(from_states)
         raise HTTPException(status.HTTP_409_CONFLICT, f"consult is {consult.state}, not {wanted}")
     session.refresh(consult)
+    audit.append(
+        session,
+        f"consult.{action}",
+        actor_id=user.id,
+        actor=user.username,
+        consult_id=consult.id,
+        client=client_address(request),
+    )
 
 
 @router.post("/{consult_id}/accept", response_model=ConsultOut, responses={409: {}})
 def accept_consult(consult_id: ConsultId, user: Specialist, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = session.get(Consult, consult_id)
-        if consult is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+        consult = _existing(session, consult_id)
         if consult.specialty not in (user.specialties or []):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"not a {consult.specialty} specialist")
         _transition(
@@ -146,14 +164,9 @@ def accept_consult(consult_id: ConsultId, user: Specialist, request: Request, st
             consult,
             ("open",),
             {"state": "accepted", "accepted_by_id": user.id, "accepted_at": datetime.now(UTC)},
-        )
-        audit.append(
-            session,
-            "consult.accept",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult.id,
-            client=client_address(request),
+            "accept",
+            user,
+            request,
         )
         return _out(state, consult, user)
 
@@ -161,20 +174,11 @@ def accept_consult(consult_id: ConsultId, user: Specialist, request: Request, st
 @router.post("/{consult_id}/start", response_model=ConsultOut, responses={409: {}})
 def start_consult(consult_id: ConsultId, user: Participant, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = session.get(Consult, consult_id)
-        if consult is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+        consult = _existing(session, consult_id)
         if user.id not in (consult.accepted_by_id, consult.requested_by_id):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "not a member of this consult")
-        _transition(session, consult, ("accepted",), {"state": "in_session", "started_at": datetime.now(UTC)})
-        audit.append(
-            session,
-            "consult.start",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult.id,
-            client=client_address(request),
-        )
+        values = {"state": "in_session", "started_at": datetime.now(UTC)}
+        _transition(session, consult, ("accepted",), values, "start", user, request)
         return _out(state, consult, user)
 
 
@@ -183,9 +187,7 @@ def close_consult(
     consult_id: ConsultId, body: CloseIn, user: Specialist, request: Request, state: StateDep
 ) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = session.get(Consult, consult_id)
-        if consult is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+        consult = _existing(session, consult_id)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the accepting specialist closes a consult")
         _transition(
@@ -193,13 +195,8 @@ def close_consult(
             consult,
             ("accepted", "in_session"),
             {"state": "closed", "closed_at": datetime.now(UTC), "outcome": body.outcome},
-        )
-        audit.append(
-            session,
-            "consult.close",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult.id,
-            client=client_address(request),
+            "close",
+            user,
+            request,
         )
         return _out(state, consult, user)
