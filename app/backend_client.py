@@ -223,6 +223,12 @@ class BackendClient:
         result: list[dict[str, Any]] = await self.request("GET", f"/consults/{consult_id}/{kind}")
         return result
 
+    async def audit_event(self, action: str, details: dict[str, Any], consult_id: int | None = None) -> int:
+        """Record a clinical event (e.g. ``vitals.alarm.onset``) in the backend's audit chain."""
+        body = {"action": action, "details": details, "consult_id": consult_id}
+        result: dict[str, Any] = await self.request("POST", "/audit/events", body)
+        return int(result["id"])
+
     # signalling ----------------------------------------------------------------------------
     def signal_url(self, consult_id: int) -> str:
         if self.access_token is None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
     from app.main_window import MainWindow, PanelFactory
+    from app.services import BackendLink
 from app.versions import app_version
 
 log = logging.getLogger("app")
@@ -58,8 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def demo_panels() -> dict[PanelId, PanelFactory]:
-    """Demo: the bedside monitor is simulated on this machine until the call streams the real one."""
+def demo_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
+    """Demo: the bedside monitor is simulated on this machine until the call streams the real one.
+    Its alarms and acknowledgements go to the backend's audit chain while signed in."""
 
     def vitals_panel(_window: MainWindow) -> QWidget:
         from app.main_window import empty_state_texts
@@ -69,7 +71,7 @@ def demo_panels() -> dict[PanelId, PanelFactory]:
         def build() -> QWidget:
             from widgets.vitals import create_vitals_panel
 
-            return create_vitals_panel()
+            return create_vitals_panel(audit=link.audit_event)
 
         return QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.VITALS)))
 
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     crash = CrashReporter(paths.log_file, app)
     crash.install()
 
-    composed = compose(ws, demo_panels() if args.demo and ws.role is not Role.IT_ADMIN else None)
+    composed = compose(ws, demo_panels if args.demo and ws.role is not Role.IT_ADMIN else None)
     window = composed.window
     window.sig_language_requested.connect(
         lambda chosen: languages.apply(resolve_language(None, chosen, site.ui.language))

@@ -296,6 +296,25 @@ class BackendLink(QObject):
             self.outbox_sender.wake()
         return op_id
 
+    def audit_event(self, action: str, details: dict[str, object]) -> None:
+        """Send a clinical event to the audit chain when signed in; callable from any thread.
+
+        The event is always in the local log already (the caller logs it); a failure here is logged too."""
+        client, user = self.client, self.sign_in_state.user
+        if self._closed or client is None or user is None or user.role not in ("specialist", "county_doctor"):
+            return
+        consult_id = self.conversation.consult_id
+        plain = (str, int, float, bool, type(None))
+        safe = {k: v if isinstance(v, plain) else str(v) for k, v in details.items()}
+
+        async def send() -> None:
+            try:
+                await client.audit_event(action, safe, consult_id)
+            except BackendError as exc:
+                log.warning("audit of %s not recorded by the backend: %s", action, exc)
+
+        self.runtime.submit(send())
+
     # helpers ---------------------------------------------------------------------------------
     def _need_client(self) -> BackendClient:
         if self.client is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtWidgets import QWidget
@@ -57,13 +58,15 @@ def _notes_factory(link: BackendLink) -> PanelFactory:
     return make
 
 
-def compose(ws: Workstation, extra_panels: dict[PanelId, PanelFactory] | None = None) -> Composed:
+def compose(
+    ws: Workstation, extra_panels: Callable[[BackendLink], dict[PanelId, PanelFactory]] | None = None
+) -> Composed:
     runtime = AsyncRuntime().start()
     link = BackendLink(ws, runtime)
     factories: dict[PanelId, PanelFactory] = {
         PanelId.WORKLIST: _worklist_factory(link),
         PanelId.CHAT: _notes_factory(link),
-        **(extra_panels or {}),
+        **(extra_panels(link) if extra_panels else {}),
     }
     window = MainWindow(ws, factories)
     session = SessionController(window, link)

@@ -172,6 +172,26 @@ class AnnotationOut(RecordOut):
     op: dict[str, Any]
 
 
+class AuditEventIn(Input):
+    """A clinical event the workstation records in the audit chain (alarms, acknowledgements)."""
+
+    # Only the workstation's own event families: a client can never forge sign-ins or record access.
+    action: Annotated[str, StringConstraints(pattern=r"^vitals\.[a-z_.]{1,60}$")]
+    consult_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    details: dict[str, Any] = {}
+
+    @field_validator("details")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, separators=(",", ":"), default=str).encode("utf-8")) > 4096:
+            raise ValueError("details are larger than 4096 bytes")
+        return value
+
+
+class AuditEventOut(BaseModel):
+    id: int
+
+
 class AuditOut(BaseModel):
     id: int
     ts: str

@@ -1,16 +1,17 @@
-"""Reading and verifying the audit chain (it_admin only)."""
+"""The audit chain: clinicians' workstations add their events; IT reads and verifies it."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
 from backend import audit
-from backend.deps import MAX_ID, AdminUser, StateDep
+from backend.deps import MAX_ID, AdminUser, Participant, StateDep, client_address
 from backend.models import AuditRecord
-from backend.schemas import AuditOut, VerifyOut
+from backend.routes.consults import load_visible
+from backend.schemas import AuditEventIn, AuditEventOut, AuditOut, VerifyOut
 from backend.views import audit_out
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -37,3 +38,20 @@ def verify_audit(_admin: AdminUser, state: StateDep) -> VerifyOut:
     return VerifyOut(
         ok=result.ok, checked=result.checked, first_broken_id=result.first_broken_id, reason=result.reason
     )
+
+
+@router.post("/events", response_model=AuditEventOut, status_code=status.HTTP_201_CREATED)
+def record_event(body: AuditEventIn, user: Participant, request: Request, state: StateDep) -> AuditEventOut:
+    with state.db.transaction() as session:
+        if body.consult_id is not None:
+            load_visible(session, body.consult_id, user)
+        record = audit.append(
+            session,
+            body.action,
+            actor_id=user.id,
+            actor=user.username,
+            consult_id=body.consult_id,
+            client=client_address(request),
+            details=body.details,
+        )
+        return AuditEventOut(id=record.id)

@@ -123,3 +123,26 @@ def test_deleting_the_newest_records_is_reported(api: Api) -> None:
     verified = api.ok("GET", "/audit/verify", "it.admin")
     assert verified["ok"] is False and verified["first_broken_id"] == newest - 1
     assert "newest records removed" in verified["reason"]
+
+
+def test_workstations_record_vitals_events_but_cannot_forge_others(api: Api) -> None:
+    consult = api.consult_in_state("in_session")
+    event = {
+        "action": "vitals.alarm.onset",
+        "consult_id": consult,
+        "details": {"alarm": "spo2_low", "value": 84},
+    }
+    recorded = api.ok("POST", "/audit/events", "dr.chen", 201, json=event)
+    rows = api.ok("GET", f"/audit?after_id={recorded['id'] - 1}", "it.admin")
+    assert rows[0]["action"] == "vitals.alarm.onset"
+    assert rows[0]["actor"] == "dr.chen" and rows[0]["consult_id"] == consult
+    assert rows[0]["details"] == {"alarm": "spo2_low", "value": 84}
+    # Only the workstation's own event families; never sign-ins, record access or the like.
+    for action in ("auth.login", "consult.accept", "vitals", "vitals.ALARM"):
+        forged = api.call("POST", "/audit/events", "dr.chen", json={"action": action})
+        assert forged.status_code == 422, action
+    too_big = {"action": "vitals.note", "details": {"x": "y" * 5000}}
+    assert api.call("POST", "/audit/events", "dr.chen", json=too_big).status_code == 422
+    # Someone else's consult: refused.
+    assert api.call("POST", "/audit/events", "dr.wang", json=event).status_code == 403
+    assert api.ok("GET", "/audit/verify", "it.admin")["ok"] is True

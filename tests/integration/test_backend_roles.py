@@ -84,6 +84,12 @@ TABLE = [
     Route("GET", "/consults/{id}/chat", CLINICAL_READ, state="in_session"),
     Route("POST", "/consults/{id}/annotations", MEMBER_WRITE, state="in_session", body=_annotation),
     Route("GET", "/consults/{id}/annotations", CLINICAL_READ, state="in_session"),
+    Route(
+        "POST",
+        "/audit/events",
+        _all(403, specialist=201, county_doctor=201),
+        body=lambda: {"action": "vitals.alarm.onset", "details": {"alarm": "hr_high"}},
+    ),
     Route("GET", "/audit", _all(403, it_admin=200)),
     Route("GET", "/audit/verify", _all(403, it_admin=200)),
 ]

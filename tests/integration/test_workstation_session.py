@@ -189,3 +189,30 @@ def test_worklist_ticks_and_flags_overdue(qtbot) -> None:  # type: ignore[no-unt
     assert panel.table.item(0, 0) is not None
     assert panel.table.item(0, 0).data(Qt.ItemDataRole.UserRole) == 1
     panel.close_model()
+
+
+def test_vitals_alarms_reach_the_backend_audit_chain(
+    composed: Composed, server: EmbeddedServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    from app.vitals.simulator import Scenario
+    from widgets.vitals import create_vitals_panel
+
+    sign_in(composed, qtbot)
+    qtbot.waitUntil(lambda: composed.link.sign_in_state.user is not None, timeout=10000)
+    panel = create_vitals_panel(scenario=Scenario.ASYSTOLE, audit=composed.link.audit_event)
+    qtbot.addWidget(panel)
+
+    async def alarm_rows() -> list[dict[str, object]]:
+        client = BackendClient(server.base_url or "")
+        await client.login("it.admin", "demo")
+        rows: list[dict[str, object]] = await client.request("GET", "/audit?limit=1000")
+        await client.aclose()
+        return [r for r in rows if str(r["action"]).startswith("vitals.alarm")]
+
+    try:
+        qtbot.waitUntil(lambda: len(asyncio.run(alarm_rows())) >= 1, timeout=30000)
+    finally:
+        panel.close_model()
+    row = asyncio.run(alarm_rows())[0]
+    assert row["actor"] == "dr.chen"
+    assert isinstance(row["details"], dict) and row["details"]
