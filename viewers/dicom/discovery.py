@@ -1,0 +1,359 @@
+"""Find DICOM files in a folder tree (or through a DICOMDIR) and group them by patient, study, series.
+
+Only headers are read here (``stop_before_pixels``), in a thread pool. Anything that is not a usable
+DICOM image header becomes a :class:`Rejected` entry with a reason a person can read; nothing in this
+module raises for bad input files.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydicom
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+PIXEL_DATA_TAG = 0x7FE00010
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that could not be used, and why (shown to the user as is)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class InstanceHeader:
+    """One DICOM file's header (no pixel data)."""
+
+    path: Path
+    dataset: Dataset
+    sop_instance_uid: str
+    sop_class_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    transfer_syntax_uid: str
+    # where the native Pixel Data value starts in the file and its length (None: encapsulated/unknown)
+    pixel_offset: int | None = None
+    pixel_length: int | None = None
+
+    @property
+    def is_multiframe(self) -> bool:
+        return self.number_of_frames > 1
+
+
+@dataclass
+class Series:
+    series_instance_uid: str
+    modality: str
+    description: str
+    series_number: int | None
+    instances: list[InstanceHeader] = field(default_factory=list)
+
+    @property
+    def instance_count(self) -> int:
+        return len(self.instances)
+
+    @property
+    def frame_count(self) -> int:
+        return sum(inst.number_of_frames for inst in self.instances)
+
+
+@dataclass
+class Study:
+    study_instance_uid: str
+    description: str
+    study_date: str
+    accession_number: str
+    series: list[Series] = field(default_factory=list)
+
+    @property
+    def instance_count(self) -> int:
+        return sum(s.instance_count for s in self.series)
+
+
+@dataclass
+class Patient:
+    patient_id: str
+    patient_name: str
+    studies: list[Study] = field(default_factory=list)
+
+
+@dataclass
+class DiscoveryResult:
+    patients: list[Patient]
+    rejected: list[Rejected]
+
+    def all_series(self) -> list[Series]:
+        return [series for p in self.patients for st in p.studies for series in st.series]
+
+    def find_series(self, series_instance_uid: str) -> Series | None:
+        for series in self.all_series():
+            if series.series_instance_uid == series_instance_uid:
+                return series
+        return None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _native_pixel_bytes(ds: Dataset) -> int | None:
+    """Expected size of uncompressed pixel data, or None when it cannot be told from the header."""
+    try:
+        rows = int(ds.Rows)
+        cols = int(ds.Columns)
+        bits = int(ds.BitsAllocated)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if bits == 1:
+        return (rows * cols * frames * samples + 7) // 8
+    return rows * cols * frames * samples * (bits // 8)
+
+
+def _check_pixel_payload(fp: object, ds: FileDataset, file_size: int, where: list[int]) -> str | None:
+    """Look at the Pixel Data element header where reading stopped; say what is wrong, if anything.
+
+    On success ``where`` receives (value offset, value length) of native pixel data.
+    """
+    tell = fp.tell  # type: ignore[attr-defined]
+    read = fp.read  # type: ignore[attr-defined]
+    start = tell()
+    if start >= file_size:
+        if "Rows" in ds or "PixelSpacing" in ds or "ImagePositionPatient" in ds:
+            return f"truncated: file ends after {file_size} bytes, before its Pixel Data"
+        return (
+            f"no image: file ends after {file_size} bytes without Pixel Data"
+            " (truncated, or a non-image object such as a report)"
+        )
+    implicit = ds.original_encoding[0]
+    little = ds.original_encoding[1] is not False
+    endian = "<" if little else ">"
+    head = read(8)
+    if len(head) < 8:
+        return f"truncated: file ends inside an element header at byte {start}"
+    group, elem = struct.unpack(endian + "HH", head[:4])
+    if (group << 16 | elem) != PIXEL_DATA_TAG:
+        return None
+    if implicit:
+        (length,) = struct.unpack(endian + "I", head[4:8])
+        header = 8
+    else:
+        rest = read(4)
+        if len(rest) < 4:
+            return "truncated: file ends inside the Pixel Data header"
+        (length,) = struct.unpack(endian + "I", rest)
+        header = 12
+    available = file_size - start - header
+    if length == _UNDEFINED_LENGTH:
+        if available < 8:
+            return "truncated: compressed Pixel Data has no fragments"
+        return None
+    expected = _native_pixel_bytes(ds)
+    if available < length:
+        return f"truncated: Pixel Data declares {length} bytes but only {max(available, 0)} are in the file"
+    if expected is not None and length < expected:
+        return f"corrupt: Pixel Data holds {length} bytes but Rows x Columns x frames needs {expected}"
+    where.extend((start + header, length))
+    return None
+
+
+def read_header(path: Path) -> InstanceHeader | Rejected:
+    """Read one file's header. Never raises for bad files: returns :class:`Rejected` instead."""
+    try:
+        file_size = path.stat().st_size
+    except OSError as exc:
+        return Rejected(path, f"cannot read file: {exc.strerror or exc}")
+    if file_size == 0:
+        return Rejected(path, "empty file")
+    try:
+        with path.open("rb") as fp:
+            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+            where: list[int] = []
+            problem = _check_pixel_payload(fp, ds, file_size, where)
+    except InvalidDicomError:
+        return Rejected(path, "not a DICOM file (no 'DICM' marker and no file meta information)")
+    except (EOFError, struct.error) as exc:
+        return Rejected(path, f"truncated or corrupt header: {exc}")
+    except Exception as exc:  # pydicom raises many types for garbage; none may escape
+        return Rejected(path, f"corrupt header: {type(exc).__name__}: {exc}")
+    if problem is not None:
+        return Rejected(path, problem)
+    meta = getattr(ds, "file_meta", None)
+    sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
+    if sop_class == MEDIA_STORAGE_DIRECTORY:
+        return Rejected(path, "DICOMDIR (directory index, read separately)")
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        if not ds.get(keyword):
+            return Rejected(path, f"DICOM file without {keyword}; cannot be placed in a series")
+    if "Rows" not in ds or "Columns" not in ds:
+        return Rejected(path, "DICOM file without an image (no Rows/Columns), e.g. a report or structure")
+    transfer_syntax = str(meta.get("TransferSyntaxUID", "")) if meta else ""
+    if not transfer_syntax:
+        transfer_syntax = str(UID("1.2.840.10008.1.2"))
+    return InstanceHeader(
+        path=path,
+        dataset=ds,
+        sop_instance_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=sop_class,
+        instance_number=_int_or_none(ds.get("InstanceNumber")),
+        number_of_frames=_int_or_none(ds.get("NumberOfFrames")) or 1,
+        transfer_syntax_uid=transfer_syntax,
+        pixel_offset=where[0] if where else None,
+        pixel_length=where[1] if where else None,
+    )
+
+
+def _dicomdir_files(dicomdir: Path) -> tuple[list[Path], list[Rejected]]:
+    files: list[Path] = []
+    rejected: list[Rejected] = []
+    try:
+        ds = pydicom.dcmread(dicomdir)
+        records = ds.DirectoryRecordSequence
+    except Exception as exc:
+        return files, [Rejected(dicomdir, f"unreadable DICOMDIR: {type(exc).__name__}: {exc}")]
+    for record in records:
+        file_id = record.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        path = dicomdir.parent.joinpath(*parts)
+        if not path.is_file():
+            # media written on Windows may differ in case from the index
+            lowered = dicomdir.parent.joinpath(*[p.lower() for p in parts])
+            path = lowered if lowered.is_file() else path
+        if path.is_file():
+            files.append(path)
+        else:
+            rejected.append(Rejected(path, f"listed in DICOMDIR {dicomdir.name} but missing"))
+    return files, rejected
+
+
+def find_files(roots: Path | Sequence[Path]) -> tuple[list[Path], list[Rejected]]:
+    """Every candidate file below ``roots`` plus those a DICOMDIR lists; DICOMDIRs themselves excluded."""
+    root_list = [roots] if isinstance(roots, Path) else list(roots)
+    seen: set[Path] = set()
+    files: list[Path] = []
+    rejected: list[Rejected] = []
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for root in root_list:
+        if root.is_file():
+            candidates: Iterable[Path] = [root]
+        elif root.is_dir():
+            candidates = (
+                Path(dirpath) / name for dirpath, _dirs, names in os.walk(root) for name in sorted(names)
+            )
+        else:
+            rejected.append(Rejected(root, "no such file or folder"))
+            continue
+        for path in candidates:
+            if path.name.upper() == "DICOMDIR":
+                listed, bad = _dicomdir_files(path)
+                rejected.extend(bad)
+                for item in listed:
+                    add(item)
+            elif not path.name.startswith("."):
+                add(path)
+    return files, rejected
+
+
+def group(headers: Iterable[InstanceHeader]) -> list[Patient]:
+    """Patient > Study > Series, in first-seen order; series instances sorted by InstanceNumber."""
+    patients: dict[tuple[str, str], Patient] = {}
+    studies: dict[str, Study] = {}
+    series_map: dict[tuple[str, str], Series] = {}
+    for header in headers:
+        ds = header.dataset
+        patient_key = (str(ds.get("PatientID", "") or ""), str(ds.get("PatientName", "") or ""))
+        patient = patients.get(patient_key)
+        if patient is None:
+            patient = patients[patient_key] = Patient(patient_id=patient_key[0], patient_name=patient_key[1])
+        study_uid = str(ds.StudyInstanceUID)
+        study = studies.get(study_uid)
+        if study is None:
+            study = studies[study_uid] = Study(
+                study_instance_uid=study_uid,
+                description=str(ds.get("StudyDescription", "") or ""),
+                study_date=str(ds.get("StudyDate", "") or ""),
+                accession_number=str(ds.get("AccessionNumber", "") or ""),
+            )
+            patient.studies.append(study)
+        series_uid = str(ds.SeriesInstanceUID)
+        series = series_map.get((study_uid, series_uid))
+        if series is None:
+            series = series_map[(study_uid, series_uid)] = Series(
+                series_instance_uid=series_uid,
+                modality=str(ds.get("Modality", "") or ""),
+                description=str(ds.get("SeriesDescription", "") or ""),
+                series_number=_int_or_none(ds.get("SeriesNumber")),
+            )
+            study.series.append(series)
+        series.instances.append(header)
+    for series in series_map.values():
+        series.instances.sort(key=lambda h: (h.instance_number is None, h.instance_number or 0, str(h.path)))
+    return list(patients.values())
+
+
+def discover(
+    roots: Path | Sequence[Path],
+    *,
+    max_workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> DiscoveryResult:
+    """Read every header below ``roots`` in a thread pool and group them.
+
+    Cancelling stops reading new files and returns what was read so far.
+    """
+    files, rejected = find_files(roots)
+    headers: list[InstanceHeader] = []
+    total = len(files)
+    workers = max_workers or min(
+        4, os.cpu_count() or 2
+    )  # parsing holds the GIL: more threads only add overhead
+    done = 0
+    seen_sop: dict[str, Path] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicom-header") as pool:
+        for outcome in pool.map(read_header, files):
+            done += 1
+            if isinstance(outcome, Rejected):
+                rejected.append(outcome)
+            elif outcome.sop_instance_uid in seen_sop:
+                rejected.append(
+                    Rejected(
+                        outcome.path, f"duplicate SOPInstanceUID of {seen_sop[outcome.sop_instance_uid]}"
+                    )
+                )
+            else:
+                seen_sop[outcome.sop_instance_uid] = outcome.path
+                headers.append(outcome)
+            if progress is not None:
+                progress(done, total)
+            if cancel is not None and cancel.is_set():
+                pool.shutdown(wait=False, cancel_futures=True)
+                break
+    return DiscoveryResult(patients=group(headers), rejected=rejected)

@@ -1,0 +1,222 @@
+"""Synthetic DICOM data with real geometry, for tests, benchmarks and the demo (no shipped binaries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
+US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
+SECONDARY_CAPTURE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+
+
+@dataclass
+class SyntheticSeries:
+    paths: list[Path]  # in slice order along the normal
+    positions: np.ndarray  # (n, 3) ImagePositionPatient per slice
+    hu: np.ndarray  # (z, y, x) the HU values written, after rescale
+    study_uid: str
+    series_uid: str
+
+
+def _base(sop_class: str, study_uid: str, series_uid: str, modality: str) -> FileDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientName = "Doe^Jane"
+    ds.PatientID = "PID-12345"
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "F"
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = series_uid
+    ds.StudyDate = "20260101"
+    ds.StudyTime = "101500"
+    ds.StudyID = "S1"
+    ds.StudyDescription = "Synthetic study"
+    ds.AccessionNumber = "ACC001"
+    ds.InstitutionName = "County Hospital"
+    ds.ReferringPhysicianName = "Smith^John"
+    ds.Modality = modality
+    ds.SeriesNumber = 1
+    ds.FrameOfReferenceUID = generate_uid()
+    return ds
+
+
+def phantom(shape: tuple[int, int, int]) -> np.ndarray:
+    """A body-like HU phantom: air outside, water ellipse, a bone ring, a lung-like hole; int16."""
+    nz, ny, nx = shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    cy, cx = (ny - 1) / 2, (nx - 1) / 2
+    r = np.hypot((y - cy) / (0.45 * ny), (x - cx) / (0.4 * nx))
+    plane = np.full((ny, nx), -1000, np.int16)
+    plane[r < 1.0] = 40
+    plane[(r > 0.85) & (r < 1.0)] = 700
+    plane[np.hypot((y - cy) / (0.15 * ny), (x - cx * 0.7) / (0.12 * nx)) < 1.0] = -800
+    vol = np.repeat(plane[None], nz, axis=0)
+    # a per-slice marker makes slice order checkable: pixel (0, 0) holds the slice index
+    vol[:, 0, 0] = np.arange(nz, dtype=np.int16)
+    return vol
+
+
+def write_ct_series(
+    folder: Path,
+    shape: tuple[int, int, int] = (8, 32, 32),
+    *,
+    spacing: tuple[float, float, float] = (0.7, 0.8, 2.5),
+    origin: tuple[float, float, float] = (-100.0, -120.0, 50.0),
+    orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    slope: float = 1.0,
+    intercept: float = -1024.0,
+    shuffle_names: bool = True,
+    positions: np.ndarray | None = None,
+    study_uid: str | None = None,
+    seed: int = 0,
+) -> SyntheticSeries:
+    """Write one CT slice per file. ``positions`` overrides the regular stack (for gaps, tilt)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nz, ny, nx = shape
+    row = np.asarray(orientation[:3], float)
+    col = np.asarray(orientation[3:], float)
+    normal = np.cross(row, col)
+    if positions is None:
+        positions = np.asarray(origin, float)[None] + np.arange(nz)[:, None] * spacing[2] * normal[None]
+    hu = phantom(shape)
+    study_uid = study_uid or generate_uid()
+    series_uid = generate_uid()
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(nz) if shuffle_names else np.arange(nz)
+    paths: list[Path] = []
+    for k in range(nz):
+        ds = _base(CT_IMAGE_STORAGE, study_uid, series_uid, "CT")
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        # InstanceNumber deliberately disagrees with geometry: sorting must use positions
+        ds.InstanceNumber = int(nz - k)
+        ds.ImagePositionPatient = [float(v) for v in positions[k]]
+        ds.ImageOrientationPatient = [float(v) for v in orientation]
+        ds.PixelSpacing = [spacing[1], spacing[0]]  # row spacing (y), column spacing (x)
+        ds.SliceThickness = spacing[2]
+        ds.Rows, ds.Columns = ny, nx
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated = 16
+        ds.BitsStored = 12 if intercept < 0 else 16  # scanners commonly store 12 bits unsigned
+        ds.HighBit = ds.BitsStored - 1
+        ds.PixelRepresentation = 0 if intercept < 0 else 1
+        ds.RescaleSlope = slope
+        ds.RescaleIntercept = intercept
+        ds.RescaleType = "HU"
+        ds.WindowCenter = 40
+        ds.WindowWidth = 400
+        stored = np.round((hu[k].astype(np.float64) - intercept) / slope)
+        dtype = np.uint16 if ds.PixelRepresentation == 0 else np.int16
+        ds.PixelData = stored.astype(dtype).tobytes()
+        path = folder / f"IM{int(order[k]):05d}"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return SyntheticSeries(paths, np.asarray(positions, float), hu, study_uid, series_uid)
+
+
+def write_us_cine(folder: Path, frames: int = 6, rows: int = 24, cols: int = 32, rgb: bool = False) -> Path:
+    """An ultrasound multi-frame cine loop (no patient geometry), one file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = _base(US_MULTIFRAME_STORAGE, generate_uid(), generate_uid(), "US")
+    ds.InstanceNumber = 1
+    ds.NumberOfFrames = frames
+    ds.FrameTime = 33.3
+    ds.Rows, ds.Columns = rows, cols
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    data = (np.arange(frames)[:, None, None] * 10 + np.zeros((1, rows, cols))).astype(np.uint8)
+    if rgb:
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+        data = np.repeat(data[..., None], 3, axis=-1)
+    else:
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelData = data.tobytes()
+    path = folder / "cine.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def write_enhanced_ct(
+    folder: Path,
+    shape: tuple[int, int, int] = (5, 16, 20),
+    spacing: tuple[float, float, float] = (0.5, 0.6, 3.0),
+    origin: tuple[float, float, float] = (10.0, 20.0, 30.0),
+    intercept: float = -1024.0,
+) -> tuple[Path, np.ndarray]:
+    """An enhanced CT (one multi-frame file with per-frame positions, frames in reverse order)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nz, ny, nx = shape
+    ds = _base(ENHANCED_CT_STORAGE, generate_uid(), generate_uid(), "CT")
+    ds.InstanceNumber = 1
+    ds.NumberOfFrames = nz
+    ds.Rows, ds.Columns = ny, nx
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    shared = Dataset()
+    orient = Dataset()
+    orient.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    measures = Dataset()
+    measures.PixelSpacing = [spacing[1], spacing[0]]
+    measures.SliceThickness = spacing[2]
+    rescale = Dataset()
+    rescale.RescaleSlope = 1
+    rescale.RescaleIntercept = intercept
+    rescale.RescaleType = "HU"
+    shared.PlaneOrientationSequence = DicomSequence([orient])
+    shared.PixelMeasuresSequence = DicomSequence([measures])
+    shared.PixelValueTransformationSequence = DicomSequence([rescale])
+    ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
+    hu = phantom(shape)
+    per_frame = []
+    frames = []
+    for f in range(nz):
+        k = nz - 1 - f  # stored in reverse spatial order
+        item = Dataset()
+        pos = Dataset()
+        pos.ImagePositionPatient = [origin[0], origin[1], origin[2] + k * spacing[2]]
+        item.PlanePositionSequence = DicomSequence([pos])
+        per_frame.append(item)
+        frames.append((hu[k].astype(np.int32) - int(intercept)).astype(np.uint16))
+    ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
+    ds.PixelData = np.stack(frames).tobytes()
+    path = folder / "enhanced.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path, hu
+
+
+def write_secondary_capture(folder: Path, rows: int = 16, cols: int = 16) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = _base(SECONDARY_CAPTURE_STORAGE, generate_uid(), generate_uid(), "OT")
+    ds.InstanceNumber = 1
+    ds.Rows, ds.Columns = rows, cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.PixelData = np.zeros((rows, cols), np.uint8).tobytes()
+    path = folder / "sc.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
