@@ -10,7 +10,6 @@ import contextlib
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,15 +25,10 @@ from backend.db import Database
 from backend.demo import seed_demo
 from backend.migrate import prepare
 from backend.server import EmbeddedServer
+from tests.helpers import free_port
 
 PG_BIN = Path(os.environ.get("TELECONSULT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_TEMPLATE = "tc_template"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -56,7 +50,7 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.started = False
 
     def _run(self, cmd: list[str]) -> None:
@@ -267,3 +261,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """The real backend with the demo users, on SQLite, on a fixed loopback port (so it can restart there)."""
+    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", port=free_port(), seed_demo=True)
+    srv.start()
+    yield srv
+    srv.stop()

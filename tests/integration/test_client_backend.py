@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,21 +14,10 @@ from app.outbox import Outbox, OutboxSender
 from app.token_store import TokenStore
 from backend.server import EmbeddedServer
 from rtc.runtime import AsyncRuntime
+from tests.helpers import CONSULT_REQUEST, free_port
 from tests.secret_service import running_secret_service
 
-REQUEST = {
-    "patient": {"patient_id": "P-1", "name": "Wang Min", "sex": "F", "birth_date": "1970-01-02"},
-    "question": "Nodule in the right upper lobe?",
-    "urgency": "urgent",
-    "specialty": "radiology",
-    "study": None,
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+REQUEST = CONSULT_REQUEST
 
 
 @pytest.fixture
@@ -37,14 +25,6 @@ def runtime() -> Iterator[AsyncRuntime]:
     rt = AsyncRuntime("test-loop").start()
     yield rt
     rt.stop()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", port=free_port(), seed_demo=True)
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 async def accepted_consult(base_url: str) -> int:

@@ -25,14 +25,6 @@ from .test_client_backend import REQUEST
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", seed_demo=True)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def composed(server: EmbeddedServer, qtbot) -> Iterator[Composed]:  # type: ignore[no-untyped-def]
     paths = app_paths().ensure()
     store = UserSettingsStore(paths.user_settings_file)
