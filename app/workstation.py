@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.context import Workstation
 from app.main_window import MainWindow, PanelFactory
+from app.panels import capability_panels
 from app.roles import PanelId
 from app.services import BackendLink
 from app.session_controller import SessionController
@@ -66,6 +67,7 @@ def compose(
     factories: dict[PanelId, PanelFactory] = {
         PanelId.WORKLIST: _worklist_factory(link),
         PanelId.CHAT: _notes_factory(link),
+        **capability_panels(link),
         **(extra_panels(link) if extra_panels else {}),
     }
     window = MainWindow(ws, factories)

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 # Qt's xcb platform under Xvfb, VTK through EGL/GLX on Mesa, Chinese fonts, the Secret Service
-# for the keyring, PostgreSQL for the backend tests.
+# for the keyring, PostgreSQL for the backend tests; Orthanc (PACS), coturn (TURN) and Chromium (a
+# standard WebRTC peer) for the integration tests; iproute2 for the network-namespace tests; binutils
+# for PyInstaller.
 PKGS=(
   python3-venv
   xvfb xauth
@@ -14,6 +16,8 @@ PKGS=(
   fonts-noto-cjk
   dbus gnome-keyring procps
   postgresql
+  orthanc orthanc-dicomweb coturn chromium
+  iproute2 binutils
 )
 
 missing=()
