@@ -63,15 +63,17 @@ def demo_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
     """Demo: the bedside monitor is simulated on this machine until the call streams the real one.
     Its alarms and acknowledgements go to the backend's audit chain while signed in."""
 
-    def vitals_panel(_window: MainWindow) -> QWidget:
+    def vitals_panel(window: MainWindow) -> QWidget:
         from app.main_window import empty_state_texts
         from widgets.deferred_panel import QtDeferredPanel
         from widgets.empty_state import QtEmptyState
 
+        hl7 = window.ws.site.vitals
+
         def build() -> QWidget:
             from widgets.vitals import create_vitals_panel
 
-            return create_vitals_panel(audit=link.audit_event)
+            return create_vitals_panel(audit=link.audit_event, hl7_bind=hl7.hl7_bind, hl7_port=hl7.hl7_port)
 
         return QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.VITALS)))
 

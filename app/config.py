@@ -113,6 +113,12 @@ class WorklistSettings(_Strict):
     target_wait_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
+class VitalsSettings(_Strict):
+    # Where bedside monitors or their gateway send HL7 v2 ORU^R01 over MLLP (2575 is the registered port).
+    hl7_bind: str = "127.0.0.1"
+    hl7_port: int = Field(default=2575, ge=1, le=65535)
+
+
 class PluginPolicy(_Strict):
     allow: list[NonEmpty] | None = None  # None: every installed plugin may load
     deny: list[NonEmpty] = Field(default_factory=list)
@@ -127,6 +133,7 @@ class SiteConfig(_Strict):
     security: SecuritySettings = SecuritySettings()
     worklist: WorklistSettings = WorklistSettings()
     plugins: PluginPolicy = PluginPolicy()
+    vitals: VitalsSettings = VitalsSettings()
 
 
 _EXPECTED = {

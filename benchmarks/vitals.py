@@ -1,10 +1,10 @@
 """Vitals display: 12 ECG leads + pleth + resp + ABP + CO2 live at 60 fps, offscreen.
 
-Segmented sweep (only re-set what new samples touched) against a naive baseline in the same run that
-calls setData with the whole visible buffer on every frame. The simulator writes from its own thread.
-Figures: CPU of the process as a share of one core, frames dropped (a tick later than 1.5 frame periods
-after the previous), and sample-to-paint delay (from a sample's write to the end of the first paint
-that shows it).
+Raster sweep (only the new samples are drawn, into a per-strip image) against a naive baseline in the
+same run that calls setData with the whole visible buffer on every frame. The simulator writes from
+its own thread. Figures: CPU of the process as a share of one core, frames dropped (a tick later than
+1.5 frame periods after the previous), and sample-to-paint delay (from a sample's write to the end of
+the first paint that shows it).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
     assert isinstance(app, QApplication)
     fast = run(app, naive=False, seconds=seconds)
     naive = run(app, naive=True, seconds=seconds)
-    for name, r in (("segmented sweep", fast), ("naive setData", naive)):
+    for name, r in (("raster sweep", fast), ("naive setData", naive)):
         print(
             f"{name:16s} cpu {r['cpu_share']:.2f} core, frames {r['frames']}, dropped {r['dropped']}, "
             f"sample-to-paint median {r['delay_ms']:.1f} ms (p95 {r['delay_p95_ms']:.1f})"

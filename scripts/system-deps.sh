@@ -18,6 +18,7 @@ PKGS=(
   postgresql
   orthanc orthanc-dicomweb coturn chromium
   iproute2 binutils
+  alsa-utils
 )
 
 missing=()

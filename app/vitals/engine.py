@@ -7,7 +7,7 @@ audited even while the Qt main thread is busy painting or frozen.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -39,6 +39,29 @@ class AlarmLimits:
     apnoea_s: float = 20.0
     stale_s: float = 3.0
     signal_lost_s: float = 10.0
+
+    def problems(self) -> list[str]:
+        """What makes these limits unusable (a low above its high, a value no patient could have)."""
+        out: list[str] = []
+        pairs = (
+            ("hr", self.hr_low, self.hr_high),
+            ("sys", self.sys_low, self.sys_high),
+            ("rr", self.rr_low, self.rr_high),
+            ("etco2", self.etco2_low, self.etco2_high),
+        )
+        for name, low, high in pairs:
+            if low >= high:
+                out.append(f"{name}: the low limit ({low:g}) must be below the high limit ({high:g})")
+        bounds = {
+            "hr_low": (15, 300), "hr_high": (15, 300), "spo2_low": (50, 100), "sys_low": (30, 300),
+            "sys_high": (30, 300), "rr_low": (2, 80), "rr_high": (2, 80), "etco2_low": (5, 100),
+            "etco2_high": (5, 100), "temp_high": (35, 43), "asystole_s": (2, 12), "apnoea_s": (10, 60),
+        }  # fmt: skip
+        for key, (lo, hi) in bounds.items():
+            value = getattr(self, key)
+            if not lo <= value <= hi:
+                out.append(f"{key}: {value:g} is outside {lo:g}..{hi:g}")
+        return out
 
 
 @dataclass
@@ -79,6 +102,31 @@ class MonitorEngine:
         self.last: Analysis = Analysis()
         self._news2_risk = Risk.LOW
         self._worker = Periodic("vitals-engine", self.period, self.analyse)
+
+    def set_limits(self, limits: AlarmLimits, user: str = "") -> dict[str, tuple[float, float]]:
+        """Apply new per-patient limits, logged and audited. Raises ValueError when they are unusable."""
+        problems = limits.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        old = self.limits
+        changed = {
+            f.name: (getattr(old, f.name), getattr(limits, f.name))
+            for f in fields(AlarmLimits)
+            if getattr(old, f.name) != getattr(limits, f.name)
+        }
+        self.limits = limits
+        if changed:
+            details: dict[str, object] = {
+                "user": user,
+                **{k: f"{a:g} -> {b:g}" for k, (a, b) in changed.items()},
+            }
+            log.info("vitals.limits.changed %s", details)
+            if self.alarms.audit is not None:
+                try:
+                    self.alarms.audit("vitals.limits.changed", details)
+                except Exception:
+                    log.exception("limits audit callback failed")
+        return changed
 
     # analysis --------------------------------------------------------------------------------------
     def _ecg_rate(self, now: float, lead_off: bool) -> tuple[float | None, float, bool]:

@@ -497,6 +497,65 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <source>etCO2 low</source>
       <translation>呼气末二氧化碳过低</translation>
     </message>
+    <message>
+      <source>⚠ No alarm sound on this workstation</source>
+      <translation>⚠ 本工作站无法发出报警声音</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtLimitsDialog</name>
+    <message>
+      <source>Alarm limits for this patient</source>
+      <translation>本患者的报警限值</translation>
+    </message>
+    <message>
+      <source>Apnoea after</source>
+      <translation>呼吸暂停判定时间</translation>
+    </message>
+    <message>
+      <source>Asystole after</source>
+      <translation>心脏停搏判定时间</translation>
+    </message>
+    <message>
+      <source>Heart rate high</source>
+      <translation>心率上限</translation>
+    </message>
+    <message>
+      <source>Heart rate low</source>
+      <translation>心率下限</translation>
+    </message>
+    <message>
+      <source>Respiration rate high</source>
+      <translation>呼吸频率上限</translation>
+    </message>
+    <message>
+      <source>Respiration rate low</source>
+      <translation>呼吸频率下限</translation>
+    </message>
+    <message>
+      <source>SpO2 low</source>
+      <translation>SpO2 下限</translation>
+    </message>
+    <message>
+      <source>Systolic pressure high</source>
+      <translation>收缩压上限</translation>
+    </message>
+    <message>
+      <source>Systolic pressure low</source>
+      <translation>收缩压下限</translation>
+    </message>
+    <message>
+      <source>Temperature high</source>
+      <translation>体温上限</translation>
+    </message>
+    <message>
+      <source>etCO2 high</source>
+      <translation>etCO2 上限</translation>
+    </message>
+    <message>
+      <source>etCO2 low</source>
+      <translation>etCO2 下限</translation>
+    </message>
   </context>
   <context>
     <name>QtVitalsPanel</name>
@@ -517,6 +576,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>有创收缩压</translation>
     </message>
     <message>
+      <source>Alarm limits…</source>
+      <translation>报警限值…</translation>
+    </message>
+    <message>
       <source>Apnoea</source>
       <translation>呼吸暂停</translation>
     </message>
@@ -527,6 +590,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Atrial fibrillation</source>
       <translation>心房颤动</translation>
+    </message>
+    <message>
+      <source>Bedside monitor (HL7)</source>
+      <translation>床旁监护仪 (HL7)</translation>
     </message>
     <message>
       <source>Desaturation</source>
@@ -593,6 +660,18 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>呼吸 /分</translation>
     </message>
     <message>
+      <source>Recordings (*.hea *.csv);;All files (*)</source>
+      <translation>记录文件 (*.hea *.csv);;所有文件 (*)</translation>
+    </message>
+    <message>
+      <source>Replay a recording</source>
+      <translation>回放记录</translation>
+    </message>
+    <message>
+      <source>Replay a recording…</source>
+      <translation>回放记录…</translation>
+    </message>
+    <message>
       <source>ST elevation</source>
       <translation>ST 段抬高</translation>
     </message>
@@ -601,12 +680,24 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>滚动</translation>
     </message>
     <message>
+      <source>Simulator</source>
+      <translation>模拟器</translation>
+    </message>
+    <message>
       <source>Simulator scenario:</source>
       <translation>模拟场景：</translation>
     </message>
     <message>
       <source>Sinus tachycardia</source>
       <translation>窦性心动过速</translation>
+    </message>
+    <message>
+      <source>Source not changed: %1</source>
+      <translation>信号源未更改：%1</translation>
+    </message>
+    <message>
+      <source>Source:</source>
+      <translation>信号源：</translation>
     </message>
     <message>
       <source>SpO2</source>
@@ -639,6 +730,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>high: emergency response</source>
       <translation>高：紧急抢救响应</translation>
+    </message>
+    <message>
+      <source>listening on %1</source>
+      <translation>正在监听 %1</translation>
     </message>
     <message>
       <source>low</source>

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from app.vitals.alarms import Alarm, AlarmKind, AlarmSnapshot, Priority
@@ -14,7 +15,7 @@ from app.vitals.signals import Numeric, Wave
 from app.vitals.simulator import Scenario
 from widgets.vitals import QtVitalsPanel, create_vitals_panel
 from widgets.vitals.alarm_banner import QtAlarmBanner
-from widgets.vitals.strips import QtWaveformStrips, TraceSpec, px_per_mm
+from widgets.vitals.strips import QtWaveformStrips, RasterSweepTrace, TraceSpec, px_per_mm
 
 pytestmark = pytest.mark.gui
 
@@ -29,6 +30,8 @@ def make_panel(qtbot, scenario: Scenario) -> QtVitalsPanel:  # type: ignore[no-u
 
 def test_panel_shows_live_waveforms_numerics_and_a_high_alarm(qtbot) -> None:  # type: ignore[no-untyped-def]
     panel = make_panel(qtbot, Scenario.HYPOTENSION)
+    simulator = panel.simulator
+    assert simulator is not None and simulator.running
     try:
         qtbot.waitUntil(lambda: panel.tiles["hr"].value.text() != "---", timeout=8000)
         assert 100 <= float(panel.tiles["hr"].value.text()) <= 135
@@ -50,7 +53,7 @@ def test_panel_shows_live_waveforms_numerics_and_a_high_alarm(qtbot) -> None:  #
     finally:
         panel.close_model()
         panel.close_model()
-    assert panel.simulator is not None and not panel.simulator.running
+    assert not simulator.running and panel.simulator is None
     assert not panel.engine.running and not panel.timer.isActive()
 
 
@@ -125,10 +128,149 @@ def test_sweep_uses_real_millimetres_and_marks_gaps(qtbot) -> None:  # type: ign
     y = ecg.y
     assert np.isnan(y[500:600]).all() and np.isfinite(y[600:1000]).all()
     assert np.isnan(y[1000 : 1000 + ecg.erase_n]).all()  # erase gap ahead of the newest sample
-    # only the segments new samples touched were re-set on the next small write
-    before = [c.getData()[1] for c in ecg.curves]
+    # a small write repaints only the columns it touched (plus the erase gap), not the strip
+    assert isinstance(ecg, RasterSweepTrace)
+    image_before = ecg.canvas.image.copy()
     ring.write(np.full((12, 5), 2.0))
     strips.refresh()
-    after = [c.getData()[1] for c in ecg.curves]
-    changed = sum(1 for a, b in zip(before, after, strict=True) if a is not b)
-    assert 1 <= changed <= 2
+    per_sample = ecg.w / ecg.n
+    assert 0 < ecg.dirty_columns <= (5 + ecg.erase_n) * per_sample + 3
+    changed = np.flatnonzero(_columns_differ(image_before, ecg.canvas.image))
+    assert changed.size > 0
+    x_new = 1000 % ecg.n * per_sample
+    assert changed.min() >= int(x_new) - 2 and changed.max() <= x_new + (5 + ecg.erase_n) * per_sample + 2
+    # the line really is there: the new samples' columns hold lit pixels, the erase gap none
+    lit = _lit_columns(ecg.canvas.image)
+    assert lit[int(x_new) + 1] and not lit[int(x_new + (5 + ecg.erase_n // 2) * per_sample)]
+
+
+def _pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_ARGB32)
+    ptr = image.constBits()
+    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    return rows[:, : image.width()].copy()  # copy: the buffer dies with the converted image
+
+
+def _columns_differ(a: QImage, b: QImage) -> np.ndarray:
+    return (_pixels(a) != _pixels(b)).any(axis=(0, 2))
+
+
+def _lit_columns(image: QImage) -> np.ndarray:
+    return (_pixels(image)[..., 3] > 0).any(axis=0)
+
+
+def test_the_panel_sounds_the_highest_alarm_until_acknowledged(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.vitals.alarm_sound import AlarmAudio
+    from app.vitals.buffer import VitalsStore as Store
+    from app.vitals.engine import MonitorEngine
+    from app.vitals.simulator import SimulatorSource
+
+    store = Store(seconds=60.0)
+    simulator = SimulatorSource(store, Scenario.HYPOTENSION)
+    engine = MonitorEngine(store)
+    simulator.step()
+    simulator.start()
+    engine.start()
+    played: list[int] = []
+    panel = QtVitalsPanel(
+        store, engine, simulator, sound=AlarmAudio(play=lambda pcm: played.append(pcm.size))
+    )
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        qtbot.waitUntil(lambda: Priority.HIGH in panel.sound.bursts_played, timeout=8000)
+        assert played
+        panel.banner.ack_button.click()
+        qtbot.wait(100)
+        n = len(panel.sound.bursts_played)
+        qtbot.wait(400)
+        assert len(panel.sound.bursts_played) == n  # acknowledged: silent
+        assert "No alarm sound" not in panel.banner.audio.text()  # this player can sound
+    finally:
+        panel.close_model()
+
+
+def test_a_workstation_without_sound_says_so(qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = make_panel(qtbot, Scenario.HYPOTENSION)
+    try:
+        qtbot.waitUntil(
+            lambda: panel.banner.snapshot is not None and bool(panel.banner.snapshot.alarms), timeout=8000
+        )
+        if panel.sound.available:
+            assert "No alarm sound" not in panel.banner.audio.text()
+        else:
+            assert "No alarm sound" in panel.banner.audio.text()
+            assert panel.banner.audio.toolTip() == panel.sound.unavailable_reason
+    finally:
+        panel.close_model()
+
+
+def test_limits_dialog_validates_applies_and_audits(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    audited: list[tuple[str, dict[str, object]]] = []
+    panel = create_vitals_panel(scenario=Scenario.NORMAL, audit=lambda a, d: audited.append((a, d)))
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        dialog = panel.edit_limits()
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        dialog.spins["hr_low"].setValue(130)  # above the high limit: refused, with the reason
+        assert not ok.isEnabled() and "hr" in dialog.problems.text()
+        assert panel.engine.limits.hr_low == 50
+        dialog.spins["hr_low"].setValue(40)
+        dialog.spins["hr_high"].setValue(100)
+        assert ok.isEnabled()
+        ok.click()
+        assert (panel.engine.limits.hr_low, panel.engine.limits.hr_high) == (40, 100)
+        changes = [d for a, d in audited if a == "vitals.limits.changed"]
+        assert changes and changes[-1]["hr_high"] == "120 -> 100" and changes[-1]["hr_low"] == "50 -> 40"
+        # the engine uses the new limit: a normal sinus rate of ~75 is now fine, 100+ would alarm
+        assert panel.engine.limits.problems() == []
+    finally:
+        panel.close_model()
+
+
+def test_source_picker_switches_to_replay_and_hl7_and_reports_bad_input(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    from app.vitals.hl7 import frame
+    from app.vitals.sources import SourceError, SourceKind
+    from tests.helpers import free_port
+
+    port = free_port()
+    panel = create_vitals_panel(scenario=Scenario.NORMAL, hl7_port=port)
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        assert panel.source.isVisible() and panel.sources is not None
+        # a bad recording: clear reason, the simulator keeps running
+        bad = tmp_path / "bad.csv"
+        bad.write_text("time,II\n0,notanumber\n")
+        panel.source.setCurrentIndex(panel.source.findData(SourceKind.REPLAY.value))
+        with pytest.raises(SourceError, match=r"bad\.csv"):
+            panel.use_replay(bad)
+        assert panel.sources.active.kind is SourceKind.SIMULATOR
+        # a good CSV recording replays
+        good = tmp_path / "ecg.csv"
+        t = np.arange(0, 4, 1 / 250)
+        good.write_text("time,II\n" + "\n".join(f"{x:.4f},{np.sin(2 * np.pi * x):.4f}" for x in t))
+        panel.use_replay(good)
+        assert panel.sources.active.kind is SourceKind.REPLAY and panel.simulator is None
+        assert panel.source_detail.text() == "ecg.csv" and not panel.scenario.isVisible()
+        # HL7 feed from a monitor: an ORU^R01 over MLLP lands in the numerics
+        panel._source_chosen(panel.source.findData(SourceKind.HL7.value))
+        assert panel.sources.active.kind is SourceKind.HL7 and str(port) in panel.source_detail.text()
+        message = (
+            "MSH|^~\\&|MONITOR|ICU|TELECONSULT|SITE|20261123120000||ORU^R01|MSG1|P|2.6\r"
+            "PID|||P-1\r"
+            "OBR|1\r"
+            "OBX|1|NM|8867-4^Heart rate^LN||88|/min|||||F|||20261123120000\r"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(frame(message))
+            assert b"MSA|AA" in sock.recv(4096)
+        qtbot.waitUntil(lambda: panel.store.numeric(Numeric.HR) == 88, timeout=3000)
+    finally:
+        panel.close_model()
+        panel.close_model()

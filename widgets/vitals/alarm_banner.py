@@ -80,6 +80,7 @@ class QtAlarmBanner(QFrame):
         row.addWidget(self.ack_button)
         row.addWidget(self.pause_button)
         self.snapshot: AlarmSnapshot | None = None
+        self.sound_unavailable = ""  # why the alarm cannot sound here; shown, never hidden
         self.lit = True
         self.retranslate()
         self.show_snapshot(AlarmSnapshot((), 0.0, 0.0), 0.0)
@@ -105,6 +106,10 @@ class QtAlarmBanner(QFrame):
             self.audio.setText(tr("QtAlarmBanner", "Audio on"))
         else:
             self.audio.setText("")
+        if self.sound_unavailable:
+            warning = tr("QtAlarmBanner", "⚠ No alarm sound on this workstation")
+            self.audio.setText(" · ".join(t for t in (self.audio.text(), warning) if t))
+            self.audio.setToolTip(self.sound_unavailable)
         if not alarms:
             self.lit = False
             self.message.setText(tr("QtAlarmBanner", "No active alarms"))

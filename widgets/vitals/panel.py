@@ -7,6 +7,7 @@ The panel only reads: a display timer (~60 Hz) pulls new samples from the store'
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,23 +16,28 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.vitals.alarm_sound import AlarmAudio
 from app.vitals.buffer import VitalsStore
 from app.vitals.engine import MonitorEngine
 from app.vitals.news2 import Consciousness, Risk
 from app.vitals.signals import Numeric, Wave
 from app.vitals.simulator import Scenario, SimulatorSource
+from app.vitals.sources import SourceError, SourceKind, SourceSwitch
 from widgets.i18n import tr
 from widgets.vitals.alarm_banner import QtAlarmBanner
+from widgets.vitals.limits_dialog import QtLimitsDialog
 from widgets.vitals.strips import COLOURS, NumericStyle, QtWaveformStrips, TraceSpec
 
 FRAME_MS = 16
@@ -102,10 +108,20 @@ class QtVitalsPanel(QWidget):
         engine: MonitorEngine,
         simulator: SimulatorSource | None = None,
         parent: QWidget | None = None,
+        sound: AlarmAudio | None = None,
+        sources: SourceSwitch | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("vitalsPanel")
-        self.store, self.engine, self.simulator = store, engine, simulator
+        self.store, self.engine = store, engine
+        # The bedside picks where samples come from; a panel fed by a call (sources None) has no picker.
+        self.sources = sources
+        if sources is None and simulator is not None:
+            self.sources = SourceSwitch(store)
+        if self.sources is not None and simulator is not None:
+            self.sources.adopt(simulator)
+        # The sound plays on its own thread: a busy UI thread delays the banner, never the audio.
+        self.sound = (sound or AlarmAudio()).start()
         self._closed = False
         self._frame = 0
         self.banner = QtAlarmBanner()
@@ -119,9 +135,16 @@ class QtVitalsPanel(QWidget):
         if simulator is not None:
             self.scenario.setCurrentIndex(list(Scenario).index(simulator.scenario))
         self.scenario.currentIndexChanged.connect(self._scenario_changed)
-        self.scenario.setVisible(simulator is not None)
         self.scenario_label = QLabel()
-        self.scenario_label.setVisible(simulator is not None)
+        self.source_label = QLabel()
+        self.source = QComboBox()
+        self.source.setObjectName("sourcePicker")
+        for kind in (SourceKind.SIMULATOR, SourceKind.REPLAY, SourceKind.HL7):
+            self.source.addItem("", kind.value)
+        self.source.activated.connect(self._source_chosen)
+        self.source_detail = QLabel()
+        self.source_detail.setObjectName("sourceDetail")
+        self._show_source()
         self.mode = QComboBox()
         self.mode.addItem("", "sweep")
         self.mode.addItem("", "scroll")
@@ -131,9 +154,16 @@ class QtVitalsPanel(QWidget):
         self.gaps = QLabel()
         self.gaps.setObjectName("gapMarker")
         controls = QHBoxLayout()
+        controls.addWidget(self.source_label)
+        controls.addWidget(self.source)
+        controls.addWidget(self.source_detail)
         controls.addWidget(self.scenario_label)
         controls.addWidget(self.scenario)
         controls.addWidget(self.mode)
+        self.limits_button = QPushButton()
+        self.limits_button.setObjectName("alarmLimits")
+        self.limits_button.clicked.connect(self.edit_limits)
+        controls.addWidget(self.limits_button)
         controls.addStretch(1)
         controls.addWidget(self.gaps)
         controls.addWidget(self.age)
@@ -257,6 +287,11 @@ class QtVitalsPanel(QWidget):
             self.scenario.setItemText(i, scenario_name(s))
         self.mode.setItemText(0, tr("QtVitalsPanel", "Sweep"))
         self.mode.setItemText(1, tr("QtVitalsPanel", "Scroll"))
+        self.limits_button.setText(tr("QtVitalsPanel", "Alarm limits…"))
+        self.source_label.setText(tr("QtVitalsPanel", "Source:"))
+        self.source.setItemText(0, tr("QtVitalsPanel", "Simulator"))
+        self.source.setItemText(1, tr("QtVitalsPanel", "Replay a recording…"))
+        self.source.setItemText(2, tr("QtVitalsPanel", "Bedside monitor (HL7)"))
         self.tabs.setTabText(0, tr("QtVitalsPanel", "Monitor"))
         self.tabs.setTabText(1, tr("QtVitalsPanel", "12-lead ECG"))
         self.tabs.setTabText(2, tr("QtVitalsPanel", "Trends"))
@@ -298,9 +333,73 @@ class QtVitalsPanel(QWidget):
         self.engine.alarms.acknowledge(user="workstation")
         self._show_alarms()
 
+    def edit_limits(self) -> QtLimitsDialog:
+        dialog = QtLimitsDialog(self.engine, user="workstation", parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def pause_audio(self) -> None:
         self.engine.alarms.pause_audio(user="workstation")
         self._show_alarms()
+
+    @property
+    def simulator(self) -> SimulatorSource | None:
+        return None if self.sources is None else self.sources.active.simulator
+
+    def _source_chosen(self, index: int) -> None:
+        kind = SourceKind(self.source.itemData(index))
+        if self.sources is None or kind is self.sources.active.kind:
+            return
+        try:
+            if kind is SourceKind.SIMULATOR:
+                self.sources.use_simulator(Scenario(self.scenario.currentData()))
+            elif kind is SourceKind.REPLAY:
+                path, _ = QFileDialog.getOpenFileName(
+                    self,
+                    tr("QtVitalsPanel", "Replay a recording"),
+                    "",
+                    tr("QtVitalsPanel", "Recordings (*.hea *.csv);;All files (*)"),
+                )
+                if path:
+                    self.use_replay(Path(path))
+            else:
+                self.sources.use_hl7()
+        except SourceError as exc:
+            self.source_detail.setText(tr("QtVitalsPanel", "Source not changed: %1").replace("%1", str(exc)))
+            self.source_detail.setStyleSheet("color: #ff6060;")
+            self._show_source(keep_detail=True)
+            return
+        self._show_source()
+
+    def use_replay(self, path: Path) -> None:
+        """Replay a WFDB (.hea) or CSV recording; raises SourceError with the reason when it cannot."""
+        assert self.sources is not None
+        self.sources.use_replay(path)
+        self._show_source()
+
+    def _show_source(self, keep_detail: bool = False) -> None:
+        has_picker = self.sources is not None
+        for w in (self.source_label, self.source, self.source_detail):
+            w.setVisible(has_picker)
+        active = self.sources.active if self.sources is not None else None
+        is_sim = active is not None and active.kind is SourceKind.SIMULATOR
+        self.scenario.setVisible(is_sim)
+        self.scenario_label.setVisible(is_sim)
+        if active is None:
+            return
+        i = self.source.findData(active.kind.value)
+        if i >= 0:
+            self.source.setCurrentIndex(i)
+        if keep_detail:
+            return
+        self.source_detail.setStyleSheet("")
+        if active.kind is SourceKind.REPLAY:
+            self.source_detail.setText(Path(active.detail).name)
+        elif active.kind is SourceKind.HL7:
+            self.source_detail.setText(tr("QtVitalsPanel", "listening on %1").replace("%1", active.detail))
+        else:
+            self.source_detail.setText("")
 
     def _scenario_changed(self, index: int) -> None:
         if self.simulator is not None and index >= 0:
@@ -330,7 +429,11 @@ class QtVitalsPanel(QWidget):
             self.update_trends()
 
     def _show_alarms(self) -> None:
-        self.banner.show_snapshot(self.engine.alarms.snapshot(), time.monotonic())
+        snapshot = self.engine.alarms.snapshot()
+        sounding = [a.priority for a in snapshot.alarms if not a.acknowledged]
+        self.sound.set_state(max(sounding) if sounding and snapshot.audio_on else None)
+        self.banner.sound_unavailable = "" if self.sound.available else self.sound.unavailable_reason
+        self.banner.show_snapshot(snapshot, time.monotonic())
 
     def update_numerics(self) -> None:
         s = self.store
@@ -401,8 +504,9 @@ class QtVitalsPanel(QWidget):
             return
         self._closed = True
         self.timer.stop()
-        if self.simulator is not None:
-            self.simulator.close()
+        self.sound.close()
+        if self.sources is not None:
+            self.sources.close()
         self.engine.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:

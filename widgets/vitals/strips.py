@@ -1,10 +1,12 @@
 """Waveform strips: sweep mode (fixed screen positions, an erase gap running ahead of the newest sample)
 or scroll mode, at real paper speeds from the screen's physical DPI.
 
-Sweep mode is cheap because each frame touches only what changed: every trace is cut into short
-curve segments and a frame re-sets only the one or two segments its new samples (and the erase gap)
-fall into; the rest keep their cached paths and, with pyqtgraph's minimal viewport updates, are not
-even repainted. Lost samples are NaN in the ring: the trace breaks there and the gap stays visible.
+Sweep mode draws the way a bedside monitor does: each trace owns an image the size of its strip, and a
+frame draws only the few new line segments into it and blanks the erase gap ahead of them; the view then
+repaints just those columns. Nothing already on screen is recomputed, so the cost per frame follows the
+samples that arrived, not the width of the window. Lost samples are NaN in the ring: the line breaks
+there and the gap stays visible. Scroll mode (and the benchmark's naive baseline) re-sets the whole
+visible buffer through pyqtgraph on every frame.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from app.vitals.buffer import RingBuffer, VitalsStore
 from app.vitals.signals import Wave
@@ -158,6 +160,145 @@ class Trace:
         return got
 
 
+class SweepCanvas(pg.GraphicsObject):
+    """An image pinned to a data rectangle of a ViewBox, blitted 1:1 in device pixels."""
+
+    def __init__(self, rect: QRectF, size: tuple[int, int], dpr: float) -> None:
+        super().__init__()
+        self.rect = rect
+        self.image = QImage(
+            max(1, round(size[0] * dpr)),
+            max(1, round(size[1] * dpr)),
+            QImage.Format.Format_ARGB32_Premultiplied,
+        )
+        self.image.setDevicePixelRatio(dpr)
+        self.image.fill(Qt.GlobalColor.transparent)
+        self.size = size  # logical pixels
+
+    def boundingRect(self) -> QRectF:
+        return self.rect
+
+    def paint(
+        self, painter: QPainter, _option: QStyleOptionGraphicsItem, _widget: QWidget | None = None
+    ) -> None:
+        target = painter.transform().mapRect(self.rect)
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(target, self.image, QRectF(self.image.rect()))
+        painter.restore()
+
+
+class RasterSweepTrace:
+    """Sweep mode drawn incrementally into a :class:`SweepCanvas` (see the module docstring)."""
+
+    def __init__(
+        self,
+        vb: pg.ViewBox,
+        ring: RingBuffer,
+        channel: int,
+        colour: str,
+        window_s: float,
+        y_range: tuple[float, float],
+        size_px: tuple[float, float],
+        dpr: float = 1.0,
+    ) -> None:
+        self.vb, self.ring, self.channel = vb, ring, channel
+        self.sweep, self.naive = True, False
+        self.pen = QPen(QColor(colour))
+        self.pen.setWidth(1)
+        self.pen.setCosmetic(True)
+        self.n = max(8, round(window_s * ring.fs))
+        self.window_s = self.n / ring.fs
+        self.y = np.full(self.n, np.nan)  # what the strip shows, by sweep position (tests read it)
+        self.y0, self.y1 = y_range
+        self.w, self.h = max(1, int(size_px[0])), max(1, int(size_px[1]))
+        self.canvas = SweepCanvas(
+            QRectF(0.0, self.y0, self.window_s, self.y1 - self.y0), (self.w, self.h), dpr
+        )
+        vb.addItem(self.canvas, ignoreBounds=True)
+        self.erase_n = int(ERASE_S * ring.fs)
+        self.read_pos = max(0, ring.total - self.n)
+        self.newest_painted_index = -1
+        self.dirty_columns = 0  # pixel columns repainted by the last update (tests, benchmarks)
+        self._xs = np.arange(self.n + 1, dtype=np.float64) * (self.w / self.n)
+        self._last: tuple[int, float] | None = None  # (absolute index, value) of the newest drawn sample
+
+    def remove(self) -> None:
+        self.vb.removeItem(self.canvas)
+
+    def _ypx(self, values: np.ndarray) -> np.ndarray:
+        return (self.y1 - values) * (self.h / (self.y1 - self.y0))
+
+    def _blank(self, painter: QPainter, first: int, count: int, spans: list[tuple[float, float]]) -> None:
+        """Clear the columns of sweep positions [first, first + count) (absolute indices, wrapping)."""
+        count = min(count, self.n)
+        pos = first % self.n
+        while count > 0:
+            run = min(count, self.n - pos)
+            x0 = self._xs[pos]
+            x1 = self._xs[pos + run]
+            painter.fillRect(QRectF(x0, 0.0, x1 - x0 + 1.0, self.h), Qt.GlobalColor.transparent)
+            spans.append((x0, x1 + 1.0))
+            count -= run
+            pos = 0
+
+    def _draw(self, painter: QPainter, start: int, values: np.ndarray) -> None:
+        """Draw samples with absolute indices start.. as polylines, split at wraps and at NaN."""
+        idx = np.arange(start, start + values.size)
+        if self._last is not None and self._last[0] == start - 1 and np.isfinite(self._last[1]):
+            idx = np.concatenate([[start - 1], idx])
+            values = np.concatenate([[self._last[1]], values])
+        pos = idx % self.n
+        xs = self._xs[pos]
+        ys = self._ypx(values)
+        # a wrap starts a new line at the left edge: break where the position goes backwards
+        breaks = np.flatnonzero(np.diff(pos) < 0) + 1
+        for part_x, part_y in zip(np.split(xs, breaks), np.split(ys, breaks), strict=True):
+            finite = np.isfinite(part_y)
+            if finite.sum() < 1:
+                continue
+            if finite.all():
+                if part_x.size == 1:
+                    painter.drawPoint(QPointF(float(part_x[0]), float(part_y[0])))
+                else:
+                    painter.drawPath(pg.arrayToQPath(part_x, part_y, connect="all"))
+            else:
+                painter.drawPath(pg.arrayToQPath(part_x, part_y, connect="finite"))
+
+    def update(self) -> int:
+        chunk = self.ring.read(self.read_pos)
+        got = chunk.values.shape[1]
+        if got == 0:
+            return 0
+        if got > self.n:
+            values, start = chunk.values[self.channel, -self.n :], chunk.stop - self.n
+        else:
+            values, start = chunk.values[self.channel], chunk.start
+        stop = chunk.stop
+        self.y[np.arange(start, stop) % self.n] = values
+        self.y[np.arange(stop, stop + self.erase_n) % self.n] = np.nan
+        spans: list[tuple[float, float]] = []
+        painter = QPainter(self.canvas.image)
+        try:
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+            self._blank(painter, start, stop - start + self.erase_n, spans)
+            painter.setPen(self.pen)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            self._draw(painter, start, values)
+        finally:
+            painter.end()
+        self._last = (stop - 1, float(values[-1]))
+        self.read_pos = stop
+        self.newest_painted_index = stop - 1
+        self.dirty_columns = int(sum(x1 - x0 for x0, x1 in spans))
+        to_data = self.window_s / self.w
+        for x0, x1 in spans:
+            self.canvas.update(
+                QRectF(x0 * to_data - to_data, self.y0, (x1 - x0 + 2) * to_data, self.y1 - self.y0)
+            )
+        return got
+
+
 class QtWaveformStrips(pg.GraphicsLayoutWidget):
     """A column (or grid) of strips, one trace each, read from the store on :meth:`refresh`."""
 
@@ -178,7 +319,7 @@ class QtWaveformStrips(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(0, 0, 0, 0)
         self.boxes: list[pg.ViewBox] = []
         self.labels: list[pg.TextItem] = []
-        self.traces: list[Trace] = []
+        self.traces: list[Trace | RasterSweepTrace] = []
         self._geometry: tuple[int, int] | None = None
         for i, spec in enumerate(specs):
             vb = self.addViewBox(row=i // columns, col=i % columns, enableMouse=False)
@@ -196,8 +337,8 @@ class QtWaveformStrips(pg.GraphicsLayoutWidget):
             self._geometry = None
 
     def _build(self) -> None:
-        for trace in self.traces:
-            trace.remove()
+        for old in self.traces:
+            old.remove()
         for vb, item in zip(self.boxes, self._cal_items, strict=False):
             vb.removeItem(item)
         self.traces, self._cal_items = [], []
@@ -210,8 +351,6 @@ class QtWaveformStrips(pg.GraphicsLayoutWidget):
             left = CAL_S if is_ecg else 0.0
             px_per_s = mm * SPEEDS[spec.wave]
             window_s = max(0.5, width_px / px_per_s - left)
-            trace = Trace(vb, ring, ch, COLOURS[spec.wave], window_s, sweep=self.sweep, naive=self.naive)
-            self.traces.append(trace)
             if spec.y_range is not None:
                 y0, y1 = spec.y_range
             elif is_ecg:
@@ -219,6 +358,23 @@ class QtWaveformStrips(pg.GraphicsLayoutWidget):
                 y0, y1 = -0.4 * span, 0.6 * span
             else:
                 y0, y1 = default_y_range(spec.wave)
+            trace: Trace | RasterSweepTrace
+            if self.sweep and not self.naive:
+                n = max(8, round(window_s * ring.fs))
+                trace_px = width_px * (n / ring.fs) / (left + n / ring.fs)
+                trace = RasterSweepTrace(
+                    vb,
+                    ring,
+                    ch,
+                    COLOURS[spec.wave],
+                    window_s,
+                    (y0, y1),
+                    (trace_px, vb.height()),
+                    self.devicePixelRatioF(),
+                )
+            else:
+                trace = Trace(vb, ring, ch, COLOURS[spec.wave], window_s, sweep=self.sweep, naive=self.naive)
+            self.traces.append(trace)
             vb.setRange(QRectF(-left, y0, left + trace.window_s, y1 - y0), padding=0)
             label.setPos(-left, y1)
             if is_ecg:  # 1 mV calibration pulse, 200 ms wide
@@ -256,4 +412,12 @@ class NumericStyle:
     TEMP = "#f0f0f0"
 
 
-__all__ = ["COLOURS", "NumericStyle", "QtWaveformStrips", "Trace", "TraceSpec", "px_per_mm"]
+__all__ = [
+    "COLOURS",
+    "NumericStyle",
+    "QtWaveformStrips",
+    "RasterSweepTrace",
+    "Trace",
+    "TraceSpec",
+    "px_per_mm",
+]
