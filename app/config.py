@@ -232,6 +232,7 @@ class UserSettings(BaseModel):
     last_username: str = ""
     last_dicom_folder: str = ""
     windows: dict[str, WindowState] = Field(default_factory=dict)
+    disabled_plugins: list[str] = Field(default_factory=list)  # plugin ids the user switched off
 
 
 class UserSettingsStore:

@@ -21,6 +21,97 @@
     </message>
   </context>
   <context>
+    <name>Cardiology</name>
+    <message>
+      <source>12-lead ECG</source>
+      <translation>12 导联心电图</translation>
+    </message>
+    <message>
+      <source>12-lead measurements</source>
+      <translation>12 导联测量</translation>
+    </message>
+    <message>
+      <source>Atrial fibrillation?</source>
+      <translation>心房颤动？</translation>
+    </message>
+    <message>
+      <source>Bradycardia</source>
+      <translation>心动过缓</translation>
+    </message>
+    <message>
+      <source>Frontal axis</source>
+      <translation>额面电轴</translation>
+    </message>
+    <message>
+      <source>Heart rate</source>
+      <translation>心率</translation>
+    </message>
+    <message>
+      <source>Long QTc</source>
+      <translation>QTc 延长</translation>
+    </message>
+    <message>
+      <source>Measured at %1 from the median of %2 beats.</source>
+      <translation>于 %1 测量，取 %2 个心搏的中位数。</translation>
+    </message>
+    <message>
+      <source>No rhythm flags.</source>
+      <translation>无节律异常提示。</translation>
+    </message>
+    <message>
+      <source>PR</source>
+      <translation>PR</translation>
+    </message>
+    <message>
+      <source>QRS</source>
+      <translation>QRS</translation>
+    </message>
+    <message>
+      <source>QT</source>
+      <translation>QT</translation>
+    </message>
+    <message>
+      <source>QTc Bazett</source>
+      <translation>QTc Bazett</translation>
+    </message>
+    <message>
+      <source>QTc Framingham</source>
+      <translation>QTc Framingham</translation>
+    </message>
+    <message>
+      <source>QTc Fridericia</source>
+      <translation>QTc Fridericia</translation>
+    </message>
+    <message>
+      <source>Rate, intervals and axis</source>
+      <translation>心率、间期和电轴</translation>
+    </message>
+    <message>
+      <source>Report section</source>
+      <translation>报告部分</translation>
+    </message>
+    <message>
+      <source>ST deviation at J+60 ms (mV)</source>
+      <translation>J+60 ms 处 ST 段偏移 (mV)</translation>
+    </message>
+    <message>
+      <source>ST elevation</source>
+      <translation>ST 段抬高</translation>
+    </message>
+    <message>
+      <source>Tachycardia</source>
+      <translation>心动过速</translation>
+    </message>
+    <message>
+      <source>The report section appears with the first measurement.</source>
+      <translation>首次测量后显示报告部分。</translation>
+    </message>
+    <message>
+      <source>Waiting for an ECG: measurements need 10 s of signal with visible beats.</source>
+      <translation>等待心电图：测量需要 10 s 可见心搏的信号。</translation>
+    </message>
+  </context>
+  <context>
     <name>CrashDialog</name>
     <message>
       <source>Continue</source>
@@ -357,6 +448,177 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>Oncology</name>
+    <message>
+      <source>%1: longest diameter %2 mm &lt; 10 mm is not measurable.</source>
+      <translation>%1：最长径 %2 mm &lt; 10 mm，不可测量。</translation>
+    </message>
+    <message>
+      <source>%1: no baseline measurement.</source>
+      <translation>%1：无基线测量值。</translation>
+    </message>
+    <message>
+      <source>%1: node short axis %2 mm &lt; 15 mm is not measurable.</source>
+      <translation>%1：淋巴结短径 %2 mm &lt; 15 mm，不可测量。</translation>
+    </message>
+    <message>
+      <source>%2 % above the nadir but only %3 mm (&lt; 5 mm)</source>
+      <translation>较最低值增加 %2 %，但仅 %3 mm (&lt; 5 mm)</translation>
+    </message>
+    <message>
+      <source>%2 target lesions in %1: at most 2 per organ.</source>
+      <translation>%1 有 %2 个靶病灶：每个器官最多 2 个。</translation>
+    </message>
+    <message>
+      <source>%2 target lesions: at most 5.</source>
+      <translation>%2 个靶病灶：最多 5 个。</translation>
+    </message>
+    <message>
+      <source>Add lesion</source>
+      <translation>添加病灶</translation>
+    </message>
+    <message>
+      <source>Awaiting follow-up measurements</source>
+      <translation>等待随访测量</translation>
+    </message>
+    <message>
+      <source>Baseline mm</source>
+      <translation>基线 mm</translation>
+    </message>
+    <message>
+      <source>Baseline study (date)</source>
+      <translation>基线检查(日期)</translation>
+    </message>
+    <message>
+      <source>Baseline:</source>
+      <translation>基线：</translation>
+    </message>
+    <message>
+      <source>Complete response (CR)</source>
+      <translation>完全缓解(CR)</translation>
+    </message>
+    <message>
+      <source>Enter every target lesion's baseline diameter.</source>
+      <translation>请输入每个靶病灶的基线径线。</translation>
+    </message>
+    <message>
+      <source>Follow-up mm</source>
+      <translation>随访 mm</translation>
+    </message>
+    <message>
+      <source>Follow-up study (date)</source>
+      <translation>随访检查(日期)</translation>
+    </message>
+    <message>
+      <source>Follow-up:</source>
+      <translation>随访：</translation>
+    </message>
+    <message>
+      <source>Lesion</source>
+      <translation>病灶</translation>
+    </message>
+    <message>
+      <source>Lesion name %1 is used %2 times.</source>
+      <translation>病灶名称 %1 被使用了 %2 次。</translation>
+    </message>
+    <message>
+      <source>New lesion(s) at follow-up</source>
+      <translation>随访出现新病灶</translation>
+    </message>
+    <message>
+      <source>No measurement in the imaging view yet.</source>
+      <translation>影像视图中尚无测量。</translation>
+    </message>
+    <message>
+      <source>No target lesions.</source>
+      <translation>无靶病灶。</translation>
+    </message>
+    <message>
+      <source>Node</source>
+      <translation>淋巴结</translation>
+    </message>
+    <message>
+      <source>Organ</source>
+      <translation>器官</translation>
+    </message>
+    <message>
+      <source>Partial response (PR)</source>
+      <translation>部分缓解(PR)</translation>
+    </message>
+    <message>
+      <source>Progressive disease (PD)</source>
+      <translation>疾病进展(PD)</translation>
+    </message>
+    <message>
+      <source>Put the newest length measured in the imaging view into the selected cell.</source>
+      <translation>将影像视图中最新的长度测量值填入所选单元格。</translation>
+    </message>
+    <message>
+      <source>RECIST 1.1</source>
+      <translation>RECIST 1.1</translation>
+    </message>
+    <message>
+      <source>RECIST diameter</source>
+      <translation>RECIST 径线</translation>
+    </message>
+    <message>
+      <source>Remove lesion</source>
+      <translation>删除病灶</translation>
+    </message>
+    <message>
+      <source>Select a baseline or follow-up cell first.</source>
+      <translation>请先选择基线或随访单元格。</translation>
+    </message>
+    <message>
+      <source>Stable disease (SD)</source>
+      <translation>疾病稳定(SD)</translation>
+    </message>
+    <message>
+      <source>Sum of diameters: baseline %1 mm, follow-up %2 mm (%3 %), nadir %4 mm.</source>
+      <translation>径线总和：基线 %1 mm，随访 %2 mm (%3 %)，最低值 %4 mm。</translation>
+    </message>
+    <message>
+      <source>Sum of diameters: baseline %1 mm.</source>
+      <translation>径线总和：基线 %1 mm。</translation>
+    </message>
+    <message>
+      <source>Tumour response (RECIST 1.1)</source>
+      <translation>肿瘤疗效评价(RECIST 1.1)</translation>
+    </message>
+    <message>
+      <source>Unequivocal progression of non-target lesions</source>
+      <translation>非靶病灶明确进展</translation>
+    </message>
+    <message>
+      <source>Use last measurement</source>
+      <translation>使用最近测量值</translation>
+    </message>
+    <message>
+      <source>all target lesions gone, nodes &lt; 10 mm short axis</source>
+      <translation>所有靶病灶消失，淋巴结短径 &lt; 10 mm</translation>
+    </message>
+    <message>
+      <source>neither 30 % smaller than baseline nor 20 % and 5 mm above the nadir</source>
+      <translation>既未较基线缩小 30 %，也未较最低值增加 20 % 且 5 mm</translation>
+    </message>
+    <message>
+      <source>new lesion(s)</source>
+      <translation>新病灶</translation>
+    </message>
+    <message>
+      <source>sum %1 mm is %2 % and %3 mm above the nadir</source>
+      <translation>总和 %1 mm，较最低值增加 %2 % 及 %3 mm</translation>
+    </message>
+    <message>
+      <source>sum %4 % from baseline</source>
+      <translation>总和较基线变化 %4 %</translation>
+    </message>
+    <message>
+      <source>unequivocal progression of non-target lesions</source>
+      <translation>非靶病灶明确进展</translation>
+    </message>
+  </context>
+  <context>
     <name>PatientBanner</name>
     <message>
       <source>Born %1 (%2 y)</source>
@@ -385,6 +647,134 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Sex unknown</source>
       <translation>性别未知</translation>
+    </message>
+  </context>
+  <context>
+    <name>PluginManager</name>
+    <message>
+      <source>Active</source>
+      <translation>已激活</translation>
+    </message>
+    <message>
+      <source>Built-in</source>
+      <translation>内置</translation>
+    </message>
+    <message>
+      <source>Denied by site</source>
+      <translation>站点已禁止</translation>
+    </message>
+    <message>
+      <source>Disabled</source>
+      <translation>已禁用</translation>
+    </message>
+    <message>
+      <source>Dismiss</source>
+      <translation>关闭</translation>
+    </message>
+    <message>
+      <source>Failed</source>
+      <translation>失败</translation>
+    </message>
+    <message>
+      <source>Not for this role</source>
+      <translation>不适用于此角色</translation>
+    </message>
+    <message>
+      <source>Not loaded: the site configuration denies it.</source>
+      <translation>未加载：站点配置禁止此插件。</translation>
+    </message>
+    <message>
+      <source>On</source>
+      <translation>启用</translation>
+    </message>
+    <message>
+      <source>Plugin</source>
+      <translation>插件</translation>
+    </message>
+    <message>
+      <source>Plugin '%1' was disabled: %2</source>
+      <translation>插件“%1”已被禁用：%2</translation>
+    </message>
+    <message>
+      <source>Plugin API %1. IT allows or denies plugins in the site configuration.</source>
+      <translation>插件 API %1。IT 部门在站点配置中允许或禁止插件。</translation>
+    </message>
+    <message>
+      <source>Reason</source>
+      <translation>原因</translation>
+    </message>
+    <message>
+      <source>Serves other roles.</source>
+      <translation>供其他角色使用。</translation>
+    </message>
+    <message>
+      <source>Source</source>
+      <translation>来源</translation>
+    </message>
+    <message>
+      <source>Specialties: %1
+Roles: %2
+Needs: %3
+API: %4</source>
+      <translation>专科：%1
+角色：%2
+依赖：%3
+API：%4</translation>
+    </message>
+    <message>
+      <source>State</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>Third-party</source>
+      <translation>第三方</translation>
+    </message>
+    <message>
+      <source>Version</source>
+      <translation>版本</translation>
+    </message>
+    <message>
+      <source>analyser failed: %1</source>
+      <translation>分析器失败：%1</translation>
+    </message>
+    <message>
+      <source>could not be imported: %1</source>
+      <translation>无法导入：%1</translation>
+    </message>
+    <message>
+      <source>failed: %1</source>
+      <translation>失败：%1</translation>
+    </message>
+    <message>
+      <source>has an invalid manifest: %1</source>
+      <translation>清单无效：%1</translation>
+    </message>
+    <message>
+      <source>is installed twice: %1</source>
+      <translation>重复安装：%1</translation>
+    </message>
+    <message>
+      <source>needs another plugin API version: %1</source>
+      <translation>需要其他版本的插件 API：%1</translation>
+    </message>
+    <message>
+      <source>was too slow: %1</source>
+      <translation>运行过慢：%1</translation>
+    </message>
+  </context>
+  <context>
+    <name>Plugins</name>
+    <message>
+      <source>&amp;Plugins</source>
+      <translation>插件(&amp;P)</translation>
+    </message>
+    <message>
+      <source>Installed</source>
+      <translation>已安装</translation>
+    </message>
+    <message>
+      <source>Plugin manager</source>
+      <translation>插件管理器</translation>
     </message>
   </context>
   <context>
@@ -503,6 +893,157 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>QtImagingPanel</name>
+    <message>
+      <source>%1 file(s) could not be used; see the list.</source>
+      <translation>%1 个文件无法使用，请查看列表。</translation>
+    </message>
+    <message>
+      <source>%1: %2 images (%3)</source>
+      <translation>%1：%2 幅图像(%3)</translation>
+    </message>
+    <message>
+      <source>2D</source>
+      <translation>2D</translation>
+    </message>
+    <message>
+      <source>3D</source>
+      <translation>3D</translation>
+    </message>
+    <message>
+      <source>Angle</source>
+      <translation>角度</translation>
+    </message>
+    <message>
+      <source>CT bone</source>
+      <translation>CT 骨窗</translation>
+    </message>
+    <message>
+      <source>CT soft tissue</source>
+      <translation>CT 软组织窗</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>取消</translation>
+    </message>
+    <message>
+      <source>Clear</source>
+      <translation>清除</translation>
+    </message>
+    <message>
+      <source>De-identified copy written: %1 file(s), %2 skipped.</source>
+      <translation>已写入去标识化副本：%1 个文件，跳过 %2 个。</translation>
+    </message>
+    <message>
+      <source>Distance</source>
+      <translation>距离</translation>
+    </message>
+    <message>
+      <source>Ellipse ROI</source>
+      <translation>椭圆 ROI</translation>
+    </message>
+    <message>
+      <source>Export de-identified copy…</source>
+      <translation>导出去标识化副本…</translation>
+    </message>
+    <message>
+      <source>Export failed: %1</source>
+      <translation>导出失败：%1</translation>
+    </message>
+    <message>
+      <source>Folder for the de-identified copy</source>
+      <translation>去标识化副本的文件夹</translation>
+    </message>
+    <message>
+      <source>From PACS…</source>
+      <translation>从 PACS 获取…</translation>
+    </message>
+    <message>
+      <source>Isosurface</source>
+      <translation>等值面</translation>
+    </message>
+    <message>
+      <source>Loading cancelled.</source>
+      <translation>已取消加载。</translation>
+    </message>
+    <message>
+      <source>Loading failed: %1</source>
+      <translation>加载失败：%1</translation>
+    </message>
+    <message>
+      <source>Loading images…</source>
+      <translation>正在加载图像…</translation>
+    </message>
+    <message>
+      <source>MIP</source>
+      <translation>MIP</translation>
+    </message>
+    <message>
+      <source>MPR</source>
+      <translation>MPR</translation>
+    </message>
+    <message>
+      <source>Navigate</source>
+      <translation>浏览</translation>
+    </message>
+    <message>
+      <source>No DICOM images found.</source>
+      <translation>未找到 DICOM 图像。</translation>
+    </message>
+    <message>
+      <source>No study open. Open a folder, drop DICOM files here, or retrieve from PACS.</source>
+      <translation>未打开检查。请打开文件夹、将 DICOM 文件拖放到此处，或从 PACS 获取。</translation>
+    </message>
+    <message>
+      <source>Open a folder of DICOM files</source>
+      <translation>打开 DICOM 文件所在文件夹</translation>
+    </message>
+    <message>
+      <source>Open a folder of DICOM files (or drop it here)</source>
+      <translation>打开 DICOM 文件所在文件夹(或拖放到此处)</translation>
+    </message>
+    <message>
+      <source>Open folder…</source>
+      <translation>打开文件夹…</translation>
+    </message>
+    <message>
+      <source>Play</source>
+      <translation>播放</translation>
+    </message>
+    <message>
+      <source>Polygon ROI</source>
+      <translation>多边形 ROI</translation>
+    </message>
+    <message>
+      <source>Preparing the demo CT study…</source>
+      <translation>正在准备演示 CT 检查…</translation>
+    </message>
+    <message>
+      <source>Reading DICOM headers…</source>
+      <translation>正在读取 DICOM 头信息…</translation>
+    </message>
+    <message>
+      <source>Remove all measurements</source>
+      <translation>删除所有测量</translation>
+    </message>
+    <message>
+      <source>Rendering</source>
+      <translation>渲染</translation>
+    </message>
+    <message>
+      <source>Series</source>
+      <translation>序列</translation>
+    </message>
+    <message>
+      <source>Window</source>
+      <translation>窗</translation>
+    </message>
+    <message>
+      <source>Writing the de-identified copy…</source>
+      <translation>正在写入去标识化副本…</translation>
+    </message>
+  </context>
+  <context>
     <name>QtLimitsDialog</name>
     <message>
       <source>Alarm limits for this patient</source>
@@ -555,6 +1096,135 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>etCO2 low</source>
       <translation>etCO2 下限</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtMprView</name>
+    <message>
+      <source>Crosshair (LPS): %1, %2, %3 mm</source>
+      <translation>十字线 (LPS)：%1, %2, %3 mm</translation>
+    </message>
+    <message>
+      <source>MPR: click or drag in a view to move the crosshair.</source>
+      <translation>MPR：在视图中单击或拖动以移动十字线。</translation>
+    </message>
+    <message>
+      <source>Value: %1</source>
+      <translation>值：%1</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtSliceView</name>
+    <message>
+      <source>%1 mm</source>
+      <translation>%1 mm</translation>
+    </message>
+    <message>
+      <source>%1 mm/px</source>
+      <translation>%1 mm/px</translation>
+    </message>
+    <message>
+      <source>%1°</source>
+      <translation>%1°</translation>
+    </message>
+    <message>
+      <source>Area %1 mm²</source>
+      <translation>面积 %1 mm²</translation>
+    </message>
+    <message>
+      <source>Auto (MR)</source>
+      <translation>自动 (MR)</translation>
+    </message>
+    <message>
+      <source>Axial</source>
+      <translation>轴位</translation>
+    </message>
+    <message>
+      <source>CT bone</source>
+      <translation>CT 骨窗</translation>
+    </message>
+    <message>
+      <source>CT brain</source>
+      <translation>CT 脑窗</translation>
+    </message>
+    <message>
+      <source>CT lung</source>
+      <translation>CT 肺窗</translation>
+    </message>
+    <message>
+      <source>CT soft tissue</source>
+      <translation>CT 软组织窗</translation>
+    </message>
+    <message>
+      <source>Cine</source>
+      <translation>电影</translation>
+    </message>
+    <message>
+      <source>Coronal</source>
+      <translation>冠状位</translation>
+    </message>
+    <message>
+      <source>Frame %1 / %2</source>
+      <translation>帧 %1 / %2</translation>
+    </message>
+    <message>
+      <source>Mean %1 SD %2%3</source>
+      <translation>均值 %1 标准差 %2%3</translation>
+    </message>
+    <message>
+      <source>Min %1 Max %2</source>
+      <translation>最小 %1 最大 %2</translation>
+    </message>
+    <message>
+      <source>No image</source>
+      <translation>无图像</translation>
+    </message>
+    <message>
+      <source>Sagittal</source>
+      <translation>矢状位</translation>
+    </message>
+    <message>
+      <source>Slice %1 / %2</source>
+      <translation>层 %1 / %2</translation>
+    </message>
+    <message>
+      <source>W %1 L %2</source>
+      <translation>W %1 L %2</translation>
+    </message>
+    <message>
+      <source>Zoom %1%</source>
+      <translation>缩放 %1%</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtStudyBrowser</name>
+    <message>
+      <source>%1 (%2 frames)</source>
+      <translation>%1 (%2 帧)</translation>
+    </message>
+    <message>
+      <source>(no name)</source>
+      <translation>(无名称)</translation>
+    </message>
+    <message>
+      <source>Files not loaded (%1)</source>
+      <translation>未加载的文件 (%1)</translation>
+    </message>
+    <message>
+      <source>Images</source>
+      <translation>图像</translation>
+    </message>
+    <message>
+      <source>Patient %1</source>
+      <translation>患者 %1</translation>
+    </message>
+    <message>
+      <source>Series %1</source>
+      <translation>序列 %1</translation>
+    </message>
+    <message>
+      <source>Study</source>
+      <translation>检查</translation>
     </message>
   </context>
   <context>
@@ -816,6 +1486,432 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>none (built-in defaults)</source>
       <translation>无（使用内置默认值）</translation>
+    </message>
+  </context>
+  <context>
+    <name>Stroke</name>
+    <message>
+      <source>%1 item(s) to score</source>
+      <translation>还有 %1 项待评分</translation>
+    </message>
+    <message>
+      <source>%1 left to the 60-minute target.</source>
+      <translation>距 60 分钟目标还剩 %1。</translation>
+    </message>
+    <message>
+      <source>Absent</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>Alert</source>
+      <translation>清醒</translation>
+    </message>
+    <message>
+      <source>Answers both correctly</source>
+      <translation>两个问题均回答正确</translation>
+    </message>
+    <message>
+      <source>Answers neither correctly</source>
+      <translation>两个问题均回答错误</translation>
+    </message>
+    <message>
+      <source>Answers one correctly</source>
+      <translation>一个问题回答正确</translation>
+    </message>
+    <message>
+      <source>Best gaze</source>
+      <translation>最佳凝视</translation>
+    </message>
+    <message>
+      <source>Best language</source>
+      <translation>最佳语言</translation>
+    </message>
+    <message>
+      <source>Bilateral hemianopia</source>
+      <translation>双侧偏盲</translation>
+    </message>
+    <message>
+      <source>CT brain (W80 / L40)</source>
+      <translation>CT 脑窗 (W80 / L40)</translation>
+    </message>
+    <message>
+      <source>CT done</source>
+      <translation>CT 完成</translation>
+    </message>
+    <message>
+      <source>Complete hemianopia</source>
+      <translation>完全偏盲</translation>
+    </message>
+    <message>
+      <source>Complete paralysis</source>
+      <translation>完全面瘫</translation>
+    </message>
+    <message>
+      <source>Door %1</source>
+      <translation>入院 %1</translation>
+    </message>
+    <message>
+      <source>Door (arrival)</source>
+      <translation>入院(到达)</translation>
+    </message>
+    <message>
+      <source>Door to needle (target 60 min)</source>
+      <translation>入院至溶栓时间(目标 60 分钟)</translation>
+    </message>
+    <message>
+      <source>Drift</source>
+      <translation>下垂</translation>
+    </message>
+    <message>
+      <source>Dysarthria</source>
+      <translation>构音障碍</translation>
+    </message>
+    <message>
+      <source>Extinction and inattention</source>
+      <translation>消退和不注意(忽视)</translation>
+    </message>
+    <message>
+      <source>Facial palsy</source>
+      <translation>面瘫</translation>
+    </message>
+    <message>
+      <source>Forced deviation</source>
+      <translation>强迫凝视</translation>
+    </message>
+    <message>
+      <source>Inattention in one modality</source>
+      <translation>一种感觉模态的忽视或消退</translation>
+    </message>
+    <message>
+      <source>LOC commands (eyes, hand)</source>
+      <translation>意识水平指令(睁闭眼、握拳)</translation>
+    </message>
+    <message>
+      <source>LOC questions (month, age)</source>
+      <translation>意识水平提问(月份、年龄)</translation>
+    </message>
+    <message>
+      <source>Level of consciousness</source>
+      <translation>意识水平</translation>
+    </message>
+    <message>
+      <source>Limb ataxia</source>
+      <translation>肢体共济失调</translation>
+    </message>
+    <message>
+      <source>Mild-to-moderate</source>
+      <translation>轻到中度</translation>
+    </message>
+    <message>
+      <source>Mild-to-moderate aphasia</source>
+      <translation>轻到中度失语</translation>
+    </message>
+    <message>
+      <source>Mild-to-moderate loss</source>
+      <translation>轻到中度感觉缺失</translation>
+    </message>
+    <message>
+      <source>Minor paralysis</source>
+      <translation>轻微面瘫</translation>
+    </message>
+    <message>
+      <source>Motor arm, left</source>
+      <translation>左上肢运动</translation>
+    </message>
+    <message>
+      <source>Motor arm, right</source>
+      <translation>右上肢运动</translation>
+    </message>
+    <message>
+      <source>Motor leg, left</source>
+      <translation>左下肢运动</translation>
+    </message>
+    <message>
+      <source>Motor leg, right</source>
+      <translation>右下肢运动</translation>
+    </message>
+    <message>
+      <source>Mute, global aphasia</source>
+      <translation>哑或完全失语</translation>
+    </message>
+    <message>
+      <source>NIH Stroke Scale</source>
+      <translation>NIH 卒中量表</translation>
+    </message>
+    <message>
+      <source>NIHSS %1 / 42 · %2</source>
+      <translation>NIHSS %1 / 42 · %2</translation>
+    </message>
+    <message>
+      <source>Needle (bolus)</source>
+      <translation>溶栓(静脉推注)</translation>
+    </message>
+    <message>
+      <source>Needle after the 60-minute target.</source>
+      <translation>溶栓给药超出 60 分钟目标。</translation>
+    </message>
+    <message>
+      <source>Needle within target.</source>
+      <translation>溶栓给药在目标时间内。</translation>
+    </message>
+    <message>
+      <source>New exam</source>
+      <translation>新评估</translation>
+    </message>
+    <message>
+      <source>No abnormality</source>
+      <translation>正常</translation>
+    </message>
+    <message>
+      <source>No aphasia</source>
+      <translation>无失语</translation>
+    </message>
+    <message>
+      <source>No drift</source>
+      <translation>无下垂</translation>
+    </message>
+    <message>
+      <source>No effort against gravity</source>
+      <translation>不能抵抗重力</translation>
+    </message>
+    <message>
+      <source>No movement</source>
+      <translation>无运动</translation>
+    </message>
+    <message>
+      <source>No visual loss</source>
+      <translation>无视野缺损</translation>
+    </message>
+    <message>
+      <source>Normal</source>
+      <translation>正常</translation>
+    </message>
+    <message>
+      <source>Not alert, arousable by minor stimulation</source>
+      <translation>嗜睡，轻微刺激可唤醒</translation>
+    </message>
+    <message>
+      <source>Not alert, requires repeated stimulation</source>
+      <translation>昏睡，需反复刺激</translation>
+    </message>
+    <message>
+      <source>Partial gaze palsy</source>
+      <translation>部分凝视麻痹</translation>
+    </message>
+    <message>
+      <source>Partial hemianopia</source>
+      <translation>部分偏盲</translation>
+    </message>
+    <message>
+      <source>Partial paralysis</source>
+      <translation>部分面瘫</translation>
+    </message>
+    <message>
+      <source>Performs both correctly</source>
+      <translation>两项均正确完成</translation>
+    </message>
+    <message>
+      <source>Performs neither correctly</source>
+      <translation>两项均未正确完成</translation>
+    </message>
+    <message>
+      <source>Performs one correctly</source>
+      <translation>一项正确完成</translation>
+    </message>
+    <message>
+      <source>Present in one limb</source>
+      <translation>一个肢体存在</translation>
+    </message>
+    <message>
+      <source>Present in two limbs</source>
+      <translation>两个肢体存在</translation>
+    </message>
+    <message>
+      <source>Press Door when the patient arrives.</source>
+      <translation>患者到达时请按“入院”。</translation>
+    </message>
+    <message>
+      <source>Profound hemi-inattention</source>
+      <translation>严重偏侧忽视</translation>
+    </message>
+    <message>
+      <source>Sensory</source>
+      <translation>感觉</translation>
+    </message>
+    <message>
+      <source>Severe</source>
+      <translation>严重</translation>
+    </message>
+    <message>
+      <source>Severe aphasia</source>
+      <translation>严重失语</translation>
+    </message>
+    <message>
+      <source>Severe to total loss</source>
+      <translation>重度至完全感觉缺失</translation>
+    </message>
+    <message>
+      <source>Some effort against gravity</source>
+      <translation>能部分抵抗重力</translation>
+    </message>
+    <message>
+      <source>Stroke</source>
+      <translation>卒中</translation>
+    </message>
+    <message>
+      <source>Stroke assessment</source>
+      <translation>卒中评估</translation>
+    </message>
+    <message>
+      <source>Target missed by %1.</source>
+      <translation>超出目标 %1。</translation>
+    </message>
+    <message>
+      <source>UN  untestable</source>
+      <translation>UN  无法检测</translation>
+    </message>
+    <message>
+      <source>Unresponsive or reflex responses only</source>
+      <translation>昏迷，无反应或仅有反射性反应</translation>
+    </message>
+    <message>
+      <source>Visual fields</source>
+      <translation>视野</translation>
+    </message>
+    <message>
+      <source>door-to-CT %1 (target 25:00)</source>
+      <translation>入院至 CT %1(目标 25:00)</translation>
+    </message>
+    <message>
+      <source>minor stroke</source>
+      <translation>轻型卒中</translation>
+    </message>
+    <message>
+      <source>moderate stroke</source>
+      <translation>中度卒中</translation>
+    </message>
+    <message>
+      <source>moderate to severe stroke</source>
+      <translation>中重度卒中</translation>
+    </message>
+    <message>
+      <source>no stroke symptoms</source>
+      <translation>无卒中症状</translation>
+    </message>
+    <message>
+      <source>severe stroke</source>
+      <translation>重度卒中</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ultrasound</name>
+    <message>
+      <source>%1 window(s) to go</source>
+      <translation>还剩 %1 个切面</translation>
+    </message>
+    <message>
+      <source>Abdomen</source>
+      <translation>腹部</translation>
+    </message>
+    <message>
+      <source>Cardiac</source>
+      <translation>心脏</translation>
+    </message>
+    <message>
+      <source>Deep</source>
+      <translation>深部</translation>
+    </message>
+    <message>
+      <source>Depth preset (sent to the bedside)</source>
+      <translation>深度预设(发送至床旁)</translation>
+    </message>
+    <message>
+      <source>Depth: %1 cm</source>
+      <translation>深度：%1 cm</translation>
+    </message>
+    <message>
+      <source>Depth: not set</source>
+      <translation>深度：未设置</translation>
+    </message>
+    <message>
+      <source>FAST exam</source>
+      <translation>FAST 检查</translation>
+    </message>
+    <message>
+      <source>Inadequate view</source>
+      <translation>切面不满意</translation>
+    </message>
+    <message>
+      <source>Incomplete</source>
+      <translation>未完成</translation>
+    </message>
+    <message>
+      <source>Indeterminate</source>
+      <translation>不确定</translation>
+    </message>
+    <message>
+      <source>Left anterior chest (eFAST)</source>
+      <translation>左前胸(eFAST)</translation>
+    </message>
+    <message>
+      <source>Left upper quadrant (splenorenal)</source>
+      <translation>左上腹(脾肾隐窝)</translation>
+    </message>
+    <message>
+      <source>Lung</source>
+      <translation>肺</translation>
+    </message>
+    <message>
+      <source>Negative</source>
+      <translation>阴性</translation>
+    </message>
+    <message>
+      <source>Pelvis</source>
+      <translation>盆腔</translation>
+    </message>
+    <message>
+      <source>Pelvis (suprapubic)</source>
+      <translation>盆腔(耻骨上)</translation>
+    </message>
+    <message>
+      <source>Point-of-care ultrasound</source>
+      <translation>床旁超声</translation>
+    </message>
+    <message>
+      <source>Positive</source>
+      <translation>阳性</translation>
+    </message>
+    <message>
+      <source>Right anterior chest (eFAST)</source>
+      <translation>右前胸(eFAST)</translation>
+    </message>
+    <message>
+      <source>Right upper quadrant (Morison's pouch)</source>
+      <translation>右上腹(肝肾隐窝)</translation>
+    </message>
+    <message>
+      <source>Subxiphoid cardiac</source>
+      <translation>剑突下心脏</translation>
+    </message>
+    <message>
+      <source>Windows</source>
+      <translation>切面</translation>
+    </message>
+    <message>
+      <source>absent lung sliding</source>
+      <translation>肺滑动征消失</translation>
+    </message>
+    <message>
+      <source>eFAST: include both lung windows</source>
+      <translation>eFAST：包括双侧肺部切面</translation>
+    </message>
+    <message>
+      <source>free fluid</source>
+      <translation>游离液体</translation>
+    </message>
+    <message>
+      <source>pericardial effusion</source>
+      <translation>心包积液</translation>
     </message>
   </context>
   <context>

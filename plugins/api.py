@@ -1,0 +1,383 @@
+"""The plugin contract, version 1. Qt-free: everything a plugin may rely on, and nothing more.
+
+A plugin is an object (usually a class instance or a module) registered under the entry-point group
+``teleconsult.plugins``; the entry point's name is the plugin id. It exposes
+
+* ``manifest``: a mapping (or :class:`Manifest`) validated strictly: id, name, version, the API range
+  it supports, specialties, roles and needs;
+* ``contributions(ctx) -> Contributions`` (optional): its panels, actions, imaging tools, vitals
+  analysers, consult-note sections and settings pages;
+* ``activate(ctx)`` / ``deactivate()`` (optional) hooks.
+
+The workstation passes a :class:`PluginContext` in; plugins never import ``app.*``. Panels and settings
+pages are factories that build a Qt widget when first shown, so a plugin's Qt code is imported lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+API_VERSION = "1.0.0"
+ENTRY_POINT_GROUP = "teleconsult.plugins"
+
+# version handling ----------------------------------------------------------------------------------
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.+-]+)?$")
+_PARTIAL = re.compile(r"^(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?$")
+_COMPARATOR = re.compile(r"^(>=|<=|==|!=|>|<|\^|~)?\s*(\S+)$")
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    """``"1.2.3"`` (pre-release/build suffixes ignored for ordering) or a partial ``"1"``/``"1.2"``."""
+    text = text.strip()
+    full = _SEMVER.match(text)
+    if full:
+        return int(full[1]), int(full[2]), int(full[3])
+    part = _PARTIAL.match(text)
+    if part:
+        return int(part[1]), int(part[2] or 0), int(part[3] or 0)
+    raise ValueError(f"'{text}' is not a semantic version")
+
+
+def version_in_range(version: str, spec: str) -> bool:
+    """Whether ``version`` satisfies ``spec``: comma-separated comparators (``>=1.0, <2``), ``^1.2``
+    (same major, at least 1.2) or ``~1.2`` (same major and minor). Raises ValueError on a bad spec."""
+    v = parse_version(version)
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("empty version range")
+    for part in parts:
+        match = _COMPARATOR.match(part)
+        if not match:
+            raise ValueError(f"'{part}' is not a version comparator")
+        op, bound = match[1] or "==", parse_version(match[2])
+        ok = {
+            ">=": v >= bound,
+            "<=": v <= bound,
+            ">": v > bound,
+            "<": v < bound,
+            "==": v == bound,
+            "!=": v != bound,
+            "^": v >= bound and v[0] == bound[0],
+            "~": v >= bound and v[:2] == bound[:2],
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+# text ------------------------------------------------------------------------------------------------
+
+Text = str | Callable[[], str]  # a callable is evaluated when shown, so it follows the UI language
+
+
+def translate(context: str, text: str) -> str:
+    """Qt's translation when the workstation (Qt) is running, the English text otherwise.
+
+    Write ``translate("Context", "literal")`` so the catalogue extractor finds the string.
+    """
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is None:
+        return text
+    return str(qtcore.QCoreApplication.translate(context, text))
+
+
+def resolve_text(value: Text) -> str:
+    return value() if callable(value) else value
+
+
+# the manifest ----------------------------------------------------------------------------------------
+
+
+class Need(StrEnum):
+    """What a plugin uses of the workstation; shown to IT in the plugin manager."""
+
+    IMAGING = "imaging"
+    VITALS = "vitals"
+    CONSULT = "consult"
+    NETWORK = "network"
+
+
+ROLES = ("specialist", "county_doctor", "trainee", "it_admin")
+RoleName = Literal["specialist", "county_doctor", "trainee", "it_admin"]
+
+
+def _clinical_roles() -> list[RoleName]:
+    return ["specialist", "county_doctor"]
+
+
+class Manifest(BaseModel):
+    """A plugin's declaration. Unknown keys are an error: a typo must not silently drop a setting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{1,63}$")
+    name: str = Field(min_length=1, max_length=80)
+    version: str
+    api: str  # the range of API versions supported, e.g. ">=1.0, <2"
+    specialties: list[str] = Field(default_factory=list)
+    roles: list[RoleName] = Field(default_factory=_clinical_roles)
+    needs: list[Need] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not _SEMVER.match(value):
+            raise ValueError("must be a semantic version such as 1.0.0")
+        return value
+
+    @field_validator("api")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        version_in_range(API_VERSION, value)  # raises ValueError on a malformed range
+        return value
+
+    def supports(self, api_version: str = API_VERSION) -> bool:
+        return version_in_range(api_version, self.api)
+
+
+# what the workstation hands a plugin ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveData:
+    """One waveform group: ``values`` is (channels, n) in ``units``, sampled at ``fs`` Hz; NaN = lost."""
+
+    fs: float
+    channels: tuple[str, ...]
+    values: np.ndarray
+    units: str = ""
+
+    def channel(self, name: str) -> np.ndarray | None:
+        return self.values[self.channels.index(name)] if name in self.channels else None
+
+
+@dataclass(frozen=True)
+class VitalsFrame:
+    """The newest window of every waveform (keys: ``ecg``, ``pleth``, ``resp``, ``abp``, ``co2``) and the
+    latest numerics (``hr``, ``spo2``...). ``t_end`` is the wall-clock time of the newest sample."""
+
+    waves: Mapping[str, WaveData]
+    numerics: Mapping[str, float]
+    t_end: float
+
+
+@dataclass(frozen=True)
+class ImagingMeasurement:
+    """A length measured on an image, in millimetres, with the study it was measured on."""
+
+    study_uid: str
+    label: str
+    length_mm: float
+    series_uid: str = ""
+
+
+@dataclass(frozen=True)
+class ConsultInfo:
+    consult_id: int | None = None
+    patient_ref: str = ""  # pseudonymous where the role must not see identities
+    study_uids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PluginAlarm:
+    alarm_id: str
+    priority: Literal["low", "medium", "high"]
+    message: str
+
+
+@dataclass(frozen=True)
+class AnalyserResult:
+    numerics: Mapping[str, float] = field(default_factory=dict)
+    alarms: Sequence[PluginAlarm] = ()
+    detail: Any = None  # the analyser's own structured result, for its plugin's panel
+
+
+def _none() -> None:
+    return None
+
+
+def _no_measurements() -> list[ImagingMeasurement]:
+    return []
+
+
+def _no_consult() -> ConsultInfo:
+    return ConsultInfo()
+
+
+def _drop(_message: Mapping[str, Any]) -> None:
+    return None
+
+
+@dataclass
+class PluginContext:
+    """What the workstation gives one plugin. Every callable is safe to call from the UI thread.
+
+    ``vitals(seconds)`` returns the newest ``seconds`` of vitals or None when none stream;
+    ``subscribe_analysis(analyser_id, callback)`` delivers an analyser's results on the UI thread;
+    ``send_control(message)`` sends a small JSON object to the other site on the call's control channel.
+    """
+
+    plugin_id: str
+    role: str
+    api_version: str = API_VERSION
+    vitals: Callable[[float], VitalsFrame | None] = lambda _seconds: None
+    measurements: Callable[[], list[ImagingMeasurement]] = _no_measurements
+    consult: Callable[[], ConsultInfo] = _no_consult
+    send_control: Callable[[Mapping[str, Any]], None] = _drop
+    settings: dict[str, Any] = field(default_factory=dict)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("plugins"))
+    _subscribers: dict[str, list[Callable[[AnalyserResult], None]]] = field(default_factory=dict)
+
+    def subscribe_analysis(self, analyser_id: str, callback: Callable[[AnalyserResult], None]) -> None:
+        self._subscribers.setdefault(analyser_id, []).append(callback)
+
+    def unsubscribe_analysis(self, analyser_id: str, callback: Callable[[AnalyserResult], None]) -> None:
+        callbacks = self._subscribers.get(analyser_id, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    def deliver_analysis(self, analyser_id: str, result: AnalyserResult) -> None:
+        """Called by the workstation (on the UI thread) when an analyser of this plugin has a result."""
+        for callback in list(self._subscribers.get(analyser_id, [])):
+            callback(result)
+
+
+# extension points ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelContribution:
+    """A dockable panel; ``factory`` returns a QWidget (import Qt inside it). The widget may define
+    ``close_model()``, which the workstation calls when the panel closes."""
+
+    panel_id: str
+    title: Text
+    factory: Callable[[PluginContext], Any]
+
+
+@dataclass(frozen=True)
+class ActionContribution:
+    """A menu entry under the Plugins menu (and the plugin's panel toolbar)."""
+
+    action_id: str
+    text: Text
+    callback: Callable[[PluginContext], None]
+    shortcut: str = ""
+
+
+@dataclass(frozen=True)
+class ImagingTool:
+    """An imaging contribution. ``kind`` says what the viewer does with ``params``:
+
+    * ``window_preset``: ``{"width": W, "level": L}`` in HU;
+    * ``measurement``: a measurement type the viewer offers (``{"shape": "line" | "ellipse" ...}``);
+    * ``overlay`` and ``hanging_protocol``: free-form parameters documented by the plugin.
+    """
+
+    tool_id: str
+    title: Text
+    kind: Literal["window_preset", "measurement", "overlay", "hanging_protocol"]
+    params: Mapping[str, float | str] = field(default_factory=dict)
+    modalities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VitalsAnalyser:
+    """Runs off the UI thread every ``period_s`` on the newest ``window_s`` of vitals; one run may take
+    at most ``budget_s`` or the analyser is cut off and disabled."""
+
+    analyser_id: str
+    title: Text
+    analyse: Callable[[VitalsFrame], AnalyserResult]
+    window_s: float = 10.0
+    period_s: float = 5.0
+    budget_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class NoteSection:
+    """A structured section of the consult note; ``render`` returns its plain text (None: nothing yet)."""
+
+    section_id: str
+    title: Text
+    render: Callable[[PluginContext], str | None]
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    page_id: str
+    title: Text
+    factory: Callable[[PluginContext], Any]
+
+
+@dataclass(frozen=True)
+class Contributions:
+    panels: Sequence[PanelContribution] = ()
+    actions: Sequence[ActionContribution] = ()
+    imaging_tools: Sequence[ImagingTool] = ()
+    analysers: Sequence[VitalsAnalyser] = ()
+    note_sections: Sequence[NoteSection] = ()
+    settings_pages: Sequence[SettingsPage] = ()
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """The object an entry point names. Only ``manifest`` is required."""
+
+    manifest: Mapping[str, Any] | Manifest
+
+
+class BasePlugin:
+    """Convenience base class: override what you need."""
+
+    manifest: ClassVar[Mapping[str, Any] | Manifest] = {}
+
+    def activate(self, ctx: PluginContext) -> None:
+        return None
+
+    def deactivate(self) -> None:
+        return None
+
+    def contributions(self, ctx: PluginContext) -> Contributions:
+        return Contributions()
+
+
+__all__ = [
+    "API_VERSION",
+    "ENTRY_POINT_GROUP",
+    "ROLES",
+    "ActionContribution",
+    "AnalyserResult",
+    "BasePlugin",
+    "ConsultInfo",
+    "Contributions",
+    "ImagingMeasurement",
+    "ImagingTool",
+    "Manifest",
+    "Need",
+    "NoteSection",
+    "PanelContribution",
+    "Plugin",
+    "PluginAlarm",
+    "PluginContext",
+    "SettingsPage",
+    "Text",
+    "VitalsAnalyser",
+    "VitalsFrame",
+    "WaveData",
+    "parse_version",
+    "resolve_text",
+    "translate",
+    "version_in_range",
+]

@@ -1,0 +1,206 @@
+"""RECIST 1.1 target-lesion response (Eisenhauer et al., Eur J Cancer 2009). Numpy-free, Qt-free.
+
+Target lesions are chosen at baseline: at most 5 in all and 2 per organ; measurable means a longest
+diameter of at least 10 mm (CT, slice thickness <= 5 mm), or for a lymph node a short axis of at
+least 15 mm. Nodes are followed by their short axis, other lesions by their longest diameter. The sum
+of diameters is compared with baseline (partial response: 30 % smaller) and with the nadir, the
+smallest sum so far including baseline (progression: 20 % larger AND at least 5 mm larger, or any new
+lesion, or unequivocal progression of non-target disease). Complete response: every non-nodal target
+gone and every target node below 10 mm short axis.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_TARGETS = 5
+MAX_PER_ORGAN = 2
+MIN_LESION_MM = 10.0
+MIN_NODE_MM = 15.0
+NORMAL_NODE_MM = 10.0
+PR_DECREASE = 0.30
+PD_INCREASE = 0.20
+PD_ABSOLUTE_MM = 5.0
+
+
+class Response(StrEnum):
+    CR = "CR"  # complete response
+    PR = "PR"  # partial response
+    SD = "SD"  # stable disease
+    PD = "PD"  # progressive disease
+
+
+@dataclass(frozen=True)
+class Lesion:
+    lesion_id: str
+    organ: str
+    is_node: bool = False
+    # mm per time point (index 0 = baseline); nodes: short axis, others: longest diameter; 0 = gone
+    diameters: tuple[float | None, ...] = ()
+
+    def at(self, timepoint: int) -> float | None:
+        return self.diameters[timepoint] if timepoint < len(self.diameters) else None
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    """One study: its date/label, whether new lesions or unequivocal non-target progression were seen."""
+
+    label: str
+    new_lesions: bool = False
+    non_target_progression: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    timepoint: int
+    sum_mm: float
+    baseline_mm: float
+    nadir_mm: float  # smallest sum before this time point (including baseline)
+    change_from_baseline: float  # fraction, negative = smaller
+    change_from_nadir: float
+    response: Response | None  # None at baseline
+    reasons: tuple[str, ...] = ()  # English, for the report
+    # why, as codes the UI phrases in its language: new_lesions, non_target, sum_increase, all_gone,
+    # decrease, small_increase (>= 20 % but < 5 mm above the nadir), stable
+    codes: tuple[str, ...] = ()
+
+
+@dataclass
+class TargetCheck:
+    problems: list[str] = field(default_factory=list)  # English
+    # (code, lesion id or organ, value) for the UI: none, too_many, per_organ, duplicate_id, no_baseline,
+    # small_node, small_lesion
+    issues: list[tuple[str, str, float]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_targets(lesions: Sequence[Lesion]) -> TargetCheck:
+    """Whether these lesions may be RECIST target lesions at baseline; every problem is listed."""
+    check = TargetCheck()
+
+    def add(code: str, subject: str, value: float, text: str) -> None:
+        check.issues.append((code, subject, value))
+        check.problems.append(text)
+
+    if not lesions:
+        add("none", "", 0, "no target lesions")
+    if len(lesions) > MAX_TARGETS:
+        add("too_many", "", len(lesions), f"{len(lesions)} target lesions; at most {MAX_TARGETS}")
+    for organ, count in Counter(lesion.organ.strip().lower() for lesion in lesions).items():
+        if count > MAX_PER_ORGAN:
+            text = f"{count} target lesions in {organ}; at most {MAX_PER_ORGAN} per organ"
+            add("per_organ", organ, count, text)
+    for i, n in Counter(lesion.lesion_id for lesion in lesions).items():
+        if n > 1:
+            add("duplicate_id", i, n, f"lesion id {i} used {n} times")
+    for lesion in lesions:
+        base, lid = lesion.at(0), lesion.lesion_id
+        if base is None:
+            add("no_baseline", lid, 0, f"{lid}: no baseline measurement")
+        elif lesion.is_node and base < MIN_NODE_MM:
+            text = f"{lid}: node short axis {base:g} mm < {MIN_NODE_MM:g} mm is not measurable"
+            add("small_node", lid, base, text)
+        elif not lesion.is_node and base < MIN_LESION_MM:
+            add(
+                "small_lesion",
+                lid,
+                base,
+                f"{lid}: longest diameter {base:g} mm < {MIN_LESION_MM:g} mm is not measurable",
+            )
+    return check
+
+
+def sum_of_diameters(lesions: Sequence[Lesion], timepoint: int) -> float | None:
+    """None when a target lesion was not measured at this time point (response not evaluable)."""
+    values = [lesion.at(timepoint) for lesion in lesions]
+    if any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
+def assess(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> list[Assessment]:
+    """The assessment of every time point that can be evaluated (stops at the first that cannot)."""
+    baseline = sum_of_diameters(lesions, 0)
+    if baseline is None or not timepoints:
+        return []
+    out = [Assessment(0, baseline, baseline, baseline, 0.0, 0.0, None)]
+    nadir = baseline
+    for index in range(1, len(timepoints)):
+        total = sum_of_diameters(lesions, index)
+        if total is None:
+            break
+        tp = timepoints[index]
+        from_base = (total - baseline) / baseline if baseline else 0.0
+        from_nadir = (total - nadir) / nadir if nadir else (float("inf") if total > 0 else 0.0)
+        reasons: list[str] = []
+        codes: list[str] = []
+        if tp.new_lesions:
+            reasons.append("new lesion(s)")
+            codes.append("new_lesions")
+        if tp.non_target_progression:
+            reasons.append("unequivocal progression of non-target lesions")
+            codes.append("non_target")
+        if total - nadir >= PD_ABSOLUTE_MM and from_nadir >= PD_INCREASE:
+            codes.append("sum_increase")
+            reasons.append(
+                f"sum {total:g} mm is {from_nadir * 100:.0f} % and {total - nadir:g} mm "
+                f"above the nadir {nadir:g} mm"
+            )
+        if reasons:
+            response = Response.PD
+        elif all(
+            (lesion.at(index) or 0.0) < NORMAL_NODE_MM if lesion.is_node else (lesion.at(index) or 0.0) == 0.0
+            for lesion in lesions
+        ):
+            response = Response.CR
+            reasons.append("all target lesions gone, nodes < 10 mm short axis")
+            codes.append("all_gone")
+        elif from_base <= -PR_DECREASE:
+            response = Response.PR
+            reasons.append(f"sum {from_base * 100:.0f} % from baseline")
+            codes.append("decrease")
+        else:
+            response = Response.SD
+            if from_nadir >= PD_INCREASE:
+                reasons.append(
+                    f"{from_nadir * 100:.0f} % above the nadir but only {total - nadir:g} mm (< 5 mm)"
+                )
+                codes.append("small_increase")
+            else:
+                reasons.append("neither 30 % smaller than baseline nor 20 % and 5 mm above the nadir")
+                codes.append("stable")
+        out.append(
+            Assessment(
+                index, total, baseline, nadir, from_base, from_nadir, response, tuple(reasons), tuple(codes)
+            )
+        )
+        nadir = min(nadir, total)
+    return out
+
+
+def report_text(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> str | None:
+    results = assess(lesions, timepoints)
+    if not results:
+        return None
+    lines = [f"RECIST 1.1, {len(lesions)} target lesion(s)"]
+    for lesion in lesions:
+        kind = "node, short axis" if lesion.is_node else "longest diameter"
+        values = " -> ".join("n/a" if d is None else f"{d:g}" for d in lesion.diameters)
+        lines.append(f"  {lesion.lesion_id} ({lesion.organ}, {kind}): {values} mm")
+    for a in results:
+        label = timepoints[a.timepoint].label
+        if a.response is None:
+            lines.append(f"{label}: baseline sum {a.sum_mm:g} mm")
+        else:
+            lines.append(
+                f"{label}: sum {a.sum_mm:g} mm ({a.change_from_baseline * 100:+.0f} % vs baseline, "
+                f"nadir {a.nadir_mm:g} mm): {a.response.value} - {'; '.join(a.reasons)}"
+            )
+    return "\n".join(lines)

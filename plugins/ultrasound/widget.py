@@ -1,0 +1,189 @@
+"""The FAST checklist panel: one row per window with its finding buttons and the time it was ticked."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from plugins.api import PluginContext
+from plugins.ultrasound.logic import DEPTH_PRESETS, FAST_WINDOWS, ExamWindow, FastExam, Finding
+
+FINDING_COLOURS = {"positive": "#c62828", "negative": "#2e7d32", "indeterminate": "#8a6d00"}
+
+
+def tr(context: str, text: str) -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def window_title(window: ExamWindow) -> str:
+    return {
+        "ruq": tr("Ultrasound", "Right upper quadrant (Morison's pouch)"),
+        "luq": tr("Ultrasound", "Left upper quadrant (splenorenal)"),
+        "pelvis": tr("Ultrasound", "Pelvis (suprapubic)"),
+        "subxiphoid": tr("Ultrasound", "Subxiphoid cardiac"),
+        "lung_right": tr("Ultrasound", "Right anterior chest (eFAST)"),
+        "lung_left": tr("Ultrasound", "Left anterior chest (eFAST)"),
+    }.get(window.window_id, window.title)
+
+
+def looks_for(window: ExamWindow) -> str:
+    return {
+        "free fluid": tr("Ultrasound", "free fluid"),
+        "pericardial effusion": tr("Ultrasound", "pericardial effusion"),
+        "absent lung sliding": tr("Ultrasound", "absent lung sliding"),
+    }.get(window.looks_for, window.looks_for)
+
+
+def result_text(result: str) -> str:
+    return {
+        "positive": tr("Ultrasound", "Positive"),
+        "negative": tr("Ultrasound", "Negative"),
+        "indeterminate": tr("Ultrasound", "Indeterminate"),
+        "incomplete": tr("Ultrasound", "Incomplete"),
+    }[result]
+
+
+class QtFastPanel(QWidget):
+    def __init__(self, ctx: PluginContext, exam: FastExam, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("fastPanel")
+        self.ctx, self.exam = ctx, exam
+
+        self.extended = QCheckBox(tr("Ultrasound", "eFAST: include both lung windows"))
+        self.extended.setChecked(exam.extended)
+        self.extended.toggled.connect(self._set_extended)
+
+        box = QGroupBox(tr("Ultrasound", "Windows"))
+        grid = QGridLayout(box)
+        self.groups: dict[str, QButtonGroup] = {}
+        self.stamps: dict[str, QLabel] = {}
+        self.rows: dict[str, list[QWidget]] = {}
+        findings = (
+            (Finding.NEGATIVE, tr("Ultrasound", "Negative")),
+            (Finding.POSITIVE, tr("Ultrasound", "Positive")),
+            (Finding.INDETERMINATE, tr("Ultrasound", "Inadequate view")),
+        )
+        for r, window in enumerate(FAST_WINDOWS):
+            title = QLabel(f"<b>{window_title(window)}</b><br><small>{looks_for(window)}</small>")
+            group = QButtonGroup(self)
+            group.setExclusive(False)
+            widgets: list[QWidget] = [title]
+            grid.addWidget(title, r, 0)
+            for c, (finding, text) in enumerate(findings):
+                button = QPushButton(text)
+                button.setCheckable(True)
+                button.setObjectName(f"{window.window_id}_{finding.value}")
+                group.addButton(button, c)
+                grid.addWidget(button, r, c + 1)
+                widgets.append(button)
+                button.clicked.connect(
+                    lambda checked, w=window, f=finding: self.tick(w.window_id, f if checked else None)
+                )
+            stamp = QLabel("")
+            stamp.setMinimumWidth(70)
+            grid.addWidget(stamp, r, 4)
+            widgets.append(stamp)
+            self.groups[window.window_id] = group
+            self.stamps[window.window_id] = stamp
+            self.rows[window.window_id] = widgets
+        grid.setColumnStretch(0, 1)
+
+        depth_box = QGroupBox(tr("Ultrasound", "Depth preset (sent to the bedside)"))
+        depth_row = QHBoxLayout(depth_box)
+        self.depth_buttons: dict[str, QPushButton] = {}
+        depth_group = QButtonGroup(self)
+        for preset in DEPTH_PRESETS:
+            button = QPushButton(f"{self._preset_title(preset.preset_id)} {preset.depth_cm:g} cm")
+            button.setCheckable(True)
+            depth_group.addButton(button)
+            button.clicked.connect(lambda _c=False, d=preset.depth_cm: self.set_depth(d))
+            self.depth_buttons[preset.preset_id] = button
+            depth_row.addWidget(button)
+        self.depth_label = QLabel()
+
+        self.result = QLabel()
+        self.result.setObjectName("fastResult")
+        font = self.result.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.result.setFont(font)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.extended)
+        layout.addWidget(box)
+        layout.addWidget(depth_box)
+        layout.addWidget(self.depth_label)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+        self._set_extended(exam.extended)
+
+    @staticmethod
+    def _preset_title(preset_id: str) -> str:
+        return {
+            "lung": tr("Ultrasound", "Lung"),
+            "pelvis": tr("Ultrasound", "Pelvis"),
+            "abdomen": tr("Ultrasound", "Abdomen"),
+            "cardiac": tr("Ultrasound", "Cardiac"),
+            "deep": tr("Ultrasound", "Deep"),
+        }[preset_id]
+
+    def _set_extended(self, on: bool) -> None:
+        self.exam.extended = on
+        for window in FAST_WINDOWS:
+            for widget in self.rows[window.window_id]:
+                widget.setVisible(on or not window.optional)
+        self.refresh()
+
+    def tick(self, window_id: str, finding: Finding | None) -> None:
+        if finding is None:
+            self.exam.untick(window_id)
+        else:
+            self.exam.tick(window_id, finding)
+            window = next(w for w in FAST_WINDOWS if w.window_id == window_id)
+            if self.exam.depth_cm is None or self.exam.depth_cm != window.depth_cm:
+                self.set_depth(window.depth_cm)
+        self.refresh()
+
+    def set_depth(self, depth_cm: float) -> None:
+        self.exam.set_depth(depth_cm)
+        self.ctx.send_control({"type": "ultrasound.depth", "depth_cm": depth_cm})
+        self.refresh()
+
+    def refresh(self) -> None:
+        for window in FAST_WINDOWS:
+            tick = self.exam.ticks.get(window.window_id)
+            for button in self.groups[window.window_id].buttons():
+                on = tick is not None and button.objectName().endswith(tick.finding.value)
+                button.setChecked(on)
+                finding = button.objectName().rsplit("_", 1)[-1]
+                button.setStyleSheet(f"background:{FINDING_COLOURS[finding]}; color:white;" if on else "")
+            self.stamps[window.window_id].setText(
+                "" if tick is None else time.strftime("%H:%M:%S", time.localtime(tick.at))
+            )
+        for preset in DEPTH_PRESETS:
+            self.depth_buttons[preset.preset_id].setChecked(self.exam.depth_cm == preset.depth_cm)
+        self.depth_label.setText(
+            tr("Ultrasound", "Depth: %1 cm").replace("%1", f"{self.exam.depth_cm:g}")
+            if self.exam.depth_cm is not None
+            else tr("Ultrasound", "Depth: not set")
+        )
+        result = self.exam.result
+        pending = len(self.exam.pending)
+        text = result_text(result)
+        if pending:
+            text += " · " + tr("Ultrasound", "%1 window(s) to go").replace("%1", str(pending))
+        self.result.setText(text)
+        colour = {"positive": "#c62828", "negative": "#2e7d32"}.get(result, "#8a6d00")
+        self.result.setStyleSheet(f"color:{colour};")
