@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24 -nolisten tcp"
 SHOTS := screenshots
 
-.PHONY: run test screenshot bench lint translations clean
+.PHONY: run test screenshot bench lint translations clean installer
 
 run: $(INSTALLED)
 	$(PY) -m app --demo
@@ -47,5 +47,9 @@ $(INSTALLED): pyproject.toml $(SYSDEPS)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# The PyInstaller bundle (dist/teleconsult/) and the Debian package (dist/teleconsult_*.deb).
+installer: $(INSTALLED)
+	$(PY) installer/build.py all --out dist
+
 clean:
-	rm -rf $(VENV) build *.egg-info $(SHOTS)
+	rm -rf $(VENV) build dist *.egg-info $(SHOTS)

@@ -8,19 +8,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.config import ConfigError, UserSettingsStore, find_site_config, load_site_config
+from app.config import ConfigError, UserSettingsStore, apply_locks, find_site_config, load_site_config
 from app.i18n import SUPPORTED_LANGUAGES, resolve_language
 from app.logs import setup_logging
 from app.paths import app_paths
-from app.roles import PanelId, Role
-
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
-
-    from app.main_window import MainWindow, PanelFactory
-    from app.services import BackendLink
+from app.roles import Role
 from app.versions import app_version
 
 log = logging.getLogger("app")
@@ -29,7 +22,9 @@ _STARTED = time.perf_counter()
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="teleconsult", description="Teleconsult Workstation: remote consultation and guided procedures."
+        prog="teleconsult",
+        description="Teleconsult Workstation: remote consultation and guided procedures.",
+        epilog="`teleconsult doctor [--json]` checks this workstation and says what to do.",
     )
     parser.add_argument("--demo", action="store_true", help="tell the whole story on this machine alone")
     parser.add_argument(
@@ -59,27 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def demo_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
-    """Demo: the bedside monitor is simulated on this machine until the call streams the real one.
-    Its alarms and acknowledgements go to the backend's audit chain while signed in."""
-
-    def vitals_panel(window: MainWindow) -> QWidget:
-        from app.main_window import empty_state_texts
-        from widgets.deferred_panel import QtDeferredPanel
-        from widgets.empty_state import QtEmptyState
-
-        hl7 = window.ws.site.vitals
-
-        def build() -> QWidget:
-            from widgets.vitals import create_vitals_panel
-
-            return create_vitals_panel(audit=link.audit_event, hl7_bind=hl7.hl7_bind, hl7_port=hl7.hl7_port)
-
-        return QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.VITALS)))
-
-    return {PanelId.VITALS: vitals_panel}
-
-
 def has_display() -> bool:
     if sys.platform != "linux":
         return True
@@ -88,7 +62,22 @@ def has_display() -> bool:
     )
 
 
+def doctor(argv: list[str]) -> int:
+    """``teleconsult doctor [--json] [--site-config FILE]``: check this workstation, say what to do."""
+    from app.doctor import doctor_main, render_probe
+
+    if argv == ["--render-probe"]:  # the child process of the 3D check (the bundle has no -m)
+        import json
+
+        print(json.dumps(render_probe()), flush=True)
+        return 0
+    return doctor_main(argv, app_paths(), app_version())
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["doctor"]:
+        return doctor(argv[1:])
     args = parse_args(argv)
     paths = app_paths().ensure()
     setup_logging(paths.log_file)
@@ -120,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     store = UserSettingsStore(paths.user_settings_file)
-    settings = store.load()
-    language = resolve_language(args.lang, settings.language, site.ui.language)
+    settings = apply_locks(store.load(), site)
+    # A language the site locked wins over --lang too: the lock is the site's policy.
+    wanted = None if site.locked.language else args.lang
+    language = resolve_language(wanted, settings.language, site.ui.language)
 
     from PySide6.QtCore import QTimer
 
@@ -145,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     crash = CrashReporter(paths.log_file, app)
     crash.install()
 
-    composed = compose(ws, demo_panels if args.demo and ws.role is not Role.IT_ADMIN else None)
+    composed = compose(ws)
     window = composed.window
     window.sig_language_requested.connect(
         lambda chosen: languages.apply(resolve_language(None, chosen, site.ui.language))

@@ -124,6 +124,16 @@ class PluginPolicy(_Strict):
     deny: list[NonEmpty] = Field(default_factory=list)
 
 
+class LockedSettings(_Strict):
+    """User settings IT fixes for the site: a value set here replaces the user's own, and the
+    Settings dialog shows it as managed and does not let it be changed."""
+
+    language: Language | None = None
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self.model_dump(exclude_none=True))
+
+
 class SiteConfig(_Strict):
     site_name: str = "Teleconsult"
     backend: BackendSettings = BackendSettings()
@@ -134,6 +144,7 @@ class SiteConfig(_Strict):
     worklist: WorklistSettings = WorklistSettings()
     plugins: PluginPolicy = PluginPolicy()
     vitals: VitalsSettings = VitalsSettings()
+    locked: LockedSettings = LockedSettings()
 
 
 _EXPECTED = {
@@ -233,6 +244,14 @@ class UserSettings(BaseModel):
     last_dicom_folder: str = ""
     windows: dict[str, WindowState] = Field(default_factory=dict)
     disabled_plugins: list[str] = Field(default_factory=list)  # plugin ids the user switched off
+    camera: str = ""  # the device calls send video from; "" is the synthetic source
+    microphone: str = ""
+
+
+def apply_locks(settings: UserSettings, site: SiteConfig) -> UserSettings:
+    """The user's settings with the site's locked values in force."""
+    locked = site.locked.model_dump(exclude_none=True)
+    return settings.model_copy(update=locked) if locked else settings
 
 
 class UserSettingsStore:

@@ -338,14 +338,25 @@ class MainWindow(QMainWindow):
             self.ws.site.security.inactivity_lock_minutes,
             str(self.ws.site_file) if self.ws.site_file else None,
             self,
+            locked=self.ws.site.locked.names(),
+            devices=(self.ws.settings.camera, self.ws.settings.microphone),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.sig_reset_layout.connect(self.reset_layout)
+        dialog.accepted.connect(lambda: self.apply_device_choice(*dialog.devices.chosen()))
         dialog.accepted.connect(lambda: self.apply_language_choice(dialog.chosen_language()))
         dialog.open()
         return dialog
 
+    def apply_device_choice(self, camera: str, microphone: str) -> None:
+        """The next call uses these; "" is the synthetic source."""
+        if (camera, microphone) != (self.ws.settings.camera, self.ws.settings.microphone):
+            self.ws.settings.camera, self.ws.settings.microphone = camera, microphone
+            self.ws.save_settings()
+
     def apply_language_choice(self, language: str) -> None:
+        if self.ws.site.locked.language is not None:
+            return  # managed by the site
         if language != self.ws.settings.language:
             self.ws.settings.language = language  # type: ignore[assignment]  # validated on assignment
             self.ws.save_settings()

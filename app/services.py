@@ -11,6 +11,7 @@ import hashlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -62,6 +63,9 @@ class BackendLink(QObject):
         self.outbox_sender: OutboxSender | None = None
         self.embedded: EmbeddedBackend | None = None
         self.base_url: str | None = None
+        # Called on the rtc loop with each new call session, before it starts: capabilities that ride
+        # on the call (vitals, annotations) attach their channel handlers here.
+        self.call_session_hooks: list[Callable[[Any], object]] = []
         self._poll = QTimer(self)
         self._poll.setInterval(WORKLIST_POLL_MS)
         self._poll.timeout.connect(self.refresh_worklist)

@@ -1,4 +1,4 @@
-"""teleconsult-server: serve, init, create-user, verify-audit."""
+"""teleconsult-server: serve, init, create-user, verify-audit, backup, restore."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
     with_db(commands.add_parser("verify-audit", help="check the audit hash chain"))
+
+    backup = with_db(commands.add_parser("backup", help="copy the database to a file while it runs"))
+    backup.add_argument("file", type=Path, help="backup file to write (SQLite file or pg_dump custom format)")
+    restore = with_db(
+        commands.add_parser("restore", help="replace the database with a backup, then migrate it")
+    )
+    restore.add_argument("file", type=Path, help="a file written by `teleconsult-server backup`")
+    restore.add_argument("--yes", action="store_true", help="confirm: the database's contents are replaced")
     return parser
 
 
@@ -131,6 +139,29 @@ def _verify_audit(url: str) -> int:
     return 1
 
 
+def _backup(args: argparse.Namespace, url: str) -> int:
+    from backend.backup import BackupError, backup, restore
+
+    try:
+        if args.command == "backup":
+            info = backup(url, args.file)
+            print(f"backup of the {info.kind} database written to {info.path} ({info.size_bytes} bytes)")
+            return 0
+        if not args.yes:
+            print(
+                "restore replaces everything in the database with the backup; stop the server, "
+                "then run again with --yes",
+                file=sys.stderr,
+            )
+            return 2
+        info = restore(url, args.file)
+    except BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"restored {info.path} into the {info.kind} database and migrated it to the current schema")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -141,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _init(url)
     if args.command == "create-user":
         return _create_user(args, url)
+    if args.command in ("backup", "restore"):
+        return _backup(args, url)
     return _verify_audit(url)
 
 

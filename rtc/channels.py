@@ -153,17 +153,31 @@ class DataChannelLike(Protocol):
     def send(self, data: str | bytes) -> None: ...
 
 
+ACK_KIND = "ack"  # on `control`: {"action": "ack", "args": {"channel": name, "seq": n}}, never acked itself
+
+
+def ack_body(channel: ChannelName, seq: int) -> dict[str, Any]:
+    return {"action": ACK_KIND, "args": {"channel": channel, "seq": seq}}
+
+
 class ChannelOutbox:
     """Messages for one channel, queued while it is not open and flushed in order once it opens.
 
     The outbox outlives peer connections: after a renegotiation it is attached to the new channel and
     whatever was queued meanwhile goes out first. ``limit`` bounds the queue (oldest dropped) so a long
     outage cannot exhaust memory; vitals are lossy by design anyway.
+
+    On reliable channels an envelope stays "unacknowledged" after it is sent until the peer acknowledges
+    its sequence number (cumulative, on `control`); when the connection is dropped, unacknowledged
+    envelopes go back to the head of the queue, because a path that died silently took them with it.
+    The receiver drops the duplicates this may cause by sequence number (:class:`Deduplicator`).
     """
 
     def __init__(self, name: ChannelName, limit: int = 10_000) -> None:
         self.name = name
-        self._pending: deque[str | bytes] = deque(maxlen=limit)
+        self.reliable = CHANNELS[name].max_retransmits is None and CHANNELS[name].ordered
+        self._pending: deque[tuple[int | None, str | bytes]] = deque(maxlen=limit)
+        self._unacked: deque[tuple[int, str | bytes]] = deque(maxlen=limit)
         self._channel: DataChannelLike | None = None
         self._seq = 0
 
@@ -175,23 +189,41 @@ class ChannelOutbox:
     def is_open(self) -> bool:
         return self._channel is not None and self._channel.readyState == "open"
 
+    @property
+    def unacknowledged(self) -> int:
+        return len(self._unacked)
+
     def attach(self, channel: DataChannelLike | None) -> None:
+        if channel is None and self._unacked:  # the old connection is gone: resend what it may have lost
+            self._pending.extendleft(reversed(self._unacked))
+            self._unacked.clear()
         self._channel = channel
         self.flush()
+
+    def acknowledge(self, seq: int) -> None:
+        """The peer has everything up to ``seq``."""
+        while self._unacked and self._unacked[0][0] <= seq:
+            self._unacked.popleft()
+        while self._pending and self._pending[0][0] is not None and self._pending[0][0] <= seq:
+            self._pending.popleft()
 
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
-    def send_envelope(self, kind: str, body: dict[str, Any] | BaseModel) -> Envelope:
+    def send_envelope(self, kind: str, body: dict[str, Any] | BaseModel, *, tracked: bool = True) -> Envelope:
         envelope = make_envelope(self.name, kind, body, self.next_seq())
-        self.send_raw(encode(envelope))
+        self._enqueue(envelope.seq if tracked and self.reliable else None, encode(envelope))
         return envelope
 
     def send_raw(self, data: str | bytes) -> None:
+        """Send a frame as is (never tracked for acknowledgement)."""
         if isinstance(data, bytes) and not CHANNELS[self.name].binary:
             raise ValueError(f"channel {self.name} does not carry binary payloads")
-        self._pending.append(data)
+        self._enqueue(None, data)
+
+    def _enqueue(self, seq: int | None, data: str | bytes) -> None:
+        self._pending.append((seq, data))
         self.flush()
 
     def flush(self) -> int:
@@ -199,15 +231,36 @@ class ChannelOutbox:
         sent = 0
         while self._pending and self.is_open:
             assert self._channel is not None
-            item = self._pending[0]
+            seq, item = self._pending[0]
             try:
                 self._channel.send(item)
             except Exception:  # closed under us: keep the message for the next channel
                 log.debug("channel %s: send failed, keeping %d queued", self.name, len(self._pending))
                 break
             self._pending.popleft()
+            if seq is not None:
+                self._unacked.append((seq, item))
             sent += 1
         return sent
+
+
+class Deduplicator:
+    """Receiver side of the acknowledgement scheme: the highest sequence number delivered per channel.
+
+    ``reset()`` when the peer is a different session (its numbering starts again).
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[ChannelName, int] = {}
+
+    def reset(self) -> None:
+        self._last.clear()
+
+    def is_new(self, channel: ChannelName, seq: int) -> bool:
+        if seq <= self._last.get(channel, 0):
+            return False
+        self._last[channel] = seq
+        return True
 
 
 def outboxes() -> dict[ChannelName, ChannelOutbox]:

@@ -4,6 +4,12 @@ Everything here runs on the rtc loop (rtc/runtime.py). Listeners are called on t
 bridge re-posts them to the UI thread. Negotiation rule: the member who joins the room second makes
 the offer, so both peers never offer at once (no glare). aiortc has no ICE restart, so recovery is a
 fresh peer connection and a fresh offer/answer; the channel outboxes outlive it.
+
+A supervisor task ticks twice a second: it forces a keyframe every ``keyframe_interval`` (aiortc's VP8
+encoder would wait ~100 s; picture-loss requests are answered by aiortc at once), feeds the receiver's
+loss reports to the adaptive video track (rtc/adaptation.py), declares the path lost when nothing at
+all has arrived for ``liveness_timeout`` (aioice's consent check would take 30 s), and drives
+recovery: the offerer re-offers, the answerer asks for an offer, again after ``negotiation_timeout``.
 """
 
 from __future__ import annotations
@@ -12,22 +18,38 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, Literal, TypeVar
 
 import av
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
+    RTCStatsReport,
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from rtc.channels import CHANNELS, ChannelMessage, ChannelName, ChannelOutbox, Envelope, decode, outboxes
+from rtc.adaptation import AdaptiveVideoTrack, LossPolicy, repeat_nacks
+from rtc.channels import (
+    ACK_KIND,
+    CHANNELS,
+    ChannelMessage,
+    ChannelName,
+    ChannelOutbox,
+    Deduplicator,
+    Envelope,
+    ack_body,
+    decode,
+    outboxes,
+)
 from rtc.signalling import (
     Presence,
     Relayed,
@@ -40,6 +62,9 @@ from rtc.sources import SyntheticAudioTrack, SyntheticVideoTrack
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IcePolicy = Literal["all", "relay"]
+# Relayed "message" payload by which an answerer that lost the path asks the offerer for a fresh offer.
+REQUEST_OFFER = {"request": "offer"}
 
 
 class CallState(enum.Enum):
@@ -74,14 +99,17 @@ class Listeners(Generic[T]):
                 log.exception("listener %r failed", callback)
 
 
-def ice_configuration(ice_servers: list[dict[str, Any]] | None) -> RTCConfiguration:
+def ice_configuration(
+    ice_servers: list[dict[str, Any]] | None, transport_policy: IcePolicy = "all"
+) -> RTCConfiguration:
     """``[{"urls": ..., "username": ..., "credential": ...}]`` -> RTCConfiguration. An empty list means
-    host candidates only (aiortc would otherwise fall back to a public STUN server)."""
+    host candidates only (aiortc would otherwise fall back to a public STUN server). ``"relay"`` keeps
+    only TURN-relayed candidates (the browser's ``iceTransportPolicy``)."""
     servers = [
         RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
         for s in (ice_servers or [])
     ]
-    return RTCConfiguration(iceServers=servers)
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy(transport_policy))
 
 
 class CallSession:
@@ -94,9 +122,18 @@ class CallSession:
         audio_track: MediaStreamTrack | None = None,
         video_size: tuple[int, int] = (640, 480),
         fps: float = 30.0,
+        ice_transport_policy: IcePolicy = "all",
+        keyframe_interval: float | None = 2.5,
+        adapt_to_loss: bool = True,
+        liveness_timeout: float = 5.0,
+        negotiation_timeout: float = 10.0,
     ) -> None:
         self.signalling = signalling
-        self._configuration = ice_configuration(ice_servers)
+        self._configuration = ice_configuration(ice_servers, ice_transport_policy)
+        self.keyframe_interval = keyframe_interval
+        self.adapt_to_loss = adapt_to_loss
+        self.liveness_timeout = liveness_timeout
+        self.negotiation_timeout = negotiation_timeout
         self.video_track: MediaStreamTrack = video_track or SyntheticVideoTrack(*video_size, fps=fps)
         self.audio_track: MediaStreamTrack = audio_track or SyntheticAudioTrack()
         # aiortc stops a sender's track when its connection closes; each peer connection gets its own
@@ -114,8 +151,26 @@ class CallSession:
         self.frames_received = 0
         self.audio_frames_received = 0
         self._run_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._media_tasks: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
+        # One negotiation step at a time: the signalling loop and the supervisor both start them.
+        self._lock = asyncio.Lock()
+        self._video_sender: RTCRtpSender | None = None
+        self._adaptive: AdaptiveVideoTrack | None = None
+        self._policy = LossPolicy()
+        self._attempt_at: float | None = None  # when the pending negotiation started
+        self._keyframe_at = 0.0
+        self._rx_bytes = -1
+        self._rx_changed_at = 0.0
+        self._last_report: object = None
+        self.keyframes_forced = 0
+        self._dedup = Deduplicator()
+        self._last_peer: str | None = None
+        self._acks_due: dict[ChannelName, int] = {}
+        self.reconnections = 0
+        self.nacks_repeated = 0  # video packets asked for again (rtc/adaptation.py, repeat_nacks)
 
     # --- public -------------------------------------------------------------------------------
     @property
@@ -147,6 +202,7 @@ class CallSession:
             await self.close()
             raise
         self._run_task = asyncio.create_task(self._run(welcome), name="call-session")
+        self._watch_task = asyncio.create_task(self._watch(), name="call-supervisor")
 
     def send(self, channel: ChannelName, kind: str, body: dict[str, Any]) -> Envelope:
         """Queue a message; it goes out now if the channel is open, else in order once it opens."""
@@ -154,6 +210,42 @@ class CallSession:
 
     def send_bytes(self, channel: ChannelName, data: bytes) -> None:
         self.outboxes[channel].send_raw(data)
+
+    async def stats(self) -> RTCStatsReport | None:
+        """The current peer connection's ``getStats()`` (None between connections)."""
+        pc = self._pc
+        if pc is None:
+            return None
+        return await pc.getStats()
+
+    @property
+    def video_send_level(self) -> int:
+        """0 = full resolution and rate; higher = scaled down / thinned because of loss."""
+        return 0 if self._adaptive is None else self._adaptive.level
+
+    @property
+    def video_send_size(self) -> tuple[int, int] | None:
+        return None if self._adaptive is None else self._adaptive.sent_size
+
+    def selected_candidate_types(self) -> tuple[str, str] | None:
+        """(local, remote) ICE candidate types of the nominated pair, e.g. ("relay", "relay")."""
+        pc = self._pc
+        if pc is None or pc.connectionState != "connected":
+            return None
+        transceivers = pc.getTransceivers()
+        if not transceivers:
+            return None
+        connection = getattr(transceivers[0].sender.transport.transport, "_connection", None)
+        pairs = list(getattr(connection, "_nominated", {}).values())
+        if not pairs:
+            return None
+        return str(pairs[0].local_candidate.type), str(pairs[0].remote_candidate.type)
+
+    def request_keyframe(self) -> None:
+        """Make the next encoded video frame a keyframe (what a PLI from the receiver does)."""
+        if self._video_sender is not None:
+            self._video_sender._send_keyframe()
+            self.keyframes_forced += 1
 
     async def wait_for_state(self, state: CallState, timeout: float) -> None:
         async def until() -> None:
@@ -170,11 +262,16 @@ class CallSession:
         if self._peer_id is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.signalling.send("bye", {}, self._peer_id), 1.0)
-        if self._run_task is not None and self._run_task is not asyncio.current_task():
-            self._run_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._run_task
+        for task in (self._watch_task, self._run_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self._drop_peer_connection()
+        if self._closing:  # background closes of earlier connections: bounded, then abandoned
+            await asyncio.wait(set(self._closing), timeout=3.0)
+            for task in list(self._closing):
+                task.cancel()
         self.video_track.stop()
         self.audio_track.stop()
         with contextlib.suppress(Exception):
@@ -188,7 +285,7 @@ class CallSession:
     def _set_state(self, state: CallState) -> None:
         if state is self._state or self._state is CallState.ENDED:
             return
-        log.info("call: %s -> %s", self._state.value, state.value)
+        log.info("call %s: %s -> %s", self.signalling.member_id, self._state.value, state.value)
         self._state = state
         self.state_changed.emit(state)
 
@@ -198,7 +295,8 @@ class CallSession:
             while not self._closed:
                 message = await self.signalling.receive()
                 try:
-                    await self._handle(message)
+                    async with self._lock:
+                        await self._handle(message)
                 except Exception as exc:  # one bad exchange must not end the call
                     log.warning("call: failed to handle %s: %s", getattr(message, "type", message), exc)
                     if isinstance(message, Relayed) and message.type != "message":
@@ -219,8 +317,9 @@ class CallSession:
             if message.event == "join":
                 if self._peer_id is not None and self._peer_id != message.member.member_id:
                     await self._reset("peer replaced")
-                self._peer_id = message.member.member_id
+                self._set_peer(message.member.member_id)
                 self._is_offerer = False  # they joined second: they offer
+                self._attempt_at = time.monotonic()
             elif message.member.member_id == self._peer_id:
                 await self._reset("peer left")
                 self._peer_id = None
@@ -234,7 +333,7 @@ class CallSession:
         if self._pc is not None:
             await self._reset("signalling rejoined")
         if others:
-            self._peer_id = others[0].member_id
+            self._set_peer(others[0].member_id)
             self._is_offerer = True
             await self._offer()
 
@@ -244,10 +343,11 @@ class CallSession:
                 log.warning("call: offer from %s ignored, peer is %s", message.sender, self._peer_id)
                 return
             offer = self._description(message.payload, "offer")  # validate before touching the call
-            self._peer_id = message.sender
+            self._set_peer(message.sender)
             self._is_offerer = False
+            self._attempt_at = time.monotonic()
             if self._pc is not None and self._pc.remoteDescription is not None:
-                await self._reset("renegotiation", keep_state=True)
+                await self._reset("renegotiation", keep_state=self._state is CallState.CONNECTING)
             pc = self._ensure_pc()
             await pc.setRemoteDescription(offer)
             await pc.setLocalDescription(await pc.createAnswer())
@@ -265,12 +365,27 @@ class CallSession:
         elif message.type == "bye":
             await self._reset("peer hung up")
             self._peer_id = None
+        elif message.type == "message" and message.payload == REQUEST_OFFER and self._is_offerer:
+            await self._reset("peer asked for a fresh offer")
+            await self._offer()
+
+    def _set_peer(self, member_id: str) -> None:
+        if member_id != self._last_peer:  # another session (or a rejoin): its numbering starts again
+            self._dedup.reset()
+        self._peer_id = self._last_peer = member_id
 
     @staticmethod
     def _description(payload: dict[str, Any], expected: str) -> RTCSessionDescription:
         sdp, kind = payload.get("sdp"), payload.get("type", expected)
         if not isinstance(sdp, str) or kind != expected:
             raise ValueError(f"malformed {expected}")
+        # Check it before it replaces a working connection: aiortc's parser accepts any text.
+        parsed = SessionDescription.parse(sdp)
+        if not parsed.media or not all(
+            m.ice is not None and m.ice.usernameFragment and m.dtls is not None and m.dtls.fingerprints
+            for m in parsed.media
+        ):
+            raise ValueError(f"{expected} SDP without media, ICE credentials or DTLS fingerprints")
         return RTCSessionDescription(sdp=sdp, type=expected)
 
     async def _add_candidate(self, payload: dict[str, Any]) -> None:
@@ -282,13 +397,20 @@ class CallSession:
             return  # end of candidates
         if not isinstance(text, str):
             raise ValueError("malformed candidate")
+        mid, index = payload.get("sdpMid"), payload.get("sdpMLineIndex")
+        if not isinstance(mid, str | None) or not isinstance(index, int | None) or mid is index is None:
+            raise ValueError("candidate needs an sdpMid (text) or an sdpMLineIndex (integer)")
+        description = self._pc.remoteDescription or self._pc.localDescription
+        media = SessionDescription.parse(description.sdp).media if description is not None else []
+        if mid not in {m.rtp.muxId for m in media} and index not in range(len(media)):
+            raise ValueError(f"candidate for an unknown media section (mid {mid!r}, index {index!r})")
         candidate = candidate_from_sdp(text.removeprefix("candidate:"))
-        candidate.sdpMid = payload.get("sdpMid")
-        candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+        candidate.sdpMid, candidate.sdpMLineIndex = mid, index
         await self._pc.addIceCandidate(candidate)
 
     # --- peer connection ------------------------------------------------------------------------
     async def _offer(self) -> None:
+        self._attempt_at = time.monotonic()
         pc = self._ensure_pc()
         await pc.setLocalDescription(await pc.createOffer())
         local = pc.localDescription
@@ -300,7 +422,11 @@ class CallSession:
         pc = RTCPeerConnection(self._configuration)
         self._pc = pc
         pc.addTrack(self._relay.subscribe(self.audio_track, buffered=False))
-        pc.addTrack(self._relay.subscribe(self.video_track, buffered=False))
+        self._adaptive = AdaptiveVideoTrack(self._relay.subscribe(self.video_track, buffered=False))
+        self._video_sender = pc.addTrack(self._adaptive)
+        self._policy = LossPolicy()
+        self._rx_bytes, self._rx_changed_at = -1, time.monotonic()
+        self._keyframe_at = time.monotonic()
         for spec in CHANNELS.values():
             channel = pc.createDataChannel(
                 spec.name,
@@ -313,9 +439,10 @@ class CallSession:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            task = asyncio.create_task(self._consume(track), name=f"consume-{track.kind}")
-            self._media_tasks.add(task)
-            task.add_done_callback(self._media_tasks.discard)
+            self._spawn_media_task(self._consume(track), f"consume-{track.kind}")
+            receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
+            if track.kind == "video" and receiver is not None:
+                self._spawn_media_task(repeat_nacks(receiver, on_repeat=self._count_nacks), "repeat-nacks")
 
         @pc.on("connectionstatechange")
         async def on_connection_state() -> None:
@@ -323,13 +450,24 @@ class CallSession:
                 return
             log.info("call: peer connection %s", pc.connectionState)
             if pc.connectionState == "connected":
+                if self._state is CallState.RECONNECTING:
+                    self.reconnections += 1
+                self._attempt_at = None
+                self._rx_changed_at = time.monotonic()
                 self._set_state(CallState.CONNECTED)
             elif pc.connectionState == "failed":
-                await self._reset("ice failed")
-                if self._is_offerer and self._peer_id is not None:
-                    await self._offer()
+                self._set_state(CallState.RECONNECTING)  # the supervisor renegotiates
 
         return pc
+
+    def _count_nacks(self, count: int) -> None:
+        self.nacks_repeated += count
+
+    def _spawn_media_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A task that lives as long as the current peer connection."""
+        task = asyncio.create_task(coro, name=name)
+        self._media_tasks.add(task)
+        task.add_done_callback(self._media_tasks.discard)
 
     def _wire_channel(self, channel: RTCDataChannel, outbox: ChannelOutbox) -> None:
         name = outbox.name
@@ -342,7 +480,8 @@ class CallSession:
         def on_message(raw: str | bytes) -> None:
             message = decode(name, raw)
             if message is not None:
-                self.message_received.emit(message)
+                if self._accept(message):
+                    self.message_received.emit(message)
             elif self.outboxes["control"].is_open:
                 # Tell the sender (DESIGN.md, Messages and bad input); an error is itself valid, so no loop.
                 self.outboxes["control"].send_envelope(
@@ -350,6 +489,27 @@ class CallSession:
                 )
 
         outbox.attach(channel)  # not open yet: messages keep queueing
+
+    def _accept(self, message: ChannelMessage) -> bool:
+        """Acknowledgements: consume acks, ack what arrives on reliable channels, drop duplicates."""
+        envelope = message.envelope
+        if envelope is None or not self.outboxes[message.channel].reliable:
+            return True
+        if message.channel == "control" and envelope.kind == ACK_KIND:
+            args = envelope.body.get("args", {})
+            channel, seq = args.get("channel"), args.get("seq")
+            if channel in self.outboxes and isinstance(seq, int):
+                self.outboxes[channel].acknowledge(seq)
+            return False
+        if not self._acks_due:  # one ack per channel per loop turn, however many arrive at once
+            asyncio.get_running_loop().call_soon(self._send_acks)
+        self._acks_due[message.channel] = max(envelope.seq, self._acks_due.get(message.channel, 0))
+        return self._dedup.is_new(message.channel, envelope.seq)
+
+    def _send_acks(self) -> None:
+        due, self._acks_due = self._acks_due, {}
+        for channel, seq in due.items():
+            self.outboxes["control"].send_envelope("ack", ack_body(channel, seq), tracked=False)
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         """Drain a remote track as fast as it decodes: video into the single newest-frame slot."""
@@ -365,19 +525,89 @@ class CallSession:
         except MediaStreamError:
             pass
 
+    # --- supervisor -------------------------------------------------------------------------------
+    async def _watch(self, tick: float = 0.5) -> None:
+        while not self._closed:
+            await asyncio.sleep(tick)
+            try:
+                async with self._lock:
+                    await self._watch_once(time.monotonic())
+            except SignallingClosedError:
+                pass  # the signalling link reconnects by itself; try again next tick
+            except Exception:
+                log.exception("call: supervisor step failed")
+
+    async def _watch_once(self, now: float) -> None:
+        pc = self._pc
+        if pc is not None and pc.connectionState == "connected":
+            await self._check_media(pc, now)
+            if self._pc is not None:
+                return
+        elif pc is not None and pc.connectionState in ("failed", "closed"):
+            await self._reset("ice failed")
+        if self._peer_id is None or self._state not in (CallState.CONNECTING, CallState.RECONNECTING):
+            return
+        if self._attempt_at is not None and now - self._attempt_at < self.negotiation_timeout:
+            return
+        if self._is_offerer:
+            log.info("call: renegotiating with %s", self._peer_id)
+            await self._reset("fresh negotiation", keep_state=self._state is CallState.CONNECTING)
+            await self._offer()
+        else:
+            log.info("call: asking %s for a fresh offer", self._peer_id)
+            self._attempt_at = now
+            await self.signalling.send("message", REQUEST_OFFER, self._peer_id)
+
+    async def _check_media(self, pc: RTCPeerConnection, now: float) -> None:
+        sender = self._video_sender
+        if sender is None:
+            return
+        if self.keyframe_interval and now - self._keyframe_at >= self.keyframe_interval:
+            self._keyframe_at = now
+            self.request_keyframe()
+        report = await sender.getStats()
+        rx_bytes = sum(int(getattr(s, "bytesReceived", 0) or 0) for s in report.values()
+                       if s.type == "transport")
+        if rx_bytes != self._rx_bytes:
+            self._rx_bytes, self._rx_changed_at = rx_bytes, now
+        elif now - self._rx_changed_at > self.liveness_timeout:
+            log.warning("call: nothing received for %.1f s, media path lost", now - self._rx_changed_at)
+            await self._reset("media path lost")
+            self._attempt_at = None
+            return
+        if not self.adapt_to_loss or self._adaptive is None:
+            return
+        for stat in report.values():
+            if stat.type == "remote-inbound-rtp" and stat.timestamp != self._last_report:
+                self._last_report = stat.timestamp
+                fraction = float(getattr(stat, "fractionLost", 0) or 0) / 256.0
+                level = self._policy.update(fraction, now)
+                if level != self._adaptive.level:
+                    log.info(
+                        "call: loss %.0f%%, video level %d -> %d",
+                        fraction * 100, self._adaptive.level, level
+                    )
+                    self._adaptive.level = level
+
     async def _reset(self, why: str, keep_state: bool = False) -> None:
-        log.info("call: resetting peer connection (%s)", why)
+        log.info("call %s: resetting peer connection (%s)", self.signalling.member_id, why)
         await self._drop_peer_connection()
         if not keep_state and not self._closed:
             self._set_state(CallState.RECONNECTING)
 
     async def _drop_peer_connection(self) -> None:
         pc, self._pc = self._pc, None
+        self._video_sender, self._adaptive = None, None
         for outbox in self.outboxes.values():
             outbox.attach(None)
         if pc is not None:
-            with contextlib.suppress(Exception):
-                await pc.close()
+            # Over a dead path aioice's TURN deallocation waits out its retransmissions (tens of
+            # seconds): give closing a moment, then let it finish in the background.
+            closing = asyncio.create_task(pc.close(), name="pc-close")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+            closing.add_done_callback(lambda t: t.cancelled() or t.exception())
+            await asyncio.wait({closing}, timeout=1.0)
         for task in list(self._media_tasks):
             task.cancel()
         if self._media_tasks:

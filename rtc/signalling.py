@@ -259,6 +259,13 @@ class WebSocketSignalling(_QueuedSignalling):
         except Exception as exc:
             raise SignallingClosedError(f"send failed: {exc}") from exc
 
+    async def send_raw(self, text: str) -> None:
+        """Send one frame as is, unvalidated: for diagnostics and tests of how the room treats bad input."""
+        ws = self._ws
+        if self._closed or ws is None:
+            raise SignallingClosedError("signalling not connected")
+        await ws.send(text)
+
     async def close(self) -> None:
         if self._closed and self._ws is None:
             return

@@ -33,6 +33,7 @@ class QtNotesPanel(QWidget):
         self.conversation = conversation
         self.can_write = can_write
         self.title = QLabel()
+        self.title.setWordWrap(True)  # a long consult question wraps; it never widens the window
         self.title.setStyleSheet("font-weight: 600;")
         self.entries = QListWidget()
         self.entries.setObjectName("notesList")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QWidget,
@@ -25,6 +28,8 @@ class QtSettingsDialog(QDialog):
         inactivity_lock_minutes: int,
         site_file: str | None,
         parent: QWidget | None = None,
+        locked: Collection[str] = (),
+        devices: tuple[str, str] = ("", ""),  # (camera, microphone) for calls; "" = synthetic
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("SettingsDialog", "Settings"))
@@ -37,6 +42,17 @@ class QtSettingsDialog(QDialog):
         ):
             self.language.addItem(label, code)
         self.language.setCurrentIndex(max(0, self.language.findData(language)))
+        managed = tr("SettingsDialog", "Managed by your IT department")
+        self.language_managed = QLabel(managed)
+        self.language_managed.setObjectName("managedNote")
+        self.language_managed.setEnabled(False)
+        self.language_managed.setVisible("language" in locked)
+        if "language" in locked:  # set in the site file's [locked] table
+            self.language.setEnabled(False)
+            self.language.setToolTip(managed)
+        language_row = QHBoxLayout()
+        language_row.addWidget(self.language, 1)
+        language_row.addWidget(self.language_managed)
         lock = QLabel(
             tr("SettingsDialog", "%1 minutes (set by your site)").replace("%1", str(inactivity_lock_minutes))
         )
@@ -50,9 +66,13 @@ class QtSettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow(tr("SettingsDialog", "Language:"), self.language)
+        form.addRow(tr("SettingsDialog", "Language:"), language_row)
         form.addRow(tr("SettingsDialog", "Inactivity lock:"), lock)
         form.addRow(tr("SettingsDialog", "Site configuration:"), site)
+        from widgets.device_settings import QtDeviceSettings
+
+        self.devices = QtDeviceSettings(*devices)
+        form.addRow(tr("SettingsDialog", "Calls:"), self.devices)
         form.addRow("", reset)
         form.addRow(buttons)
 

@@ -64,6 +64,9 @@ class VitalsUplink:
 
     async def _run(self) -> None:
         while True:
+            state = getattr(self.session, "state", None)
+            if getattr(state, "value", None) == "ended":
+                return  # the call is over; a new call gets a new uplink
             try:
                 self.tick()
             except Exception:  # a bad moment must not end the stream for the rest of the call

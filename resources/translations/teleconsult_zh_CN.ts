@@ -21,6 +21,165 @@
     </message>
   </context>
   <context>
+    <name>CallPanel</name>
+    <message>
+      <source>Bitrate: %1 kbit/s in, %2 kbit/s out</source>
+      <translation>码率：接收 %1 kbit/s，发送 %2 kbit/s</translation>
+    </message>
+    <message>
+      <source>Call again</source>
+      <translation>重新呼叫</translation>
+    </message>
+    <message>
+      <source>Call ended</source>
+      <translation>通话已结束</translation>
+    </message>
+    <message>
+      <source>Camera off</source>
+      <translation>关闭摄像头</translation>
+    </message>
+    <message>
+      <source>Camera on</source>
+      <translation>打开摄像头</translation>
+    </message>
+    <message>
+      <source>Connected</source>
+      <translation>已连接</translation>
+    </message>
+    <message>
+      <source>Connecting...</source>
+      <translation>正在连接...</translation>
+    </message>
+    <message>
+      <source>Connection lost. Reconnecting...</source>
+      <translation>连接中断，正在重新连接...</translation>
+    </message>
+    <message>
+      <source>Connection quality: %1</source>
+      <translation>连接质量：%1</translation>
+    </message>
+    <message>
+      <source>Connection quality: not in a call</source>
+      <translation>连接质量：未在通话中</translation>
+    </message>
+    <message>
+      <source>Fair</source>
+      <translation>一般</translation>
+    </message>
+    <message>
+      <source>Frame rate: %1 fps</source>
+      <translation>帧率：%1 fps</translation>
+    </message>
+    <message>
+      <source>Good</source>
+      <translation>良好</translation>
+    </message>
+    <message>
+      <source>Hang up</source>
+      <translation>挂断</translation>
+    </message>
+    <message>
+      <source>Join call</source>
+      <translation>加入通话</translation>
+    </message>
+    <message>
+      <source>Measuring...</source>
+      <translation>正在测量...</translation>
+    </message>
+    <message>
+      <source>Microphone off: the other side hears silence</source>
+      <translation>麦克风已关闭：对方听不到声音</translation>
+    </message>
+    <message>
+      <source>Mute</source>
+      <translation>静音</translation>
+    </message>
+    <message>
+      <source>No call. Open a consult to join its call.</source>
+      <translation>当前无通话。打开一个会诊即可加入其通话。</translation>
+    </message>
+    <message>
+      <source>No camera found</source>
+      <translation>未找到摄像头</translation>
+    </message>
+    <message>
+      <source>No video</source>
+      <translation>无视频</translation>
+    </message>
+    <message>
+      <source>Packet loss: %1 % received, %2 % sent</source>
+      <translation>丢包率：接收 %1 %，发送 %2 %</translation>
+    </message>
+    <message>
+      <source>Poor</source>
+      <translation>较差</translation>
+    </message>
+    <message>
+      <source>Ready to call: %1</source>
+      <translation>可以呼叫：%1</translation>
+    </message>
+    <message>
+      <source>Resolution: %1</source>
+      <translation>分辨率：%1</translation>
+    </message>
+    <message>
+      <source>Round-trip time: %1 ms</source>
+      <translation>往返时延：%1 ms</translation>
+    </message>
+    <message>
+      <source>Send video from</source>
+      <translation>视频来源</translation>
+    </message>
+    <message>
+      <source>Send video from another camera, a capture device or a file</source>
+      <translation>从其他摄像头、采集设备或文件发送视频</translation>
+    </message>
+    <message>
+      <source>Simulated ultrasound</source>
+      <translation>模拟超声</translation>
+    </message>
+    <message>
+      <source>Source</source>
+      <translation>来源</translation>
+    </message>
+    <message>
+      <source>Stop or resume sending video</source>
+      <translation>停止或恢复发送视频</translation>
+    </message>
+    <message>
+      <source>Test pattern</source>
+      <translation>测试图案</translation>
+    </message>
+    <message>
+      <source>Turn the microphone off</source>
+      <translation>关闭麦克风</translation>
+    </message>
+    <message>
+      <source>Unmute</source>
+      <translation>取消静音</translation>
+    </message>
+    <message>
+      <source>Video (*.mp4 *.mkv *.avi *.webm *.mov);;All files (*)</source>
+      <translation>视频 (*.mp4 *.mkv *.avi *.webm *.mov);;所有文件 (*)</translation>
+    </message>
+    <message>
+      <source>Video file or capture device...</source>
+      <translation>视频文件或采集设备...</translation>
+    </message>
+    <message>
+      <source>Video paused while the connection recovers</source>
+      <translation>连接恢复期间视频暂停</translation>
+    </message>
+    <message>
+      <source>Waiting for the other side's video...</source>
+      <translation>正在等待对方视频...</translation>
+    </message>
+    <message>
+      <source>You</source>
+      <translation>本人</translation>
+    </message>
+  </context>
+  <context>
     <name>Cardiology</name>
     <message>
       <source>12-lead ECG</source>
@@ -138,6 +297,45 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Unexpected error</source>
       <translation>意外错误</translation>
+    </message>
+  </context>
+  <context>
+    <name>DeviceSettings</name>
+    <message>
+      <source>%1 (not connected)</source>
+      <translation>%1（未连接）</translation>
+    </message>
+    <message>
+      <source>Camera:</source>
+      <translation>摄像头：</translation>
+    </message>
+    <message>
+      <source>List the cameras and microphones again</source>
+      <translation>重新列出摄像头和麦克风</translation>
+    </message>
+    <message>
+      <source>Look again</source>
+      <translation>重新查找</translation>
+    </message>
+    <message>
+      <source>Microphone:</source>
+      <translation>麦克风：</translation>
+    </message>
+    <message>
+      <source>No camera found</source>
+      <translation>未找到摄像头</translation>
+    </message>
+    <message>
+      <source>No microphone found</source>
+      <translation>未找到麦克风</translation>
+    </message>
+    <message>
+      <source>Test pattern (no camera)</source>
+      <translation>测试图案（无摄像头）</translation>
+    </message>
+    <message>
+      <source>Test tone (no microphone)</source>
+      <translation>测试音（无麦克风）</translation>
     </message>
   </context>
   <context>
@@ -888,8 +1086,12 @@ API：%4</translation>
       <translation>呼气末二氧化碳过低</translation>
     </message>
     <message>
+      <source>⚠ No alarm sound</source>
+      <translation>⚠ 无报警声音</translation>
+    </message>
+    <message>
       <source>⚠ No alarm sound on this workstation</source>
-      <translation>⚠ 本工作站无法发出报警声音</translation>
+      <translation type="vanished">⚠ 本工作站无法发出报警声音</translation>
     </message>
   </context>
   <context>
@@ -1310,6 +1512,14 @@ API：%4</translation>
       <translation>尚无数据</translation>
     </message>
     <message>
+      <source>No source</source>
+      <translation>无信号源</translation>
+    </message>
+    <message>
+      <source>No source: %1</source>
+      <translation>无信号源：%1</translation>
+    </message>
+    <message>
       <source>Normal sinus rhythm</source>
       <translation>正常窦性心律</translation>
     </message>
@@ -1460,12 +1670,20 @@ API：%4</translation>
       <translation>%1 分钟（由站点设定）</translation>
     </message>
     <message>
+      <source>Calls:</source>
+      <translation>通话：</translation>
+    </message>
+    <message>
       <source>Inactivity lock:</source>
       <translation>无操作锁定：</translation>
     </message>
     <message>
       <source>Language:</source>
       <translation>语言：</translation>
+    </message>
+    <message>
+      <source>Managed by your IT department</source>
+      <translation>由您的 IT 部门管理</translation>
     </message>
     <message>
       <source>Reset window layout</source>

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from rtc.channels import CHANNELS, ChannelOutbox, decode, encode, make_envelope
+from rtc.channels import CHANNELS, ChannelOutbox, Deduplicator, decode, encode, make_envelope
 from rtc.signalling import (
     InMemoryRoom,
     Presence,
@@ -85,7 +85,11 @@ def test_outbox_queues_until_open_then_flushes_in_order() -> None:
     assert outbox.pending == 0 and len(channel.sent) == 6
     seqs = [json.loads(raw)["seq"] for raw in channel.sent if isinstance(raw, str)]
     assert seqs == sorted(seqs)
-    # Channel gone (renegotiation): queue again, then flush into the next channel.
+    # Channel gone (renegotiation) after the peer acknowledged everything: queue again, then flush
+    # only the new message into the next channel.
+    assert outbox.unacknowledged == 6
+    outbox.acknowledge(seqs[-1])
+    assert outbox.unacknowledged == 0
     outbox.attach(None)
     outbox.send_envelope("text", {"text": "later"})
     fresh = FakeChannel()
@@ -94,6 +98,38 @@ def test_outbox_queues_until_open_then_flushes_in_order() -> None:
     assert len(fresh.sent) == 1 and outbox.pending == 0
     with pytest.raises(ValueError, match="binary"):
         outbox.send_raw(b"x")
+
+
+def test_unacknowledged_messages_are_resent_after_a_dead_connection() -> None:
+    """A path that dies silently takes sent messages with it: those not acknowledged go out again,
+    in order, before newer ones; the receiver drops any duplicate by sequence number."""
+    outbox = ChannelOutbox("annotations")
+    first = FakeChannel()
+    first.readyState = "open"
+    outbox.attach(first)
+    for i in range(4):
+        outbox.send_envelope("op", {"op": "add", "id": f"n{i}", "author": "a", "lamport": i})
+    outbox.acknowledge(2)  # the peer confirmed n0, n1
+    assert outbox.unacknowledged == 2
+    outbox.attach(None)
+    outbox.send_envelope("op", {"op": "delete", "id": "n0", "author": "a", "lamport": 9})
+    outbox.acknowledge(3)  # a late ack for n2 also clears it from the resend queue
+    second = FakeChannel()
+    second.readyState = "open"
+    outbox.attach(second)
+    resent = [json.loads(raw) for raw in second.sent if isinstance(raw, str)]
+    assert [(m["seq"], m["body"]["id"]) for m in resent] == [(4, "n3"), (5, "n0")]
+
+    dedup = Deduplicator()
+    delivered = [seq for seq in (1, 2, 3, 3, 4, 2, 5) if dedup.is_new("annotations", seq)]
+    assert delivered == [1, 2, 3, 4, 5]
+    dedup.reset()  # a new peer session numbers from 1 again
+    assert dedup.is_new("annotations", 1)
+    # Lossy vitals and untracked raw frames are never kept for resending.
+    vitals = ChannelOutbox("vitals")
+    vitals.attach(first)
+    vitals.send_envelope("block", {"signal": "ecg", "t0": 0.0, "rate_hz": 250.0, "samples": [0.1]})
+    assert vitals.unacknowledged == 0
 
 
 def test_frame_counter_survives_noise() -> None:

@@ -7,7 +7,7 @@ High priority: red, flashing at 2 Hz (the standard asks 1.4-2.8 Hz); medium: yel
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.vitals.alarms import Alarm, AlarmSnapshot, Priority
 from widgets.i18n import tr
@@ -70,6 +70,12 @@ class QtAlarmBanner(QFrame):
         self.ack_button.setObjectName("alarmAcknowledge")
         self.pause_button = QPushButton()
         self.pause_button.setObjectName("alarmPauseAudio")
+        # Long alarm texts must never widen the dock (and push the window off a laptop screen): the
+        # labels give up width first and the full list stays in the tooltip.
+        for label in (self.message, self.others):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
+        self.message.setMinimumWidth(180)  # the alarm itself is what must stay readable
         self.ack_button.clicked.connect(self.sig_acknowledge)
         self.pause_button.clicked.connect(self.sig_pause_audio)
         row = QHBoxLayout(self)
@@ -107,7 +113,7 @@ class QtAlarmBanner(QFrame):
         else:
             self.audio.setText("")
         if self.sound_unavailable:
-            warning = tr("QtAlarmBanner", "⚠ No alarm sound on this workstation")
+            warning = tr("QtAlarmBanner", "⚠ No alarm sound")
             self.audio.setText(" · ".join(t for t in (self.audio.text(), warning) if t))
             self.audio.setToolTip(self.sound_unavailable)
         if not alarms:

@@ -139,7 +139,7 @@ class QtVitalsPanel(QWidget):
         self.source_label = QLabel()
         self.source = QComboBox()
         self.source.setObjectName("sourcePicker")
-        for kind in (SourceKind.SIMULATOR, SourceKind.REPLAY, SourceKind.HL7):
+        for kind in (SourceKind.NONE, SourceKind.SIMULATOR, SourceKind.REPLAY, SourceKind.HL7):
             self.source.addItem("", kind.value)
         self.source.activated.connect(self._source_chosen)
         self.source_detail = QLabel()
@@ -289,9 +289,10 @@ class QtVitalsPanel(QWidget):
         self.mode.setItemText(1, tr("QtVitalsPanel", "Scroll"))
         self.limits_button.setText(tr("QtVitalsPanel", "Alarm limits…"))
         self.source_label.setText(tr("QtVitalsPanel", "Source:"))
-        self.source.setItemText(0, tr("QtVitalsPanel", "Simulator"))
-        self.source.setItemText(1, tr("QtVitalsPanel", "Replay a recording…"))
-        self.source.setItemText(2, tr("QtVitalsPanel", "Bedside monitor (HL7)"))
+        self.source.setItemText(0, tr("QtVitalsPanel", "No source"))
+        self.source.setItemText(1, tr("QtVitalsPanel", "Simulator"))
+        self.source.setItemText(2, tr("QtVitalsPanel", "Replay a recording…"))
+        self.source.setItemText(3, tr("QtVitalsPanel", "Bedside monitor (HL7)"))
         self.tabs.setTabText(0, tr("QtVitalsPanel", "Monitor"))
         self.tabs.setTabText(1, tr("QtVitalsPanel", "12-lead ECG"))
         self.tabs.setTabText(2, tr("QtVitalsPanel", "Trends"))
@@ -354,6 +355,8 @@ class QtVitalsPanel(QWidget):
         try:
             if kind is SourceKind.SIMULATOR:
                 self.sources.use_simulator(Scenario(self.scenario.currentData()))
+            elif kind is SourceKind.NONE:
+                self.sources.use_none()
             elif kind is SourceKind.REPLAY:
                 path, _ = QFileDialog.getOpenFileName(
                     self,
@@ -366,11 +369,19 @@ class QtVitalsPanel(QWidget):
             else:
                 self.sources.use_hl7()
         except SourceError as exc:
-            self.source_detail.setText(tr("QtVitalsPanel", "Source not changed: %1").replace("%1", str(exc)))
-            self.source_detail.setStyleSheet("color: #ff6060;")
-            self._show_source(keep_detail=True)
+            self.show_source_problem(str(exc))
             return
         self._show_source()
+
+    def show_source_problem(self, reason: str, initial: bool = False) -> None:
+        text = (
+            tr("QtVitalsPanel", "No source: %1")
+            if initial
+            else tr("QtVitalsPanel", "Source not changed: %1")
+        )
+        self.source_detail.setText(text.replace("%1", reason))
+        self.source_detail.setStyleSheet("color: #ff6060;")
+        self._show_source(keep_detail=True)
 
     def use_replay(self, path: Path) -> None:
         """Replay a WFDB (.hea) or CSV recording; raises SourceError with the reason when it cannot."""
