@@ -28,7 +28,7 @@ screenshot: $(INSTALLED)
 	@echo "Wrote $(SHOTS)/main-en.png and $(SHOTS)/main-zh_CN.png"
 
 bench: $(INSTALLED)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(XVFB) $(PY) $$b --quick || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(XVFB) $(PY) $$b --quick || exit 1; done
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy && $(VENV)/bin/lint-imports

@@ -19,6 +19,7 @@ PKGS=(
   orthanc orthanc-dicomweb coturn chromium
   iproute2 binutils
   alsa-utils
+  dcmtk
 )
 
 missing=()

@@ -817,6 +817,149 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>PacsDialog</name>
+    <message>
+      <source>%1 studies found.</source>
+      <translation>找到 %1 个检查。</translation>
+    </message>
+    <message>
+      <source>Any</source>
+      <translation>任意</translation>
+    </message>
+    <message>
+      <source>Cancel retrieve</source>
+      <translation>取消获取</translation>
+    </message>
+    <message>
+      <source>Cancelling…</source>
+      <translation>正在取消…</translation>
+    </message>
+    <message>
+      <source>Close</source>
+      <translation>关闭</translation>
+    </message>
+    <message>
+      <source>Date</source>
+      <translation>日期</translation>
+    </message>
+    <message>
+      <source>Dates must be written YYYYMMDD, e.g. 20260131.</source>
+      <translation>日期格式须为 YYYYMMDD，例如 20260131。</translation>
+    </message>
+    <message>
+      <source>Description</source>
+      <translation>描述</translation>
+    </message>
+    <message>
+      <source>Enter search terms and press Search.</source>
+      <translation>输入检索条件后点击“检索”。</translation>
+    </message>
+    <message>
+      <source>Family name, or a pattern with *</source>
+      <translation>姓氏，或含 * 的通配模式</translation>
+    </message>
+    <message>
+      <source>ID</source>
+      <translation>ID</translation>
+    </message>
+    <message>
+      <source>Images</source>
+      <translation>图像</translation>
+    </message>
+    <message>
+      <source>Modality</source>
+      <translation>模态</translation>
+    </message>
+    <message>
+      <source>No PACS is configured. Ask IT to add one to the site file.</source>
+      <translation>尚未配置 PACS。请联系 IT 部门在站点配置文件中添加。</translation>
+    </message>
+    <message>
+      <source>No study matches.</source>
+      <translation>没有匹配的检查。</translation>
+    </message>
+    <message>
+      <source>PACS</source>
+      <translation>PACS</translation>
+    </message>
+    <message>
+      <source>Patient</source>
+      <translation>患者</translation>
+    </message>
+    <message>
+      <source>Patient ID</source>
+      <translation>患者 ID</translation>
+    </message>
+    <message>
+      <source>Patient name</source>
+      <translation>患者姓名</translation>
+    </message>
+    <message>
+      <source>Retrieve</source>
+      <translation>获取</translation>
+    </message>
+    <message>
+      <source>Retrieve cancelled.</source>
+      <translation>已取消获取。</translation>
+    </message>
+    <message>
+      <source>Retrieve failed: %1</source>
+      <translation>获取失败：%1</translation>
+    </message>
+    <message>
+      <source>Retrieved %1 images into %2.</source>
+      <translation>已获取 %1 幅图像到 %2。</translation>
+    </message>
+    <message>
+      <source>Retrieving…</source>
+      <translation>正在获取…</translation>
+    </message>
+    <message>
+      <source>Retrieving… %1 of %2 images</source>
+      <translation>正在获取… 第 %1 / %2 幅图像</translation>
+    </message>
+    <message>
+      <source>Search</source>
+      <translation>检索</translation>
+    </message>
+    <message>
+      <source>Search PACS</source>
+      <translation>检索 PACS</translation>
+    </message>
+    <message>
+      <source>Search failed: %1</source>
+      <translation>检索失败：%1</translation>
+    </message>
+    <message>
+      <source>Searching…</source>
+      <translation>正在检索…</translation>
+    </message>
+    <message>
+      <source>Series</source>
+      <translation>序列</translation>
+    </message>
+    <message>
+      <source>Series %1</source>
+      <translation>序列 %1</translation>
+    </message>
+    <message>
+      <source>Series search failed: %1</source>
+      <translation>序列检索失败：%1</translation>
+    </message>
+    <message>
+      <source>Study date</source>
+      <translation>检查日期</translation>
+    </message>
+    <message>
+      <source>YYYYMMDD</source>
+      <translation>YYYYMMDD</translation>
+    </message>
+    <message>
+      <source>to</source>
+      <translation>至</translation>
+    </message>
+  </context>
+  <context>
     <name>PatientBanner</name>
     <message>
       <source>Born %1 (%2 y)</source>

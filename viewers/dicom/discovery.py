@@ -332,9 +332,9 @@ def discover(
     files, rejected = find_files(roots)
     headers: list[InstanceHeader] = []
     total = len(files)
-    workers = max_workers or min(
-        4, os.cpu_count() or 2
-    )  # parsing holds the GIL: more threads only add overhead
+    # Parsing holds the GIL and the reads are small: on a warm local folder of 300 CT files one
+    # thread took 0.20 s, two 0.25 s, four 0.34 s (2-core machine). Slow media may pass more.
+    workers = max_workers or 1
     done = 0
     seen_sop: dict[str, Path] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicom-header") as pool:

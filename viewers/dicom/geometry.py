@@ -44,7 +44,12 @@ def direction_matrix(iop: Sequence[float]) -> np.ndarray:
 
 
 def same_orientation(a: Sequence[float], b: Sequence[float]) -> bool:
-    return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), atol=ORIENTATION_TOLERANCE))
+    # np.allclose's rule in plain Python: called once per slice, where numpy's overhead dominated
+    if len(a) != len(b):
+        return False
+    tolerance = ORIENTATION_TOLERANCE
+    return all(abs(float(x) - float(y)) <= tolerance + 1e-5 * abs(float(y))
+               for x, y in zip(a, b, strict=True))
 
 
 def project(positions: np.ndarray, normal: np.ndarray) -> np.ndarray:

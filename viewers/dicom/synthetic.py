@@ -81,8 +81,17 @@ def write_ct_series(
     positions: np.ndarray | None = None,
     study_uid: str | None = None,
     seed: int = 0,
+    bits: int = 16,
 ) -> SyntheticSeries:
-    """Write one CT slice per file. ``positions`` overrides the regular stack (for gaps, tilt)."""
+    """Write one CT slice per file. ``positions`` overrides the regular stack (for gaps, tilt).
+
+    ``bits=8`` stores 8-bit pixels (what JPEG baseline carries) with a RescaleSlope of 8 unless one is
+    given; ``hu`` then holds the values after that coarser rescale.
+    """
+    if bits not in (8, 16):
+        raise ValueError("bits must be 8 or 16")
+    if bits == 8 and slope == 1.0:
+        slope = 8.0
     folder.mkdir(parents=True, exist_ok=True)
     nz, ny, nx = shape
     row = np.asarray(orientation[:3], float)
@@ -91,6 +100,8 @@ def write_ct_series(
     if positions is None:
         positions = np.asarray(origin, float)[None] + np.arange(nz)[:, None] * spacing[2] * normal[None]
     hu = phantom(shape)
+    if bits == 8:
+        hu = (np.clip(np.round((hu - intercept) / slope), 0, 255) * slope + intercept).astype(np.float32)
     study_uid = study_uid or generate_uid()
     series_uid = generate_uid()
     rng = np.random.default_rng(seed)
@@ -108,17 +119,17 @@ def write_ct_series(
         ds.Rows, ds.Columns = ny, nx
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 12 if intercept < 0 else 16  # scanners commonly store 12 bits unsigned
+        ds.BitsAllocated = bits
+        ds.BitsStored = 8 if bits == 8 else 12 if intercept < 0 else 16  # scanners commonly store 12 bits
         ds.HighBit = ds.BitsStored - 1
-        ds.PixelRepresentation = 0 if intercept < 0 else 1
+        ds.PixelRepresentation = 0 if intercept < 0 or bits == 8 else 1
         ds.RescaleSlope = slope
         ds.RescaleIntercept = intercept
         ds.RescaleType = "HU"
         ds.WindowCenter = 40
         ds.WindowWidth = 400
         stored = np.round((hu[k].astype(np.float64) - intercept) / slope)
-        dtype = np.uint16 if ds.PixelRepresentation == 0 else np.int16
+        dtype = np.uint8 if bits == 8 else np.uint16 if ds.PixelRepresentation == 0 else np.int16
         ds.PixelData = stored.astype(dtype).tobytes()
         path = folder / f"IM{int(order[k]):05d}"
         ds.save_as(path, enforce_file_format=True)
@@ -220,3 +231,81 @@ def write_secondary_capture(folder: Path, rows: int = 16, cols: int = 16) -> Pat
     path = folder / "sc.dcm"
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+# Compressed transfer syntaxes PACS send. pydicom 3 encodes RLE and (through pylibjpeg-openjpeg)
+# JPEG 2000 itself; JPEG baseline is written with Pillow's JPEG encoder and JPEG lossless with
+# DCMTK's dcmcjpeg, since no Python encoder for it is installed.
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+JPEG_LOSSLESS = "1.2.840.10008.1.2.4.57"
+JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
+JPEG2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
+JPEG2000 = "1.2.840.10008.1.2.4.91"
+LOSSY_SYNTAXES = {JPEG_BASELINE, JPEG2000}
+
+
+def _compress_jpeg_baseline(path: Path, quality: int) -> None:
+    import io
+
+    import pydicom
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+
+    ds = pydicom.dcmread(path)
+    if int(ds.BitsAllocated) != 8 or int(ds.get("SamplesPerPixel", 1)) != 1:
+        raise ValueError("JPEG baseline needs 8-bit greyscale pixels (write the series with bits=8)")
+    frames = ds.pixel_array.reshape(-1, int(ds.Rows), int(ds.Columns))
+    encoded = []
+    for frame in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(frame), mode="L").save(buffer, "JPEG", quality=quality)
+        encoded.append(buffer.getvalue())
+    ds.PixelData = encapsulate(encoded)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.file_meta.TransferSyntaxUID = UID(JPEG_BASELINE)
+    ds.LossyImageCompression = "01"
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _compress_dcmtk(path: Path, flag: str) -> None:
+    import shutil
+    import subprocess
+
+    tool = shutil.which("dcmcjpeg")
+    if tool is None:
+        raise RuntimeError("no JPEG lossless encoder: DCMTK's dcmcjpeg is not installed")
+    out = path.with_name(path.name + ".jpeg.tmp")
+    subprocess.run([tool, flag, str(path), str(out)], check=True, capture_output=True, timeout=60)
+    out.replace(path)
+
+
+def compress_file(path: Path, transfer_syntax: str, *, quality: int = 90) -> None:
+    """Rewrite one uncompressed DICOM file in place in ``transfer_syntax``."""
+    if transfer_syntax == JPEG_BASELINE:
+        _compress_jpeg_baseline(path, quality)
+    elif transfer_syntax in (JPEG_LOSSLESS_SV1, JPEG_LOSSLESS):
+        _compress_dcmtk(path, "+e1" if transfer_syntax == JPEG_LOSSLESS_SV1 else "+el")
+    elif transfer_syntax in (RLE_LOSSLESS, JPEG2000_LOSSLESS, JPEG2000):
+        import pydicom
+
+        ds = pydicom.dcmread(path)
+        options: dict[str, object] = {}
+        if transfer_syntax == JPEG2000:
+            options["j2k_psnr"] = [60]  # lossy, at a quality a reader would accept
+        ds.compress(UID(transfer_syntax), **options)  # type: ignore[arg-type]
+        ds.save_as(path, enforce_file_format=True)
+    else:
+        raise ValueError(f"no encoder for transfer syntax {transfer_syntax}")
+
+
+def compress_series(
+    series: SyntheticSeries, transfer_syntax: str, *, max_workers: int = 2
+) -> SyntheticSeries:
+    """Rewrite every file of ``series`` in place; the encoders run outside the GIL, so in threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        list(pool.map(lambda p: compress_file(p, transfer_syntax), series.paths))
+    return series
