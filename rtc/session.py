@@ -143,6 +143,7 @@ class CallSession:
         self.state_changed: Listeners[CallState] = Listeners()
         self.message_received: Listeners[ChannelMessage] = Listeners()
         self.video_frame_received: Listeners[av.VideoFrame] = Listeners()
+        self.audio_frame_received: Listeners[av.AudioFrame] = Listeners()  # on the loop: keep it short
         self._state = CallState.IDLE
         self._pc: RTCPeerConnection | None = None
         self._peer_id: str | None = None
@@ -280,6 +281,7 @@ class CallSession:
         self.state_changed.clear()
         self.message_received.clear()
         self.video_frame_received.clear()
+        self.audio_frame_received.clear()
 
     # --- signalling loop ------------------------------------------------------------------------
     def _set_state(self, state: CallState) -> None:
@@ -520,8 +522,9 @@ class CallSession:
                     self._latest_frame = frame
                     self.frames_received += 1
                     self.video_frame_received.emit(frame)
-                else:
+                elif isinstance(frame, av.AudioFrame):
                     self.audio_frames_received += 1
+                    self.audio_frame_received.emit(frame)
         except MediaStreamError:
             pass
 

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from rtc.runtime import AsyncRuntime
+from widgets.i18n import tr
 from widgets.qt_async import QtAsyncBridge
 
 if TYPE_CHECKING:
     from rtc.media import MediaSource, SwitchableAudioTrack, SwitchableVideoTrack
+    from rtc.playback import AudioPlayback
     from rtc.session import CallSession
     from rtc.signalling import Signalling
     from rtc.stats import CallQuality, QualityMeter
@@ -56,6 +58,7 @@ class QtCallController(QObject):
         self.video_source = video_source
         self.audio_source = audio_source
         self.session: CallSession | None = None
+        self.playback: AudioPlayback | None = None
         # called on the rtc loop with each new session before it starts (vitals, annotations attach)
         self.session_hooks: list[Callable[[CallSession], object]] = []
         self.video: SwitchableVideoTrack | None = None
@@ -135,6 +138,7 @@ class QtCallController(QObject):
             await session.close()
             return
         self.session = session
+        self._start_playback(session)
         self._meter = QualityMeter()
         for hook in self.session_hooks:
             try:
@@ -142,6 +146,23 @@ class QtCallController(QObject):
             except Exception:  # a capability failing to attach must not stop the call
                 log.exception("call: a session hook failed")
         await session.start()
+
+    def _start_playback(self, session: CallSession) -> None:
+        """The far side's voice to the sound card (rtc/playback.py); a machine without one says so."""
+        from rtc.playback import AudioPlayback
+
+        if self.playback is not None:
+            self.playback.close()
+        playback = AudioPlayback()
+        self.playback = playback
+        session.audio_frame_received.connect(playback.feed)
+        if not playback.available:
+            reason = playback.unavailable_reason
+            self.bridge.post(
+                lambda: self.sig_error.emit(
+                    tr("CallPanel", "You cannot hear the other side here: %1").replace("%1", reason)
+                )
+            )
 
     def _start_failed(self, error: BaseException) -> None:
         log.warning("call: could not join: %s", error)
@@ -170,6 +191,9 @@ class QtCallController(QObject):
     def hang_up(self) -> None:
         session, self.session = self.session, None
         self._stats.stop()
+        if self.playback is not None:
+            self.playback.close()
+            self.playback = None
         if session is None:
             if self.state != IDLE:
                 self._set_state(ENDED)
@@ -274,6 +298,8 @@ class QtCallController(QObject):
             return
         self._closed = True
         self._stats.stop()
+        if self.playback is not None:
+            self.playback.close()
         session, self.session = self.session, None
         self.bridge.close()
         if session is not None and self.runtime.running:

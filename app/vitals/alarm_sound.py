@@ -13,16 +13,15 @@ from ALSA's utilities, fed raw PCM on stdin).
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from app.vitals.alarms import Priority
+from rtc.playback import audio_output_available
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +84,6 @@ def burst(priority: Priority, rate: int = SAMPLE_RATE, volume: float = 0.5) -> n
         i = round(onset * rate)
         pcm[i : i + shape.size] += shape
     return np.clip(pcm * volume * 32767, -32768, 32767).astype("<i2")
-
-
-def audio_output_available() -> tuple[bool, str]:
-    """Whether this machine can play the alarm: ``aplay`` and at least one ALSA sound card."""
-    if shutil.which("aplay") is None:
-        return False, "aplay (alsa-utils) is not installed"
-    cards = Path("/proc/asound/cards")
-    try:
-        text = cards.read_text()
-    except OSError:
-        return False, "no ALSA sound system"
-    if "no soundcards" in text or not text.strip():
-        return False, "no sound card"
-    return True, ""
 
 
 Play = Callable[[np.ndarray], None]

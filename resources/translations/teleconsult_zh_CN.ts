@@ -178,6 +178,10 @@
       <source>You</source>
       <translation>本人</translation>
     </message>
+    <message>
+      <source>You cannot hear the other side here: %1</source>
+      <translation>此处无法听到对方声音：%1</translation>
+    </message>
   </context>
   <context>
     <name>Cardiology</name>
