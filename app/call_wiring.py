@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CALL_ROLES = (Role.SPECIALIST, Role.COUNTY_DOCTOR)  # trainees follow through the SFU (DESIGN.md, Scale)
+BEDSIDE_ROLES = (Role.COUNTY_DOCTOR,)  # whose camera or probe the call is guiding
 
 
 def ice_servers(window: MainWindow) -> list[dict[str, Any]]:
@@ -112,6 +113,9 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
         controller.session_hooks = link.call_session_hooks  # shared: vitals and others attach there
         panel = QtCallPanel(controller)
         controller.setParent(panel)
+        if window.ws.role in CALL_ROLES:
+            # issue 7: both sites draw on the bedside's video; the bedside sees it as its own, large
+            panel.attach_annotations(link.annotations, on_local=window.ws.role in BEDSIDE_ROLES)
         CallWiring(window, link, panel)  # owned by the panel (Qt parent)
         return panel
 

@@ -8,7 +8,7 @@ In demo mode it opens a synthetic CT written once into the user's data folder, i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.roles import PanelId
 
@@ -34,7 +34,18 @@ def demo_ct_folder(data_dir: Path) -> Path:
     return folder
 
 
-def _imaging_panel(window: MainWindow) -> QWidget:
+def annotation_document(link: BackendLink | None) -> Any:
+    """The consult's shared annotation document (issue 7), or None where that wiring is absent."""
+    if link is None:
+        return None
+    try:
+        from app.annotations_wiring import document_for
+    except ImportError:
+        return None
+    return document_for(link)
+
+
+def _imaging_panel(window: MainWindow, link: BackendLink | None = None) -> QWidget:
     from app.main_window import empty_state_texts
     from widgets.deferred_panel import QtDeferredPanel
     from widgets.empty_state import QtEmptyState
@@ -50,6 +61,9 @@ def _imaging_panel(window: MainWindow) -> QWidget:
             pacs_endpoints=ws.site.pacs,
             cache_dir=ws.paths.cache_dir / "pacs",
         )
+        document = annotation_document(link)
+        if document is not None:  # landmarks, trajectories, planes and labels shared with the other site
+            panel.attach_annotations(document)
         if ws.demo:
             panel.status.setText(tr("QtImagingPanel", "Preparing the demo CT study…"))
             panel.run_in_background(
@@ -62,4 +76,4 @@ def _imaging_panel(window: MainWindow) -> QWidget:
 
 
 def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
-    return {PanelId.IMAGING: _imaging_panel}
+    return {PanelId.IMAGING: lambda window: _imaging_panel(window, link)}

@@ -16,9 +16,18 @@ if TYPE_CHECKING:
 
 
 def capability_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
-    from app import call_wiring, imaging_wiring, plugin_wiring, vitals_wiring
+    from app import (
+        annotations_wiring,
+        call_wiring,
+        imaging_wiring,
+        plugin_wiring,
+        viewstate_wiring,
+        vitals_wiring,
+    )
 
     factories: dict[PanelId, PanelFactory] = {}
-    for module in (imaging_wiring, call_wiring, vitals_wiring, plugin_wiring):
+    for module in (
+        annotations_wiring, imaging_wiring, call_wiring, vitals_wiring, plugin_wiring, viewstate_wiring
+    ):
         factories.update(module.panels(link))
     return factories

@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.annotations.model import AnnotationDocument
 from app.backend_client import BackendClient, BackendError, UserInfo
 from app.connection import LinkState
 from app.context import Workstation
@@ -351,3 +352,22 @@ class BackendLink(QObject):
             self.outbox = None
         if self.embedded is not None:
             self.embedded.stop()
+
+    # annotations (issue 7) -------------------------------------------------------------------
+    @property
+    def annotations(self) -> AnnotationDocument:
+        """The shared annotation document (made by app/annotations_wiring.py on first use)."""
+        from app.annotations_wiring import document_for
+
+        return document_for(self)
+
+    def post_annotation(self, op: dict[str, Any]) -> str | None:
+        """Queue one annotation operation for the open consult's record (and audit); any thread."""
+        consult_id = self.conversation.consult_id
+        if self._closed or consult_id is None or self.outbox is None or self.sign_in_state.user is None:
+            return None
+        payload = {"lamport": int(op.get("lamport", 0)), "op": op}
+        op_id = self.outbox.enqueue("annotations", consult_id, payload)
+        if self.outbox_sender is not None:
+            self.outbox_sender.wake()
+        return op_id

@@ -29,6 +29,7 @@ class ConsultItem:
     outcome: str | None
     study_uid: str | None
     fetched_at: float  # monotonic
+    study_source: str = ""  # the archive the study was sent to (a site PACS name)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fetched_at: float) -> ConsultItem:
@@ -56,6 +57,7 @@ class ConsultItem:
             outcome=data.get("outcome"),
             study_uid=study.get("study_instance_uid"),
             fetched_at=fetched_at,
+            study_source=str(study.get("source") or ""),
         )
 
     def waiting_now(self, now: float | None = None) -> float:
@@ -81,6 +83,8 @@ class WorklistModel:
         self.changed: Event[[]] = Event()
         self.items: list[ConsultItem] = []
         self.error: str | None = None
+        # per consult, whether its study is here (app.prefetch): (state, fraction done, error)
+        self.studies: dict[int, tuple[str, float, str]] = {}
 
     def replace(self, consults: list[dict[str, Any]], fetched_at: float | None = None) -> None:
         stamp = time.monotonic() if fetched_at is None else fetched_at
@@ -96,6 +100,11 @@ class WorklistModel:
     def fail(self, error: str) -> None:
         self.error = error
         self.changed.emit()
+
+    def set_study(self, consult_id: int, state: str, fraction: float = 0.0, error: str = "") -> None:
+        if self.studies.get(consult_id) != (state, fraction, error):
+            self.studies[consult_id] = (state, fraction, error)
+            self.changed.emit()
 
     def get(self, consult_id: int) -> ConsultItem | None:
         return next((c for c in self.items if c.id == consult_id), None)

@@ -36,8 +36,12 @@ def _worklist_factory(link: BackendLink) -> PanelFactory:
 
         perms = window.ws.permissions
         panel = QtWorklistPanel(
-            link.worklist, can_accept=perms.accept_consult, can_close=perms.accept_consult
+            link.worklist,
+            can_accept=perms.accept_consult,
+            can_close=perms.accept_consult,
+            can_request=perms.request_consult,
         )
+        panel.sig_new_request.connect(lambda: _new_request(link, window, panel))
         panel.sig_accept.connect(lambda cid: link.transition(cid, "accept"))
         panel.sig_start.connect(lambda cid: link.transition(cid, "start"))
         panel.sig_close.connect(lambda cid, outcome: link.transition(cid, "close", outcome))
@@ -46,6 +50,28 @@ def _worklist_factory(link: BackendLink) -> PanelFactory:
         return panel
 
     return make
+
+
+def _new_request(link: BackendLink, window: MainWindow, parent: QWidget) -> None:
+    """The county doctor's request form, with the study sent to the site archive (issue 10)."""
+    from app.roles import PanelId
+    from viewers.attach_dialog import request_consult
+
+    dock = window.docks.get(PanelId.IMAGING)
+    holder = dock.widget() if dock is not None else None
+    loaded = list(getattr(getattr(holder, "content", holder), "source_paths", None) or [])
+
+    def submit(body: dict[str, object]) -> None:
+        if link.client is None:
+            link.sig_action_failed.emit("The backend is not ready yet.")
+            return
+        link.bridge.call(
+            link.client.create_consult(body),
+            lambda _consult: link.refresh_worklist(),
+            lambda error: link.sig_action_failed.emit(str(error)),
+        )
+
+    request_consult(parent, window.ws.site.pacs, loaded, submit)
 
 
 def _notes_factory(link: BackendLink) -> PanelFactory:
@@ -72,6 +98,9 @@ def compose(
     }
     window = MainWindow(ws, factories)
     session = SessionController(window, link)
+    from app.prefetch import wire_prefetch
+
+    wire_prefetch(link, window)  # the specialist's studies travel ahead of the call (issue 10)
     composed = Composed(window, link, session, runtime)
     window.sig_closed.connect(composed.shutdown)
     return composed

@@ -56,12 +56,19 @@ class ChatBody(_Body):
 
 
 class AnnotationBody(_Body):
-    op: Literal["add", "update", "delete"]
+    """One operation of the annotation document (app/annotations/model.py validates ``data`` further).
+
+    ``snapshot_request`` asks the peer for its whole document; ``snapshot`` carries part of one (a late
+    joiner merges the parts); ``pointer`` is ephemeral. ``site`` breaks Lamport ties between sites.
+    """
+
+    op: Literal["add", "update", "delete", "clear", "pointer", "snapshot", "snapshot_request"]
     id: Annotated[str, Field(min_length=1, max_length=128)]
     author: Annotated[str, Field(max_length=128)]
     lamport: Annotated[int, Field(ge=0)]
-    space: Literal["video", "image"] = "video"
+    space: Literal["video", "image", "patient", "all"] = "video"
     data: dict[str, Any] = {}
+    site: Annotated[str, Field(max_length=128)] = ""
 
 
 class VitalsBody(_Body):

@@ -382,16 +382,11 @@ class UltrasoundVideoTrack(MediaStreamTrack):
         self.counter = 0
 
     async def recv(self) -> av.VideoFrame:
-        from rtc.sources import burn_counter
+        from rtc.sources import burn_counter, pace
 
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self.counter / self.fps - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        self._start = await pace(self._start, self.counter, self.fps)
         self.counter += 1
         t = self.counter / self.fps
         k = self.counter % len(self._speckle)

@@ -61,6 +61,18 @@ def read_frame_counter(image: np.ndarray) -> int:
     return value
 
 
+async def pace(start: float | None, index: int, rate: float) -> float:
+    """Real-time pacing for synthetic sources: wait until item ``index`` (frame or sample) is due at
+    ``rate`` per second from ``start``; the first call starts the clock. Returns the start time."""
+    now = time.monotonic()
+    if start is None:
+        return now
+    wait = start + index / rate - now
+    if wait > 0:
+        await asyncio.sleep(wait)
+    return start
+
+
 class SyntheticVideoTrack(MediaStreamTrack):
     """A moving colour-bar pattern; frame ``n`` carries ``n`` in its pixels (first frame is 1)."""
 
@@ -79,13 +91,7 @@ class SyntheticVideoTrack(MediaStreamTrack):
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            due = self._start + self.counter / self.fps
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        self._start = await pace(self._start, self.counter, self.fps)
         self.counter += 1
         shift = (self.counter * 4) % self.width
         image = np.roll(self._pattern, shift, axis=1)
@@ -115,12 +121,7 @@ class SyntheticAudioTrack(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._sent / self.sample_rate - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        self._start = await pace(self._start, self._sent, self.sample_rate)
         n = self._samples_per_frame
         t = (np.arange(n) + self._sent) / self.sample_rate
         samples = (self._amplitude * np.sin(2 * math.pi * self.frequency * t)).astype(np.int16)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewers.annotation_layer import AnnotationContext
 from viewers.dicom.discovery import DiscoveryResult, Rejected, Series, discover
 from viewers.dicom.loaders import examine
 from viewers.dicom.volume import LoadCancelled, LoadResult, Volume, VolumeLoader
@@ -214,6 +215,8 @@ class QtImagingPanel(QWidget):
         self.browser.sig_series_activated.connect(self._series_activated)
         self.slice_view.sig_slice_changed.connect(self._slice_moved)
         self._build_ui()
+        self.annotation_context: AnnotationContext | None = None
+        self.attach_annotations(None)
 
         self._thread = QThread(self)
         self._thread.setObjectName("imaging-loader")
@@ -360,6 +363,10 @@ class QtImagingPanel(QWidget):
             Tool.ANGLE: tr("QtImagingPanel", "Angle"),
             Tool.ELLIPSE: tr("QtImagingPanel", "Ellipse ROI"),
             Tool.POLYGON: tr("QtImagingPanel", "Polygon ROI"),
+            Tool.LANDMARK: tr("QtImagingPanel", "Landmark"),
+            Tool.TRAJECTORY: tr("QtImagingPanel", "Trajectory"),
+            Tool.LABEL: tr("QtImagingPanel", "Label"),
+            Tool.PLANE: tr("QtImagingPanel", "Plane"),
         }
         for tool, act in self.tool_actions.items():
             act.setText(tool_names[tool])
@@ -480,6 +487,8 @@ class QtImagingPanel(QWidget):
         self._follow_load = False
         self._apply_overlay(series)
         self.browser.select_series(series.series_instance_uid)
+        if self.annotation_context is not None:
+            self.annotation_context.set_series(self._study_uid(series), series.series_instance_uid)
         is_cine = volume.kind == "cine"
         self.act_cine.setVisible(is_cine)
         self.act_mpr.setEnabled(not is_cine and volume.array.shape[0] > 1)
@@ -611,12 +620,37 @@ class QtImagingPanel(QWidget):
         self.stack.setCurrentIndex(mode)
         self.render_button_action.setVisible(mode == ViewMode.VOLUME)
         self.preset_button_action.setVisible(mode != ViewMode.VOLUME)
-        for act in self.tool_actions.values():
-            act.setVisible(mode != ViewMode.VOLUME)
+        for tool, act in self.tool_actions.items():  # 3D: navigate, or place landmarks by picking
+            act.setVisible(mode != ViewMode.VOLUME or tool in (Tool.NAVIGATE, Tool.LANDMARK))
         self.act_clear.setVisible(mode != ViewMode.VOLUME)
         if mode == ViewMode.VOLUME and self.volume_view is not None and loaded and self._volume_stale:
             self.volume_view.set_volume(self.volume)
             self._volume_stale = False
+
+    def attach_annotations(self, document: Any) -> AnnotationContext:
+        """Show and place landmarks, trajectories, planes and labels of ``document`` (the consult's
+        shared AnnotationDocument) in the 2D, MPR and 3D views; None: a document of this panel's own."""
+        if document is None:
+            from app.annotations.model import AnnotationDocument
+
+            document = AnnotationDocument("local", "local")
+        previous = self.annotation_context
+        context = AnnotationContext(document)
+        if previous is not None:
+            context.set_series(previous.study_uid, previous.series_uid)
+        self.annotation_context = context
+        self.slice_view.attach_annotations(context)
+        self.mpr_view.attach_annotations(context)
+        if self.volume_view is not None:
+            self.volume_view.attach_annotations(context)
+        return context
+
+    def _study_uid(self, series: Series) -> str:
+        for patient in self.discovery.patients if self.discovery is not None else []:
+            for study in patient.studies:
+                if any(s is series for s in study.series):
+                    return study.study_instance_uid
+        return ""
 
     def _ensure_volume_view(self) -> None:
         if self.volume_view is None:
@@ -626,6 +660,9 @@ class QtImagingPanel(QWidget):
             layout = self.volume_holder.layout()
             assert layout is not None
             layout.addWidget(self.volume_view)
+            if self.annotation_context is not None:
+                self.volume_view.attach_annotations(self.annotation_context)
+            self.volume_view.set_tool(self.slice_view.tool)
 
     def set_render_mode(self, mode: Any) -> None:
         self._ensure_volume_view()
@@ -638,6 +675,8 @@ class QtImagingPanel(QWidget):
         self.tool_actions[tool].setChecked(True)
         self.slice_view.set_tool(tool)
         self.mpr_view.set_tool(tool)
+        if self.volume_view is not None:
+            self.volume_view.set_tool(tool)
 
     def apply_preset(self, preset: Preset) -> None:
         self.slice_view.apply_preset(preset)

@@ -74,6 +74,11 @@ class QtMprView(QWidget):
         for view in self.views.values():
             view.set_tool(tool)
 
+    def attach_annotations(self, context: object) -> None:
+        """Show and place the patient-space annotations of ``context`` in all three planes."""
+        for view in self.views.values():
+            view.attach_annotations(context)
+
     def set_overlay(self, left: list[str], right: list[str]) -> None:
         self.views[Plane.AXIAL].set_overlay(left, right)
 

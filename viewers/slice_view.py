@@ -10,6 +10,7 @@ in its current slice and adds new ones there.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -66,6 +67,11 @@ class Tool(StrEnum):
     ANGLE = "angle"
     ELLIPSE = "ellipse"
     POLYGON = "polygon"
+    # patient-space annotations of the shared document (issue 7), placed by viewers.annotation_items
+    LANDMARK = "landmark"
+    TRAJECTORY = "trajectory"
+    LABEL = "label"
+    PLANE = "plane"
 
 
 def plane_title(plane: Plane) -> str:
@@ -128,6 +134,7 @@ class QtSliceView(QWidget):
         self._drag_window = WindowLevel(40.0, 400.0)
         self._drag_pan = QPointF()
         self._closed = False
+        self.annotation_overlay: Any = None  # viewers.annotation_items.QtAnnotationOverlay, when attached
         self.cine_timer = QTimer(self)
         self.cine_timer.timeout.connect(self._next_frame)
         for event in (self.document.added, self.document.changed, self.document.removed):
@@ -636,8 +643,19 @@ class QtSliceView(QWidget):
         self.update()
 
     # lifecycle -------------------------------------------------------------------------------
+    def attach_annotations(self, context: Any) -> None:
+        """Draw and place the patient-space annotations of ``context`` (an AnnotationContext)."""
+        from viewers.annotation_items import QtAnnotationOverlay
+
+        if self.annotation_overlay is not None:
+            self.annotation_overlay.close_model()
+            self.annotation_overlay.deleteLater()
+        self.annotation_overlay = QtAnnotationOverlay(self, context)
+
     def close_model(self) -> None:
         """Stop the cine timer and unsubscribe from the document; twice is harmless."""
+        if self.annotation_overlay is not None:
+            self.annotation_overlay.close_model()
         if self._closed:
             return
         self._closed = True

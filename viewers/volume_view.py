@@ -267,6 +267,11 @@ class QtVolumeView(QWidget):
         self.interactions = 0
         self._initialized = False
         self._closed = False
+        self.annotation_actors: Any = None  # viewers.annotation_actors.AnnotationActors, when attached
+        self.tool = ""  # "landmark": a left click on the rendering places one there (issue 7)
+        tag = self.interactor.AddObserver("LeftButtonPressEvent", self._left_press, 1.0)
+        self._observers.append((self.interactor, tag))
+        self._press_tag = tag
 
     def _interaction_ended(self, _obj: Any, _event: str) -> None:
         self.interactions += 1
@@ -284,6 +289,38 @@ class QtVolumeView(QWidget):
     def set_mode(self, mode: Render3D, iso_value: float | None = None) -> None:
         self.scene.set_mode(mode, iso_value)
         self.render()
+
+    def attach_annotations(self, context: Any) -> None:
+        """Show the patient-space annotations of ``context`` (an AnnotationContext) in the scene."""
+        from viewers.annotation_actors import AnnotationActors
+
+        if self.annotation_actors is not None:
+            self.annotation_actors.close()
+        self.annotation_actors = AnnotationActors(self.renderer, context, render=self.render)
+
+    def set_tool(self, tool: object) -> None:
+        self.tool = str(tool)
+
+    def place_landmark_at(self, x: float, y: float) -> Any:
+        """Add a landmark where display pixel (x, y) (y up) meets the rendering; None on background."""
+        from viewers.annotation_actors import pick_lps
+
+        if self.annotation_actors is None:
+            return None
+        point = pick_lps(self.renderer, x, y)
+        if point is None:
+            return None
+        try:
+            return self.annotation_actors.context.add_landmark(point)
+        except ValueError:
+            return None
+
+    def _left_press(self, _obj: Any, _event: str) -> None:
+        if self.tool != "landmark" or self.annotation_actors is None:
+            return
+        x, y = self.interactor.GetEventPosition()
+        if self.place_landmark_at(x, y) is not None:
+            self.interactor.GetCommand(self._press_tag).SetAbortFlag(1)  # no rotation for this click
 
     def render(self) -> None:  # type: ignore[override]
         if not self._closed and self.isVisible():
@@ -312,8 +349,11 @@ class QtVolumeView(QWidget):
         for obj, tag in self._observers:
             obj.RemoveObserver(tag)
         self._observers.clear()
+        if self.annotation_actors is not None:
+            self.annotation_actors.close()
         self.scene.close()
         self.render_window.RemoveRenderer(self.renderer)
+        self.vtk_widget.hide()  # a paint event after Finalize() would render into a dead window
         self.vtk_widget.Finalize()
 
     def closeEvent(self, event: Any) -> None:

@@ -14,10 +14,12 @@ from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -29,8 +31,12 @@ from widgets.i18n import tr
 from widgets.video_view import QtVideoView
 
 if TYPE_CHECKING:
+    from app.annotations.model import AnnotationDocument
     from rtc.media import MediaSource
     from rtc.stats import CallQuality
+    from widgets.annotation_overlay import QtAnnotationOverlay
+    from widgets.annotation_toolbar import QtAnnotationToolbar
+    from widgets.us_guidance import QtUltrasoundGuidance
 
 _BANNER_COLOURS = {
     IDLE: ("#3a3f45", "#e6e6e6"),
@@ -107,22 +113,33 @@ class QtQualityBars(QWidget):
 
 
 class _Stage(QWidget):
-    """The remote view filling the stage and the local preview floating in its bottom-right corner."""
+    """The remote view filling the stage and the local preview floating in its bottom-right corner
+    (swapped at the bedside when the guidance is drawn on the bedside's own video)."""
 
     def __init__(self, remote: QtVideoView, local: QtVideoView, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.remote, self.local = remote, local
+        self.large, self.small = remote, local
         remote.setParent(self)
         local.setParent(self)
         local.raise_()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        self.remote.setGeometry(self.rect())
+    def show_local_large(self, local_large: bool) -> None:
+        self.large, self.small = (self.local, self.remote) if local_large else (self.remote, self.local)
+        self.local.framed, self.remote.framed = not local_large, local_large
+        self.small.raise_()
+        self._place()
+
+    def _place(self) -> None:
+        self.large.setGeometry(self.rect())
         w = max(96, self.width() // 4)
         h = w * 3 // 4
         margin = 10
-        self.local.setGeometry(self.width() - w - margin, self.height() - h - margin, w, h)
+        self.small.setGeometry(self.width() - w - margin, self.height() - h - margin, w, h)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place()
         super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:
@@ -138,6 +155,9 @@ class QtCallPanel(QWidget):
         self._offer: str | None = None
         self._connected_at: float | None = None
         self._state = controller.state
+        self.overlay: QtAnnotationOverlay | None = None
+        self.annotation_toolbar: QtAnnotationToolbar | None = None
+        self.guidance: QtUltrasoundGuidance | None = None
 
         self.banner = QLabel()
         self.banner.setObjectName("callBanner")
@@ -194,7 +214,14 @@ class QtCallPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.stage, 1)
+        self._tools_row = QHBoxLayout()
+        self._tools_row.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._tools_row)
+        self._stage_row = QHBoxLayout()
+        self._stage_row.setContentsMargins(0, 0, 0, 0)
+        self._stage_row.setSpacing(0)
+        self._stage_row.addWidget(self.stage, 1)
+        layout.addLayout(self._stage_row, 1)
         layout.addWidget(self.error_label)
         layout.addLayout(controls)
 
@@ -206,6 +233,50 @@ class QtCallPanel(QWidget):
         controller.sig_error.connect(self._on_error)
         self.retranslate()
         self._on_state(controller.state)
+
+    # guidance overlays (issue 7) --------------------------------------------------------------
+    def attach_annotations(
+        self, document: AnnotationDocument, *, on_local: bool = False
+    ) -> QtAnnotationOverlay:
+        """Draw ``document``'s video annotations over the guided video: the remote one (the specialist
+        watches the bedside), or ``on_local`` the local one, then shown large (the bedside's own probe).
+        Adds the drawing tools, the ultrasound guidance controls, and freeze-frame over ``control``."""
+        from widgets.annotation_overlay import QtAnchorFollower, QtAnnotationOverlay, QtFreezeLink
+        from widgets.annotation_toolbar import QtAnnotationToolbar
+        from widgets.us_guidance import QtUltrasoundGuidance, install_labels
+
+        if self.overlay is not None:
+            return self.overlay
+        view = self.local_view if on_local else self.remote_view
+        self.stage.show_local_large(on_local)
+        self.overlay = QtAnnotationOverlay(view, document)
+        install_labels(self.overlay)
+        QtAnchorFollower(self.overlay)
+        freeze = QtFreezeLink(self.overlay, lambda kind, body: self.controller.send("control", kind, body))
+        self.controller.sig_message.connect(freeze.on_message)
+        self.annotation_toolbar = QtAnnotationToolbar(self.overlay)
+        self.guidance = QtUltrasoundGuidance(self.overlay)
+        self.guidance.setVisible(False)
+        self.guidance_button = QToolButton()
+        self.guidance_button.setCheckable(True)
+        self.guidance_button.toggled.connect(self.guidance.setVisible)
+        # The tools scroll sideways in a narrow dock rather than widen the window past the screen.
+        tools = QScrollArea()
+        tools.setObjectName("annotationToolsScroll")
+        tools.setWidget(self.annotation_toolbar)
+        tools.setWidgetResizable(True)
+        tools.setFrameShape(QFrame.Shape.NoFrame)
+        tools.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        tools.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        tools.setMinimumWidth(120)
+        tools.setFixedHeight(
+            self.annotation_toolbar.sizeHint().height() + tools.horizontalScrollBar().sizeHint().height()
+        )
+        self._tools_row.addWidget(tools, 1)
+        self._tools_row.addWidget(self.guidance_button)
+        self._stage_row.addWidget(self.guidance)
+        self._render_state()
+        return self.overlay
 
     # model -----------------------------------------------------------------------------------
     def offer_call(self, description: str | None) -> None:
@@ -331,7 +402,8 @@ class QtCallPanel(QWidget):
                 RECONNECTING: tr("CallPanel", "Video paused while the connection recovers"),
             }.get(state, tr("CallPanel", "No video"))
         )
-        self.local_view.setVisible(in_call)
+        self.stage.large.setVisible(True)
+        self.stage.small.setVisible(in_call)
         if not in_call:
             self.timer_label.setText(format_duration(0))
         self._render_buttons()
@@ -354,6 +426,11 @@ class QtCallPanel(QWidget):
             tr("CallPanel", "Send video from another camera, a capture device or a file")
         )
         self.hang_up_button.setText(tr("CallPanel", "Hang up"))
+        if self.guidance is not None:
+            self.guidance_button.setText(tr("CallPanel", "Ultrasound guidance"))
+            self.guidance_button.setToolTip(
+                tr("CallPanel", "Calibrate the depth and plan a needle path on the video")
+            )
         self.local_view.set_placeholder(
             tr("CallPanel", "Camera off") if camera_off else tr("CallPanel", "You")
         )
@@ -369,6 +446,12 @@ class QtCallPanel(QWidget):
     def close_panel(self) -> None:
         """Stop the views and the clock and hang up (waiting briefly). Calling it twice is harmless."""
         self._clock.stop()
+        if self.overlay is not None:
+            self.overlay.close_overlay()
+        if self.annotation_toolbar is not None:
+            self.annotation_toolbar.close_toolbar()
+        if self.guidance is not None:
+            self.guidance.close_guidance()
         self.remote_view.close_view()
         self.local_view.close_view()
         self.controller.close()

@@ -52,18 +52,42 @@ def state_text(state: str) -> str:
     }.get(state, state)
 
 
+def study_text(item: ConsultItem, study: tuple[str, float, str] | None) -> str:
+    """The Study column: whether the consult's study is on this workstation (see app.prefetch)."""
+    if not item.study_uid:
+        return ""
+    if study is None:  # nobody fetches it here (the requesting site): it is attached to the request
+        return tr("Worklist", "Attached")
+    state, fraction, _error = study
+    return {
+        "downloading": tr("Worklist", "Downloading %1%").replace("%1", str(int(fraction * 100))),
+        "ready": tr("Worklist", "Ready"),
+        "failed": tr("Worklist", "Failed"),
+    }.get(state, tr("Worklist", "Not here"))
+
+
+STUDY_COLOURS = {"ready": "#3fb950", "failed": "#ff7b72", "downloading": "#58a6ff"}
+
+
 class QtWorklistPanel(QWidget):
     sig_accept = Signal(int)
     sig_start = Signal(int)
     sig_close = Signal(int, str)
     sig_open = Signal(int)
     sig_refresh = Signal()
+    sig_new_request = Signal()  # the county doctor asks for a new consult request form
 
-    COLUMNS = 5
+    COLUMNS = 6
     WAIT_COLUMN = 3
+    STUDY_COLUMN = 5
 
     def __init__(
-        self, model: WorklistModel, can_accept: bool, can_close: bool, parent: QWidget | None = None
+        self,
+        model: WorklistModel,
+        can_accept: bool,
+        can_close: bool,
+        parent: QWidget | None = None,
+        can_request: bool = False,
     ) -> None:
         super().__init__(parent)
         self.model = model
@@ -97,9 +121,14 @@ class QtWorklistPanel(QWidget):
         self.close_button.clicked.connect(self._ask_outcome)
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.sig_refresh.emit)
+        self.request_button = QPushButton()
+        self.request_button.setObjectName("worklistNewRequest")
+        self.request_button.clicked.connect(self.sig_new_request.emit)
+        self.request_button.setVisible(can_request)
         self.summary = QLabel()
         self.summary.setObjectName("worklistSummary")
         buttons = QHBoxLayout()
+        buttons.addWidget(self.request_button)
         for button in (self.accept_button, self.start_button, self.close_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -128,12 +157,14 @@ class QtWorklistPanel(QWidget):
                 tr("Worklist", "Specialty"),
                 tr("Worklist", "Waiting"),
                 tr("Worklist", "State"),
+                tr("Worklist", "Study"),
             ]
         )
         self.accept_button.setText(tr("Worklist", "Accept"))
         self.start_button.setText(tr("Worklist", "Start session"))
         self.close_button.setText(tr("Worklist", "Close with outcome..."))
         self.refresh_button.setText(tr("Worklist", "Refresh"))
+        self.request_button.setText(tr("Worklist", "New request…"))
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -149,6 +180,7 @@ class QtWorklistPanel(QWidget):
                 specialty_text(item.specialty),
                 "",
                 state_text(item.state),
+                study_text(item, self.model.studies.get(item.id)),
             ]
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
@@ -157,6 +189,11 @@ class QtWorklistPanel(QWidget):
                     cell.setForeground(QBrush(QColor(URGENCY_COLOURS.get(item.urgency, "#e6e8eb"))))
                 if column == 1:
                     cell.setToolTip(item.question)
+                if column == self.STUDY_COLUMN and item.study_uid:
+                    study = self.model.studies.get(item.id)
+                    colour = STUDY_COLOURS.get(study[0] if study else "", "#8b949e")
+                    cell.setForeground(QBrush(QColor(colour)))
+                    cell.setToolTip(item.study_uid + ("\n" + study[2] if study and study[2] else ""))
                 self.table.setItem(row, column, cell)
             if item.id == selected:
                 self.table.selectRow(row)

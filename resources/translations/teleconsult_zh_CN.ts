@@ -21,10 +21,280 @@
     </message>
   </context>
   <context>
+    <name>Annotations</name>
+    <message>
+      <source>Anchor</source>
+      <translation>锚定</translation>
+    </message>
+    <message>
+      <source>Arrow</source>
+      <translation>箭头</translation>
+    </message>
+    <message>
+      <source>Circle</source>
+      <translation>圆形</translation>
+    </message>
+    <message>
+      <source>Clear</source>
+      <translation>清除</translation>
+    </message>
+    <message>
+      <source>Click points; double-click or Enter ends the path</source>
+      <translation>单击添加点；双击或按 Enter 结束路径</translation>
+    </message>
+    <message>
+      <source>Click, type a label, Enter</source>
+      <translation>单击，输入标签，按 Enter</translation>
+    </message>
+    <message>
+      <source>Colour</source>
+      <translation>颜色</translation>
+    </message>
+    <message>
+      <source>Colour of new shapes</source>
+      <translation>新图形的颜色</translation>
+    </message>
+    <message>
+      <source>Drag a circle or ellipse</source>
+      <translation>拖动绘制圆形或椭圆</translation>
+    </message>
+    <message>
+      <source>Drag from tail to head</source>
+      <translation>从箭尾拖向箭头</translation>
+    </message>
+    <message>
+      <source>Draw freehand (pen pressure)</source>
+      <translation>手绘（支持笔压）</translation>
+    </message>
+    <message>
+      <source>FROZEN</source>
+      <translation>已冻结</translation>
+    </message>
+    <message>
+      <source>Freeze</source>
+      <translation>冻结画面</translation>
+    </message>
+    <message>
+      <source>Freeze the picture at both sites to annotate it; release to go live</source>
+      <translation>在双方冻结画面以便标注；解除冻结恢复实时画面</translation>
+    </message>
+    <message>
+      <source>Label, then Enter</source>
+      <translation>输入标签后按 Enter</translation>
+    </message>
+    <message>
+      <source>Mark a point</source>
+      <translation>标记一个点</translation>
+    </message>
+    <message>
+      <source>Marker</source>
+      <translation>标记</translation>
+    </message>
+    <message>
+      <source>Measure a distance</source>
+      <translation>测量距离</translation>
+    </message>
+    <message>
+      <source>My colour</source>
+      <translation>我的颜色</translation>
+    </message>
+    <message>
+      <source>New shapes follow the tissue when the camera or probe moves</source>
+      <translation>摄像头或探头移动时，新图形跟随组织移动</translation>
+    </message>
+    <message>
+      <source>No drawing tool</source>
+      <translation>无绘图工具</translation>
+    </message>
+    <message>
+      <source>Path</source>
+      <translation>路径</translation>
+    </message>
+    <message>
+      <source>Pen</source>
+      <translation>画笔</translation>
+    </message>
+    <message>
+      <source>Point</source>
+      <translation>点</translation>
+    </message>
+    <message>
+      <source>Point at something briefly</source>
+      <translation>临时指示某处</translation>
+    </message>
+    <message>
+      <source>Redo</source>
+      <translation>重做</translation>
+    </message>
+    <message>
+      <source>Release</source>
+      <translation>解除冻结</translation>
+    </message>
+    <message>
+      <source>Remove every annotation on the video (undoable)</source>
+      <translation>删除视频上的所有标注（可撤销）</translation>
+    </message>
+    <message>
+      <source>Ruler</source>
+      <translation>标尺</translation>
+    </message>
+    <message>
+      <source>Text</source>
+      <translation>文字</translation>
+    </message>
+    <message>
+      <source>Tracking lost: %1 anchored annotation(s)</source>
+      <translation>跟踪丢失：%1 个锚定标注</translation>
+    </message>
+    <message>
+      <source>Undo</source>
+      <translation>撤销</translation>
+    </message>
+    <message>
+      <source>Undo my last change</source>
+      <translation>撤销我的上一次更改</translation>
+    </message>
+    <message>
+      <source>View</source>
+      <translation>视图</translation>
+    </message>
+  </context>
+  <context>
+    <name>AttachStudy</name>
+    <message>
+      <source>%1 (%2) - %3 instance(s), %4 - Study Instance UID %5</source>
+      <translation>%1（%2）- %3 个实例，%4 - 检查实例 UID %5</translation>
+    </message>
+    <message>
+      <source>(choose)</source>
+      <translation>（请选择）</translation>
+    </message>
+    <message>
+      <source>Archive:</source>
+      <translation>归档：</translation>
+    </message>
+    <message>
+      <source>Cancel upload</source>
+      <translation>取消上传</translation>
+    </message>
+    <message>
+      <source>Cancelled. Send again to resume where it stopped.</source>
+      <translation>已取消。再次发送可从中断处继续。</translation>
+    </message>
+    <message>
+      <source>Choose the study folder</source>
+      <translation>选择检查文件夹</translation>
+    </message>
+    <message>
+      <source>Female</source>
+      <translation>女</translation>
+    </message>
+    <message>
+      <source>Folder…</source>
+      <translation>文件夹…</translation>
+    </message>
+    <message>
+      <source>Loaded study:</source>
+      <translation>已加载检查：</translation>
+    </message>
+    <message>
+      <source>Male</source>
+      <translation>男</translation>
+    </message>
+    <message>
+      <source>Name:</source>
+      <translation>姓名：</translation>
+    </message>
+    <message>
+      <source>New consultation request</source>
+      <translation>新建会诊申请</translation>
+    </message>
+    <message>
+      <source>No DICOMweb archive is configured for this site (ask IT).</source>
+      <translation>本站点未配置 DICOMweb 归档（请联系 IT）。</translation>
+    </message>
+    <message>
+      <source>No study chosen.</source>
+      <translation>未选择检查。</translation>
+    </message>
+    <message>
+      <source>No study: %1</source>
+      <translation>无检查：%1</translation>
+    </message>
+    <message>
+      <source>Not sent: %1. Send again to resume where it stopped.</source>
+      <translation>未发送：%1。再次发送可从中断处继续。</translation>
+    </message>
+    <message>
+      <source>Other</source>
+      <translation>其他</translation>
+    </message>
+    <message>
+      <source>Patient ID:</source>
+      <translation>患者 ID：</translation>
+    </message>
+    <message>
+      <source>Question:</source>
+      <translation>问题：</translation>
+    </message>
+    <message>
+      <source>Reading the study…</source>
+      <translation>正在读取检查…</translation>
+    </message>
+    <message>
+      <source>Send request</source>
+      <translation>发送申请</translation>
+    </message>
+    <message>
+      <source>Send to archive</source>
+      <translation>发送到归档</translation>
+    </message>
+    <message>
+      <source>Sending…</source>
+      <translation>正在发送…</translation>
+    </message>
+    <message>
+      <source>Sending… %1 of %2 instance(s)</source>
+      <translation>正在发送… 第 %1 / %2 个实例</translation>
+    </message>
+    <message>
+      <source>Sex:</source>
+      <translation>性别：</translation>
+    </message>
+    <message>
+      <source>Specialty:</source>
+      <translation>专科：</translation>
+    </message>
+    <message>
+      <source>Study (optional)</source>
+      <translation>检查（可选）</translation>
+    </message>
+    <message>
+      <source>Unknown</source>
+      <translation>未知</translation>
+    </message>
+    <message>
+      <source>Urgency:</source>
+      <translation>紧急程度：</translation>
+    </message>
+    <message>
+      <source>Verified: the archive holds all %1 instance(s) (%2 sent, %3 already there).</source>
+      <translation>已验证：归档中已有全部 %1 个实例（发送 %2 个，已存在 %3 个）。</translation>
+    </message>
+    <message>
+      <source>What should the specialist answer?</source>
+      <translation>需要专家解答什么问题？</translation>
+    </message>
+  </context>
+  <context>
     <name>CallPanel</name>
     <message>
       <source>Bitrate: %1 kbit/s in, %2 kbit/s out</source>
       <translation>码率：接收 %1 kbit/s，发送 %2 kbit/s</translation>
+    </message>
+    <message>
+      <source>Calibrate the depth and plan a needle path on the video</source>
+      <translation>在视频上进行深度校准并规划穿刺路径</translation>
     </message>
     <message>
       <source>Call again</source>
@@ -153,6 +423,10 @@
     <message>
       <source>Turn the microphone off</source>
       <translation>关闭麦克风</translation>
+    </message>
+    <message>
+      <source>Ultrasound guidance</source>
+      <translation>超声引导</translation>
     </message>
     <message>
       <source>Unmute</source>
@@ -1242,6 +1516,41 @@ API：%4</translation>
     </message>
   </context>
   <context>
+    <name>QtAnnotationOverlay</name>
+    <message>
+      <source>%1 mm</source>
+      <translation>%1 mm</translation>
+    </message>
+    <message>
+      <source>Entry %1 mm from this slice: click the target</source>
+      <translation>入针点距本层面 %1 mm：请单击靶点</translation>
+    </message>
+    <message>
+      <source>Entry: click the target</source>
+      <translation>已设入针点：请单击靶点</translation>
+    </message>
+    <message>
+      <source>Here: depth %1 mm, %2 mm to target</source>
+      <translation>此处：深度 %1 mm，距靶点 %2 mm</translation>
+    </message>
+    <message>
+      <source>Label</source>
+      <translation>标签</translation>
+    </message>
+    <message>
+      <source>Plane</source>
+      <translation>平面</translation>
+    </message>
+    <message>
+      <source>Text of the label:</source>
+      <translation>标签文字：</translation>
+    </message>
+    <message>
+      <source>Trajectory %1 mm, %2° to axial</source>
+      <translation>穿刺轨迹 %1 mm，与轴位夹角 %2°</translation>
+    </message>
+  </context>
+  <context>
     <name>QtImagingPanel</name>
     <message>
       <source>%1 file(s) could not be used; see the list.</source>
@@ -1312,6 +1621,14 @@ API：%4</translation>
       <translation>等值面</translation>
     </message>
     <message>
+      <source>Label</source>
+      <translation>标签</translation>
+    </message>
+    <message>
+      <source>Landmark</source>
+      <translation>标志点</translation>
+    </message>
+    <message>
       <source>Loading cancelled.</source>
       <translation>已取消加载。</translation>
     </message>
@@ -1356,6 +1673,10 @@ API：%4</translation>
       <translation>打开文件夹…</translation>
     </message>
     <message>
+      <source>Plane</source>
+      <translation>平面</translation>
+    </message>
+    <message>
       <source>Play</source>
       <translation>播放</translation>
     </message>
@@ -1382,6 +1703,10 @@ API：%4</translation>
     <message>
       <source>Series</source>
       <translation>序列</translation>
+    </message>
+    <message>
+      <source>Trajectory</source>
+      <translation>穿刺轨迹</translation>
     </message>
     <message>
       <source>Window</source>
@@ -1574,6 +1899,57 @@ API：%4</translation>
     <message>
       <source>Study</source>
       <translation>检查</translation>
+    </message>
+  </context>
+  <context>
+    <name>QtViewMirror</name>
+    <message>
+      <source>%1 follows you</source>
+      <translation>%1 正在跟随您</translation>
+    </message>
+    <message>
+      <source>Follow me</source>
+      <translation>跟随我</translation>
+    </message>
+    <message>
+      <source>Following %1</source>
+      <translation>正在跟随 %1</translation>
+    </message>
+    <message>
+      <source>Following the other site</source>
+      <translation>正在跟随对方站点</translation>
+    </message>
+    <message>
+      <source>Refused the other site's view: study %1 is not this consult's study.</source>
+      <translation>已拒绝对方站点的视图：检查 %1 不是本次会诊的检查。</translation>
+    </message>
+    <message>
+      <source>The other site does not have this series (%1).</source>
+      <translation>对方站点没有此序列（%1）。</translation>
+    </message>
+    <message>
+      <source>The other site follows you</source>
+      <translation>对方站点正在跟随您</translation>
+    </message>
+    <message>
+      <source>The other site follows your view; either of you can take over</source>
+      <translation>对方站点正在跟随您的视图；任何一方均可接管</translation>
+    </message>
+    <message>
+      <source>The other site refused this view: %1</source>
+      <translation>对方站点拒绝了此视图：%1</translation>
+    </message>
+    <message>
+      <source>This site does not have the series the other site shows (%1).</source>
+      <translation>本站点没有对方站点显示的序列（%1）。</translation>
+    </message>
+    <message>
+      <source>it is not the consult's study.</source>
+      <translation>不是本次会诊的检查。</translation>
+    </message>
+    <message>
+      <source>the message was not valid.</source>
+      <translation>消息无效。</translation>
     </message>
   </context>
   <context>
@@ -2280,6 +2656,117 @@ API：%4</translation>
     </message>
   </context>
   <context>
+    <name>UsGuidance</name>
+    <message>
+      <source>%1 mm</source>
+      <translation>%1 mm</translation>
+    </message>
+    <message>
+      <source>%1 mm (depth calibration)</source>
+      <translation>%1 mm（深度校准）</translation>
+    </message>
+    <message>
+      <source>%1 mm per pixel</source>
+      <translation>%1 mm/像素</translation>
+    </message>
+    <message>
+      <source>Angle %1°</source>
+      <translation>角度 %1°</translation>
+    </message>
+    <message>
+      <source>Angle to skin</source>
+      <translation>与皮肤夹角</translation>
+    </message>
+    <message>
+      <source>Apply</source>
+      <translation>应用</translation>
+    </message>
+    <message>
+      <source>Calibrate depth</source>
+      <translation>深度校准</translation>
+    </message>
+    <message>
+      <source>Calibrate the depth to see millimetres</source>
+      <translation>进行深度校准后可显示毫米值</translation>
+    </message>
+    <message>
+      <source>Click the entry point</source>
+      <translation>单击入针点</translation>
+    </message>
+    <message>
+      <source>Click the entry point, then the target</source>
+      <translation>先单击入针点，再单击靶点</translation>
+    </message>
+    <message>
+      <source>Click the needle tip</source>
+      <translation>单击针尖</translation>
+    </message>
+    <message>
+      <source>Click the second mark on the depth ruler</source>
+      <translation>单击深度标尺上的第二个刻度</translation>
+    </message>
+    <message>
+      <source>Click the target</source>
+      <translation>单击靶点</translation>
+    </message>
+    <message>
+      <source>Click two marks on the depth ruler</source>
+      <translation>单击深度标尺上的两个刻度</translation>
+    </message>
+    <message>
+      <source>Click two marks on the scanner's depth ruler and type their distance</source>
+      <translation>单击超声仪深度标尺上的两个刻度并输入其间距</translation>
+    </message>
+    <message>
+      <source>Click where the needle tip is now</source>
+      <translation>单击针尖当前位置</translation>
+    </message>
+    <message>
+      <source>Depth %1 mm</source>
+      <translation>深度 %1 mm</translation>
+    </message>
+    <message>
+      <source>Mark needle tip</source>
+      <translation>标记针尖</translation>
+    </message>
+    <message>
+      <source>Path %1 mm</source>
+      <translation>路径 %1 mm</translation>
+    </message>
+    <message>
+      <source>Path length</source>
+      <translation>路径长度</translation>
+    </message>
+    <message>
+      <source>Plan needle path</source>
+      <translation>规划穿刺路径</translation>
+    </message>
+    <message>
+      <source>Remaining to target</source>
+      <translation>距靶点剩余</translation>
+    </message>
+    <message>
+      <source>Scale</source>
+      <translation>比例尺</translation>
+    </message>
+    <message>
+      <source>Target depth</source>
+      <translation>靶点深度</translation>
+    </message>
+    <message>
+      <source>To target %1 mm</source>
+      <translation>距靶点 %1 mm</translation>
+    </message>
+    <message>
+      <source>Type the distance between the marks, then Apply</source>
+      <translation>输入刻度间距，然后单击“应用”</translation>
+    </message>
+    <message>
+      <source>not calibrated</source>
+      <translation>未校准</translation>
+    </message>
+  </context>
+  <context>
     <name>Worklist</name>
     <message>
       <source>%1 waiting, %2 past the target</source>
@@ -2298,6 +2785,10 @@ API：%4</translation>
       <translation>接诊医生：%1</translation>
     </message>
     <message>
+      <source>Attached</source>
+      <translation>已附加</translation>
+    </message>
+    <message>
       <source>Cardiology</source>
       <translation>心内科</translation>
     </message>
@@ -2314,8 +2805,16 @@ API：%4</translation>
       <translation>已结束</translation>
     </message>
     <message>
+      <source>Downloading %1%</source>
+      <translation>正在下载 %1%</translation>
+    </message>
+    <message>
       <source>Emergency</source>
       <translation>紧急</translation>
+    </message>
+    <message>
+      <source>Failed</source>
+      <translation>失败</translation>
     </message>
     <message>
       <source>In session</source>
@@ -2326,8 +2825,16 @@ API：%4</translation>
       <translation>新的会诊请求一经发送即在此显示。</translation>
     </message>
     <message>
+      <source>New request…</source>
+      <translation>新建申请…</translation>
+    </message>
+    <message>
       <source>No consultation requests</source>
       <translation>没有会诊请求</translation>
+    </message>
+    <message>
+      <source>Not here</source>
+      <translation>本地无</translation>
     </message>
     <message>
       <source>OVERDUE</source>
@@ -2356,6 +2863,10 @@ API：%4</translation>
     <message>
       <source>Radiology</source>
       <translation>放射科</translation>
+    </message>
+    <message>
+      <source>Ready</source>
+      <translation>就绪</translation>
     </message>
     <message>
       <source>Refresh</source>
@@ -2388,6 +2899,10 @@ API：%4</translation>
     <message>
       <source>Stroke</source>
       <translation>卒中中心</translation>
+    </message>
+    <message>
+      <source>Study</source>
+      <translation>检查</translation>
     </message>
     <message>
       <source>Ultrasound</source>

@@ -8,7 +8,7 @@ has a timeout; failures become the :mod:`viewers.dicom.pacs_common` exceptions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -269,6 +269,52 @@ class DicomWebClient:
             )
             for item in items
         ]
+
+    def instance_uids(self, study_instance_uid: str, *, page: int = 1000) -> list[str]:
+        """SOP Instance UIDs the server holds for a study (QIDO-RS, paged); [] when it has none."""
+        found: list[str] = []
+        while True:
+            params = {"includefield": "00080018", "limit": str(page), "offset": str(len(found))}
+            try:
+                items = self._get_json(f"/studies/{study_instance_uid}/instances", params)
+            except PacsProtocolError as exc:
+                if "HTTP 404" in str(exc):  # some servers answer 404 for a study they do not hold
+                    return found
+                raise
+            found.extend(uid for uid in (_text(item, "00080018") for item in items) if uid)
+            if len(items) < page:
+                return found
+
+    def store(
+        self, study_instance_uid: str | None, content: Iterable[bytes], content_type: str, length: int
+    ) -> dict[str, Any]:
+        """STOW-RS POST of a ready-made multipart body (``length`` bytes); the server's JSON answer.
+
+        HTTP 200 (all stored), 202 (some failed) and 409 (none stored) all carry the per-instance
+        result, so they are returned, not raised; the caller reads the Referenced/Failed SOP sequences.
+        """
+        path = "/studies" + (f"/{study_instance_uid}" if study_instance_uid else "")
+        headers = {
+            "Content-Type": content_type,
+            "Content-Length": str(length),
+            "Accept": "application/dicom+json",
+        }
+        with self._errors():
+            response = self._client.post(self.url + path, content=content, headers=headers)
+            if response.status_code not in (409,):
+                self._check(response)
+            if not response.content:
+                return {}
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise PacsProtocolError(f"{response.url}: STOW-RS answer is not JSON") from exc
+        if isinstance(data, list):  # a few servers wrap the answer in an array
+            data = data[0] if data else {}
+        if not isinstance(data, dict):
+            raise PacsProtocolError(f"{self.url}{path}: expected a JSON object")
+        data["_status"] = response.status_code
+        return data
 
     def retrieve(
         self,

@@ -534,6 +534,8 @@ class VolumeLoader:
                         finished += len(targets)
                         indices = []
                     for slice_index in indices:
+                        if self.cancel.is_set():  # decoded in a burst: still stop at once
+                            raise LoadCancelled("loading cancelled")
                         finished += 1
                         yield slice_index, self.array[slice_index]
                     if self.progress is not None:

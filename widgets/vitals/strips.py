@@ -68,7 +68,23 @@ def px_per_mm(widget: QWidget) -> float:
     return dpi / 25.4
 
 
-class Trace:
+class _TraceBase:
+    """What every trace keeps: its ring and channel, a 1-px pen, the window in samples, read position."""
+
+    def __init__(self, vb: pg.ViewBox, ring: RingBuffer, channel: int, colour: str, window_s: float) -> None:
+        self.vb, self.ring, self.channel = vb, ring, channel
+        self.pen = QPen(QColor(colour))
+        self.pen.setWidth(1)
+        self.pen.setCosmetic(True)
+        self.n = max(8, round(window_s * ring.fs))
+        self.window_s = self.n / ring.fs
+        self.y = np.full(self.n, np.nan)  # what the strip shows, by sweep position (tests read it)
+        self.erase_n = int(ERASE_S * ring.fs)
+        self.read_pos = max(0, ring.total - self.n)
+        self.newest_painted_index = -1
+
+
+class Trace(_TraceBase):
     """One waveform in one ViewBox. ``update()`` pulls what the ring got since the last call."""
 
     def __init__(
@@ -82,15 +98,9 @@ class Trace:
         segment_s: float = 0.5,
         naive: bool = False,
     ) -> None:
-        self.vb, self.ring, self.channel = vb, ring, channel
+        super().__init__(vb, ring, channel, colour, window_s)
         self.sweep, self.naive = sweep, naive
-        self.pen = QPen(QColor(colour))
-        self.pen.setWidth(1)
-        self.pen.setCosmetic(True)
-        self.n = max(8, round(window_s * ring.fs))
-        self.window_s = self.n / ring.fs
         self.x = np.arange(self.n, dtype=np.float64) / ring.fs
-        self.y = np.full(self.n, np.nan)
         seg = 1 if (naive or not sweep) else max(1, int(np.ceil(self.window_s / segment_s)))
         self.seg_len = int(np.ceil(self.n / seg))
         self.curves: list[pg.PlotCurveItem] = []
@@ -98,9 +108,6 @@ class Trace:
             curve = pg.PlotCurveItem(pen=self.pen, antialias=False)
             vb.addItem(curve)
             self.curves.append(curve)
-        self.erase_n = int(ERASE_S * ring.fs)
-        self.read_pos = max(0, ring.total - self.n)
-        self.newest_painted_index = -1
 
     def remove(self) -> None:
         for curve in self.curves:
@@ -188,7 +195,7 @@ class SweepCanvas(pg.GraphicsObject):
         painter.restore()
 
 
-class RasterSweepTrace:
+class RasterSweepTrace(_TraceBase):
     """Sweep mode drawn incrementally into a :class:`SweepCanvas` (see the module docstring)."""
 
     def __init__(
@@ -202,23 +209,14 @@ class RasterSweepTrace:
         size_px: tuple[float, float],
         dpr: float = 1.0,
     ) -> None:
-        self.vb, self.ring, self.channel = vb, ring, channel
+        super().__init__(vb, ring, channel, colour, window_s)
         self.sweep, self.naive = True, False
-        self.pen = QPen(QColor(colour))
-        self.pen.setWidth(1)
-        self.pen.setCosmetic(True)
-        self.n = max(8, round(window_s * ring.fs))
-        self.window_s = self.n / ring.fs
-        self.y = np.full(self.n, np.nan)  # what the strip shows, by sweep position (tests read it)
         self.y0, self.y1 = y_range
         self.w, self.h = max(1, int(size_px[0])), max(1, int(size_px[1]))
         self.canvas = SweepCanvas(
             QRectF(0.0, self.y0, self.window_s, self.y1 - self.y0), (self.w, self.h), dpr
         )
         vb.addItem(self.canvas, ignoreBounds=True)
-        self.erase_n = int(ERASE_S * ring.fs)
-        self.read_pos = max(0, ring.total - self.n)
-        self.newest_painted_index = -1
         self.dirty_columns = 0  # pixel columns repainted by the last update (tests, benchmarks)
         self._xs = np.arange(self.n + 1, dtype=np.float64) * (self.w / self.n)
         self._last: tuple[int, float] | None = None  # (absolute index, value) of the newest drawn sample
