@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -237,3 +238,64 @@ class BackendClient:
         scheme = "wss" if parts.scheme == "https" else "ws"
         path = f"{parts.path}{API}/rooms/{consult_id}/signal"
         return urlunsplit((scheme, parts.netloc, path, f"token={quote(self.access_token)}", ""))
+
+    # store-and-forward ---------------------------------------------------------------------
+    async def answer(self, consult_id: int, text: str, key_images: list[dict[str, str]]) -> dict[str, Any]:
+        """The accepting specialist's written answer; ``key_images`` as keyimage.KeyImageRef.as_json()."""
+        body = {"text": text, "key_images": key_images}
+        result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/answer", body)
+        return result
+
+    async def _send_bytes(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        import httpx
+
+        for attempt in (0, 1):
+            if self.access_token is None:
+                raise NotSignedInError()
+            headers = {"Authorization": f"Bearer {self.access_token}"}
+            if content is not None:
+                headers["Content-Type"] = "application/octet-stream"  # the server sniffs the type
+            try:
+                response = await self._client().request(method, path, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                raise BackendUnreachableError(f"{type(exc).__name__}: {exc}") from exc
+            if response.status_code == 401 and attempt == 0 and self.refresh_token:
+                await self.refresh()
+                continue
+            if response.status_code >= 400:
+                raise BackendError(response.status_code, _detail(response))
+            return response
+        raise NotSignedInError()
+
+    async def upload_photo(self, consult_id: int, data: bytes, caption: str = "") -> dict[str, Any]:
+        """Attach a JPEG or PNG photo to the caller's own request (the body is the file itself)."""
+        path = f"/consults/{consult_id}/photos" + (f"?caption={quote(caption)}" if caption else "")
+        result: dict[str, Any] = (await self._send_bytes("POST", path, data)).json()
+        return result
+
+    async def photos(self, consult_id: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", f"/consults/{consult_id}/photos")
+        return result
+
+    async def photo(self, consult_id: int, photo_id: int) -> bytes:
+        return (await self._send_bytes("GET", f"/consults/{consult_id}/photos/{photo_id}")).content
+
+
+def vitals_snapshot(
+    numerics: dict[str, tuple[float, str]],
+    waveforms: dict[str, tuple[float, list[float], str]] | None = None,
+    taken_at: datetime | None = None,
+    max_seconds: float = 10.0,
+) -> dict[str, Any]:
+    """A consult request's ``vitals`` body: numerics {label: (value, unit)} and short waveform excerpts
+    {label: (rate_hz, samples, unit)}, each cut to its last ``max_seconds`` (the backend's bound)."""
+    when = taken_at or datetime.now(UTC)
+    waves = {}
+    for label, (rate, samples, unit) in (waveforms or {}).items():
+        keep = max(1, min(5000, int(rate * max_seconds)))
+        waves[label] = {"rate_hz": float(rate), "unit": unit, "samples": [float(v) for v in samples[-keep:]]}
+    return {
+        "taken_at": when.isoformat(),
+        "numerics": {label: {"value": float(v), "unit": unit} for label, (v, unit) in numerics.items()},
+        "waveforms": waves,
+    }

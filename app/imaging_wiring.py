@@ -22,15 +22,30 @@ DEMO_CT_SHAPE = (120, 256, 256)  # slices, rows, columns
 DEMO_CT_SPACING = (0.9, 0.9, 2.0)  # x, y, z in mm
 
 
+DEMO_CT_VERSION = "chest-1"
+
+
 def demo_ct_folder(data_dir: Path) -> Path:
     """The demo CT series; written the first time (a marker file says it is complete)."""
     folder = data_dir / "demo" / "ct-synthetic"
     marker = folder / ".complete"
-    if not marker.exists():
+    if not marker.exists() or marker.read_text(encoding="utf-8").strip() != DEMO_CT_VERSION:
+        import shutil
+
         from viewers.dicom.synthetic import write_ct_series
 
-        write_ct_series(folder, DEMO_CT_SHAPE, spacing=DEMO_CT_SPACING, shuffle_names=False)
-        marker.write_text("ok\n", encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)  # an older demo study: never two series in one folder
+        write_ct_series(
+            folder,
+            DEMO_CT_SHAPE,
+            spacing=DEMO_CT_SPACING,
+            shuffle_names=False,
+            anatomy="chest",
+            patient_name="Zhang^Wei",
+            patient_id="CT-2026-0042",  # the demo worklist's CT consult (backend/demo.py)
+            study_description="CT chest with contrast",
+        )
+        marker.write_text(DEMO_CT_VERSION + "\n", encoding="utf-8")
     return folder
 
 

@@ -11,7 +11,7 @@ from app.observable import Event
 from app.patient import Patient
 
 URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
-STATE_ORDER = {"open": 0, "accepted": 1, "in_session": 2, "closed": 3}
+STATE_ORDER = {"open": 0, "accepted": 1, "in_session": 2, "answered": 3, "closed": 4}
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class ConsultItem:
     study_uid: str | None
     fetched_at: float  # monotonic
     study_source: str = ""  # the archive the study was sent to (a site PACS name)
+    # store-and-forward: the specialist's written answer and its key images (study/series/SOP UIDs)
+    answer_text: str | None = None
+    key_images: tuple[dict[str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fetched_at: float) -> ConsultItem:
@@ -38,6 +41,7 @@ class ConsultItem:
         study = data.get("study") or {}
         accepted = data.get("accepted_by") or {}
         requested = data.get("requested_by") or {}
+        answer = data.get("answer") or {}
         return cls(
             id=int(data["id"]),
             state=str(data["state"]),
@@ -58,6 +62,8 @@ class ConsultItem:
             study_uid=study.get("study_instance_uid"),
             fetched_at=fetched_at,
             study_source=str(study.get("source") or ""),
+            answer_text=answer.get("text"),
+            key_images=tuple({k: str(v) for k, v in ref.items()} for ref in answer.get("key_images", [])),
         )
 
     def waiting_now(self, now: float | None = None) -> float:

@@ -101,6 +101,10 @@ def compose(
     from app.prefetch import wire_prefetch
 
     wire_prefetch(link, window)  # the specialist's studies travel ahead of the call (issue 10)
+    from app.answer_wiring import wire_answer_composer, wire_answers
+
+    wire_answers(link, window)  # store-and-forward: the county doctor reads the written answer
+    wire_answer_composer(link, window)  # the specialist answers in writing with key images
     composed = Composed(window, link, session, runtime)
     window.sig_closed.connect(composed.shutdown)
     return composed

@@ -11,7 +11,7 @@ from backend import __version__
 from backend.config import ServerSettings
 from backend.db import Database
 from backend.deps import StateDep
-from backend.routes import audit, auth, consults, persistence, signal, users
+from backend.routes import audit, auth, consults, persistence, signal, store_forward, users
 from backend.schemas import HealthOut
 from backend.security import FailureLimiter
 from backend.state import AppState
@@ -51,6 +51,7 @@ def create_app(settings: ServerSettings, *, database: Database | None = None) ->
         auth.router,
         users.router,
         consults.router,
+        store_forward.router,
         persistence.router,
         audit.router,
         signal.router,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -101,6 +102,11 @@ class Consult(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # store-and-forward (migration 0002)
+    vitals_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    answer_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answer_key_images: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")
     accepted_by: Mapped[User | None] = relationship(foreign_keys=[accepted_by_id], lazy="joined")
@@ -124,6 +130,23 @@ class RoomRecord(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship(lazy="joined")
+
+
+class ConsultPhoto(Base):
+    """A photo the county doctor attached (wound, rash, ECG paper). Kept in the database, not a folder:
+    one backup, one transaction, and a stateless backend behind a load balancer shares no disk."""
+
+    __tablename__ = "consult_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consult_id: Mapped[int] = mapped_column(ForeignKey("consults.id", ondelete="CASCADE"), index=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    caption: Mapped[str] = mapped_column(String(200), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditRecord(Base):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 Role = Literal["specialist", "county_doctor", "trainee", "it_admin"]
 ROLES: tuple[str, ...] = ("specialist", "county_doctor", "trainee", "it_admin")
-ConsultState = Literal["open", "accepted", "in_session", "closed"]
+ConsultState = Literal["open", "accepted", "in_session", "answered", "closed"]
 Urgency = Literal["routine", "urgent", "emergency"]
 Sex = Literal["M", "F", "O", "U"]
 
@@ -75,12 +75,90 @@ class StudyRef(Input):
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+MAX_VITALS_BYTES = 64 * 1024
+Uid = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[0-9.]+$")
+]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
+class NumericIn(Input):
+    value: float
+    unit: Annotated[str, StringConstraints(max_length=16)] = ""
+
+
+class WaveformIn(Input):
+    """A short excerpt (at most 10 s at 500 Hz): enough to read a rhythm, not a recording."""
+
+    unit: Annotated[str, StringConstraints(max_length=16)] = ""
+    rate_hz: Annotated[float, Field(gt=0, le=1000)]
+    samples: Annotated[list[float], Field(min_length=1, max_length=5000)]
+
+
+class VitalsSnapshot(Input):
+    taken_at: datetime
+    numerics: Annotated[dict[Label, NumericIn], Field(max_length=32)] = {}
+    waveforms: Annotated[dict[Label, WaveformIn], Field(max_length=8)] = {}
+
+    @field_validator("taken_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("taken_at needs a timezone")
+        return value
+
+
+def vitals_json(snapshot: VitalsSnapshot) -> dict[str, Any]:
+    """The snapshot as stored; refused when its JSON is larger than MAX_VITALS_BYTES."""
+    data = snapshot.model_dump(mode="json")
+    if len(json.dumps(data, separators=(",", ":")).encode("utf-8")) > MAX_VITALS_BYTES:
+        raise ValueError(f"vitals snapshot is larger than {MAX_VITALS_BYTES} bytes")
+    return data
+
+
 class ConsultIn(Input):
     patient: PatientIn
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
     urgency: Urgency
     specialty: Specialty
     study: StudyRef | None = None
+    vitals: VitalsSnapshot | None = None
+
+    @field_validator("vitals")
+    @classmethod
+    def _small_vitals(cls, value: VitalsSnapshot | None) -> VitalsSnapshot | None:
+        if value is not None:
+            vitals_json(value)
+        return value
+
+
+class KeyImageRef(Input):
+    study_instance_uid: Uid
+    series_instance_uid: Uid
+    sop_instance_uid: Uid
+
+
+class AnswerIn(Input):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    key_images: Annotated[list[KeyImageRef], Field(max_length=64)] = []
+
+
+class AnswerOut(BaseModel):
+    text: str
+    key_images: list[KeyImageRef]
+    answered_by: UserOut | None
+    answered_at: datetime
+
+
+class PhotoOut(BaseModel):
+    id: int
+    consult_id: int
+    media_type: str
+    caption: str
+    size: int
+    sha256: str
+    uploaded_by: int
+    created_at: datetime
 
 
 class CloseIn(Input):
@@ -114,6 +192,8 @@ class ConsultOut(BaseModel):
     started_at: datetime | None
     closed_at: datetime | None
     outcome: str | None
+    vitals: dict[str, Any] | None = None
+    answer: AnswerOut | None = None
     waiting_seconds: float
     target_seconds: float
     overdue: bool

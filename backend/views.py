@@ -54,6 +54,17 @@ def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
     )
 
 
+def _answer_out(consult: Consult) -> dict[str, object] | None:
+    if consult.answer_text is None or consult.answered_at is None:
+        return None
+    return {
+        "text": consult.answer_text,
+        "key_images": list(consult.answer_key_images or []),
+        "answered_by": user_out(consult.accepted_by) if consult.accepted_by else None,
+        "answered_at": consult.answered_at,
+    }
+
+
 def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: bytes) -> ConsultOut:
     until = consult.accepted_at or datetime.now(UTC)
     waiting = max(0.0, (until - consult.created_at).total_seconds())
@@ -76,6 +87,8 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
             "started_at": consult.started_at,
             "closed_at": consult.closed_at,
             "outcome": consult.outcome,
+            "vitals": consult.vitals_snapshot,
+            "answer": _answer_out(consult),
             "waiting_seconds": waiting,
             "target_seconds": target_seconds,
             "overdue": waiting > target_seconds,

@@ -1,7 +1,7 @@
 """Imaging: series load against SimpleITK's ImageSeriesReader, then view frame rates.
 
-Writes a synthetic 16-bit CT (512x512x300; --quick: 512x512x60), uncompressed and a JPEG lossless
-(SV1) copy, into a temporary folder. Each load runs in a fresh child process so that peak memory
+Writes a synthetic 16-bit chest CT (512x512x300; --quick: 512x512x60), uncompressed and a JPEG
+lossless (SV1) copy, into a temporary folder. Each load runs in a fresh child process so that peak memory
 (VmHWM) of one loader never mixes with another's, and each child reads the same files:
 - ours: folder scan (discovery, grouping, geometric sort) + parallel decode into one volume;
   first slice = from the start of the scan until the first decoded slice is in hand.
@@ -128,7 +128,10 @@ def write_data(root: Path, shape: tuple[int, int, int]) -> tuple[Path, Path]:
     from viewers.dicom.synthetic import JPEG_LOSSLESS_SV1, SyntheticSeries, compress_series, write_ct_series
 
     plain = root / "plain"
-    written = write_ct_series(plain, shape)
+    # the demo's chest (noise included, which JPEG lossless compresses less well than flat regions)
+    # over 300 mm whatever the slice count
+    spacing = (0.7, 0.7, 300.0 / shape[0])
+    written = write_ct_series(plain, shape, spacing=spacing, anatomy="chest")
     jpeg = root / "jpeg"
     shutil.copytree(plain, jpeg)
     copies = [jpeg / path.name for path in written.paths]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -48,6 +50,7 @@ def state_text(state: str) -> str:
         "open": tr("Worklist", "Open"),
         "accepted": tr("Worklist", "Accepted"),
         "in_session": tr("Worklist", "In session"),
+        "answered": tr("Worklist", "Answered"),
         "closed": tr("Worklist", "Closed"),
     }.get(state, state)
 
@@ -76,6 +79,7 @@ class QtWorklistPanel(QWidget):
     sig_open = Signal(int)
     sig_refresh = Signal()
     sig_new_request = Signal()  # the county doctor asks for a new consult request form
+    sig_answer = Signal(int)  # the accepting specialist answers in writing (store-and-forward)
 
     COLUMNS = 6
     WAIT_COLUMN = 3
@@ -118,6 +122,9 @@ class QtWorklistPanel(QWidget):
         self.start_button = QPushButton()
         self.start_button.clicked.connect(lambda: self._emit_selected(self.sig_start))
         self.close_button = QPushButton()
+        self.answer_button = QPushButton()
+        self.answer_button.setObjectName("worklistAnswer")
+        self.answer_button.clicked.connect(lambda: self._emit_selected(self.sig_answer))
         self.close_button.clicked.connect(self._ask_outcome)
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.sig_refresh.emit)
@@ -129,12 +136,13 @@ class QtWorklistPanel(QWidget):
         self.summary.setObjectName("worklistSummary")
         buttons = QHBoxLayout()
         buttons.addWidget(self.request_button)
-        for button in (self.accept_button, self.start_button, self.close_button):
+        for button in (self.accept_button, self.start_button, self.answer_button, self.close_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
         self.accept_button.setVisible(can_accept)
         self.close_button.setVisible(can_close)
+        self.answer_button.setVisible(can_close)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -163,6 +171,7 @@ class QtWorklistPanel(QWidget):
         self.accept_button.setText(tr("Worklist", "Accept"))
         self.start_button.setText(tr("Worklist", "Start session"))
         self.close_button.setText(tr("Worklist", "Close with outcome..."))
+        self.answer_button.setText(tr("Worklist", "Answer in writing…"))
         self.refresh_button.setText(tr("Worklist", "Refresh"))
         self.request_button.setText(tr("Worklist", "New request…"))
         self._rebuild()
@@ -189,6 +198,8 @@ class QtWorklistPanel(QWidget):
                     cell.setForeground(QBrush(QColor(URGENCY_COLOURS.get(item.urgency, "#e6e8eb"))))
                 if column == 1:
                     cell.setToolTip(item.question)
+                if column == 4 and item.state == "answered":
+                    cell.setForeground(QBrush(QColor("#3fb950")))
                 if column == self.STUDY_COLUMN and item.study_uid:
                     study = self.model.studies.get(item.id)
                     colour = STUDY_COLOURS.get(study[0] if study else "", "#8b949e")
@@ -248,12 +259,15 @@ class QtWorklistPanel(QWidget):
             lines.append(tr("Worklist", "Requested by %1").replace("%1", item.requested_by))
             if item.accepted_by:
                 lines.append(tr("Worklist", "Accepted by %1").replace("%1", item.accepted_by))
+            if item.answer_text:
+                lines.append(tr("Worklist", "Answer: %1").replace("%1", html.escape(item.answer_text)))
             if item.outcome:
                 lines.append(tr("Worklist", "Outcome: %1").replace("%1", item.outcome))
             self.details.setText("<br>".join(lines))
         self.accept_button.setEnabled(self.can_accept and state == "open")
         self.start_button.setEnabled(state == "accepted")
-        self.close_button.setEnabled(self.can_close and state in ("accepted", "in_session"))
+        self.close_button.setEnabled(self.can_close and state in ("accepted", "in_session", "answered"))
+        self.answer_button.setEnabled(self.can_close and state in ("accepted", "in_session"))
 
     def _emit_selected(self, signal: SignalInstance) -> None:
         consult_id = self.selected_id()

@@ -1,4 +1,6 @@
-"""The worklist: consult requests and their state machine open -> accepted -> in_session -> closed."""
+"""The worklist: consult requests and their state machine open -> accepted -> in_session -> closed.
+
+Store-and-forward (backend/routes/store_forward.py) adds accepted | in_session -> answered -> closed."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from backend.deps import (
     client_address,
 )
 from backend.models import Consult, User
-from backend.schemas import CloseIn, ConsultIn, ConsultOut, ConsultState
+from backend.schemas import CloseIn, ConsultIn, ConsultOut, ConsultState, vitals_json
 from backend.state import AppState
 from backend.views import consult_out
 
@@ -70,6 +72,7 @@ def create_consult(body: ConsultIn, user: CountyDoctor, request: Request, state:
             specialty=body.specialty,
             study_instance_uid=body.study.study_instance_uid if body.study else None,
             study_source=body.study.source if body.study else None,
+            vitals_snapshot=vitals_json(body.vitals) if body.vitals else None,
             requested_by_id=user.id,
             created_at=datetime.now(UTC),
         )
@@ -83,7 +86,8 @@ def create_consult(body: ConsultIn, user: CountyDoctor, request: Request, state:
             actor=user.username,
             consult_id=consult.id,
             client=client_address(request),
-            details={"specialty": consult.specialty, "urgency": body.urgency},
+            details={"specialty": consult.specialty, "urgency": body.urgency}
+            | ({"vitals_snapshot": True} if body.vitals else {}),
         )
         return _out(state, consult, user)
 
@@ -193,7 +197,7 @@ def close_consult(
         _transition(
             session,
             consult,
-            ("accepted", "in_session"),
+            ("accepted", "in_session", "answered"),
             {"state": "closed", "closed_at": datetime.now(UTC), "outcome": body.outcome},
             "close",
             user,

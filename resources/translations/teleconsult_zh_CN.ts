@@ -160,6 +160,109 @@
     </message>
   </context>
   <context>
+    <name>Answer</name>
+    <message>
+      <source>%1 key image(s)</source>
+      <translation>%1 幅关键图像</translation>
+    </message>
+    <message>
+      <source>Add current view as key image</source>
+      <translation>将当前视图添加为关键图像</translation>
+    </message>
+    <message>
+      <source>Answer</source>
+      <translation>答复</translation>
+    </message>
+    <message>
+      <source>Answer from %1</source>
+      <translation>来自 %1 的答复</translation>
+    </message>
+    <message>
+      <source>Answer in writing</source>
+      <translation>书面答复</translation>
+    </message>
+    <message>
+      <source>Answer sent.</source>
+      <translation>答复已发送。</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>取消</translation>
+    </message>
+    <message>
+      <source>Key image %1</source>
+      <translation>关键图像 %1</translation>
+    </message>
+    <message>
+      <source>Key images could not be loaded: %1</source>
+      <translation>无法加载关键图像：%1</translation>
+    </message>
+    <message>
+      <source>Loading %1 key image(s)…</source>
+      <translation>正在加载 %1 幅关键图像…</translation>
+    </message>
+    <message>
+      <source>No DICOMweb archive is configured for key images.</source>
+      <translation>尚未为关键图像配置 DICOMweb 存档。</translation>
+    </message>
+    <message>
+      <source>No answer selected</source>
+      <translation>未选择答复</translation>
+    </message>
+    <message>
+      <source>No image is shown: open the study in Imaging first.</source>
+      <translation>当前没有显示图像：请先在影像中打开该检查。</translation>
+    </message>
+    <message>
+      <source>No key images</source>
+      <translation>无关键图像</translation>
+    </message>
+    <message>
+      <source>Not answered yet.</source>
+      <translation>尚未答复。</translation>
+    </message>
+    <message>
+      <source>Question</source>
+      <translation>问题</translation>
+    </message>
+    <message>
+      <source>Remove key image</source>
+      <translation>移除关键图像</translation>
+    </message>
+    <message>
+      <source>Send answer</source>
+      <translation>发送答复</translation>
+    </message>
+    <message>
+      <source>Sending…</source>
+      <translation>正在发送…</translation>
+    </message>
+    <message>
+      <source>The answer was not sent: %1</source>
+      <translation>答复未发送：%1</translation>
+    </message>
+    <message>
+      <source>The backend is not ready yet.</source>
+      <translation>后端尚未就绪。</translation>
+    </message>
+    <message>
+      <source>The image shown is not from this consult's study.</source>
+      <translation>当前显示的图像不属于本会诊的检查。</translation>
+    </message>
+    <message>
+      <source>Written answer</source>
+      <translation>书面答复</translation>
+    </message>
+    <message>
+      <source>Written answer for %1 (%2)</source>
+      <translation>给 %1 的书面答复（%2）</translation>
+    </message>
+    <message>
+      <source>Your answer to the requesting doctor:</source>
+      <translation>您给申请医生的答复：</translation>
+    </message>
+  </context>
+  <context>
     <name>AttachStudy</name>
     <message>
       <source>%1 (%2) - %3 instance(s), %4 - Study Instance UID %5</source>
@@ -2783,6 +2886,18 @@ API：%4</translation>
     <message>
       <source>Accepted by %1</source>
       <translation>接诊医生：%1</translation>
+    </message>
+    <message>
+      <source>Answer in writing…</source>
+      <translation>书面答复…</translation>
+    </message>
+    <message>
+      <source>Answer: %1</source>
+      <translation>答复：%1</translation>
+    </message>
+    <message>
+      <source>Answered</source>
+      <translation>已答复</translation>
     </message>
     <message>
       <source>Attached</source>

@@ -1,8 +1,9 @@
 """Find DICOM files in a folder tree (or through a DICOMDIR) and group them by patient, study, series.
 
-Only headers are read here (``stop_before_pixels``), in a thread pool. Anything that is not a usable
-DICOM image header becomes a :class:`Rejected` entry with a reason a person can read; nothing in this
-module raises for bad input files.
+Only headers are read here: plain explicit-VR-little-endian files (every uncompressed or compressed
+CT a PACS sends) by a small reader of raw elements, anything else by pydicom (``stop_before_pixels``).
+Anything that is not a usable DICOM image header becomes a :class:`Rejected` entry with a reason a
+person can read; nothing in this module raises for bad input files.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pydicom
-from pydicom.dataset import Dataset, FileDataset
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
@@ -25,6 +29,10 @@ PIXEL_DATA_TAG = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 
 ProgressCallback = Callable[[int, int], None]
+
+# Read plain explicit-VR-little-endian headers with the small reader in this module (about twice as
+# fast as dcmread, which stays the reader for everything else); off only to compare the two.
+FAST_HEADERS = True
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,72 @@ def _check_pixel_payload(fp: object, ds: FileDataset, file_size: int, where: lis
     return None
 
 
+# The fast path below reads this much of a file at once; headers are rarely larger.
+_HEAD_BYTES = 16384
+# Every transfer syntax whose data set is explicit VR little endian except deflate: the uncompressed
+# one and all the encapsulated (compressed) ones that PACS send.
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_NOT_EXPLICIT_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+_FIRST_PIXEL_TAG = 0x7FE00008  # Float Pixel Data, Double Float Pixel Data, Pixel Data: stop there
+_Elements = dict[BaseTag, DataElement | RawDataElement]
+
+
+def _raw_elements(buf: bytes, pos: int, stop: int) -> tuple[_Elements | None, int]:
+    """Explicit VR little endian elements of ``buf`` from ``pos`` up to the first tag >= ``stop``.
+
+    None when the buffer holds something this plain reader leaves to pydicom: a sequence, an
+    undefined length, or an element that runs past the end of the buffer."""
+    elements: _Elements = {}
+    size = len(buf)
+    unpack_from = struct.unpack_from
+    while pos + 8 <= size:
+        group, elem = unpack_from("<HH", buf, pos)
+        tag = group << 16 | elem
+        if tag >= stop:
+            return elements, pos
+        vr = buf[pos + 4 : pos + 6]
+        if vr in _LONG_VRS:
+            if vr == b"SQ" or pos + 12 > size:
+                return None, pos
+            (length,) = unpack_from("<L", buf, pos + 8)
+            start = pos + 12
+        else:
+            (length,) = unpack_from("<H", buf, pos + 6)
+            start = pos + 8
+        if length == _UNDEFINED_LENGTH or start + length > size or not vr.isalpha():
+            return None, pos
+        key = BaseTag(tag)
+        value = buf[start : start + length]
+        elements[key] = RawDataElement(key, vr.decode("ascii"), length, value, start, False, True)
+        pos = start + length
+    return None, pos
+
+
+def _fast_header(fp: BinaryIO) -> tuple[FileDataset, int] | None:
+    """The header of a Part 10 file in explicit VR little endian, parsed from one read of its first
+    bytes into raw elements (pydicom converts each value when it is first used, as after dcmread);
+    with where its Pixel Data element starts. None: let pydicom read the file."""
+    buf = fp.read(_HEAD_BYTES)
+    if buf[128:132] != b"DICM":
+        return None
+    meta, pos = _raw_elements(buf, 132, 0x00030000)
+    if not meta:
+        return None
+    syntax_element = meta.get(BaseTag(0x00020010))
+    if not isinstance(syntax_element, RawDataElement) or not isinstance(syntax_element.value, bytes):
+        return None
+    syntax = syntax_element.value.rstrip(b"\0 ").decode("ascii", "replace")
+    if syntax in _NOT_EXPLICIT_LE or not syntax.startswith("1.2.840.10008.1.2"):
+        return None
+    elements, pos = _raw_elements(buf, pos, _FIRST_PIXEL_TAG)
+    if elements is None or pos + 12 > len(buf):
+        return None
+    ds = FileDataset(getattr(fp, "name", ""), elements, preamble=buf[:128], file_meta=FileMetaDataset(meta))
+    ds.set_original_encoding(False, True, None)
+    return ds, pos
+
+
 def read_header(path: Path) -> InstanceHeader | Rejected:
     """Read one file's header. Never raises for bad files: returns :class:`Rejected` instead."""
     try:
@@ -186,8 +260,14 @@ def read_header(path: Path) -> InstanceHeader | Rejected:
         return Rejected(path, "empty file")
     try:
         with path.open("rb") as fp:
-            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+            fast = _fast_header(fp) if FAST_HEADERS else None
             where: list[int] = []
+            if fast is not None:
+                ds, pixel_pos = fast
+                fp.seek(pixel_pos)
+            else:
+                fp.seek(0)
+                ds = pydicom.dcmread(fp, stop_before_pixels=True)
             problem = _check_pixel_payload(fp, ds, file_size, where)
     except InvalidDicomError:
         return Rejected(path, "not a DICOM file (no 'DICM' marker and no file meta information)")
@@ -254,8 +334,17 @@ def find_files(roots: Path | Sequence[Path]) -> tuple[list[Path], list[Rejected]
     files: list[Path] = []
     rejected: list[Rejected] = []
 
+    seen_dirs: dict[str, str] = {}
+
     def add(path: Path) -> None:
-        key = path.resolve()
+        # the real path of a file's folder, resolved once per folder (resolving each of 300 files
+        # costs more than reading a header does); a file that is itself a link to another in the
+        # tree is caught later as a duplicate SOP Instance UID
+        folder = os.fspath(path.parent)
+        real = seen_dirs.get(folder)
+        if real is None:
+            real = seen_dirs[folder] = os.path.realpath(folder)
+        key = Path(real, path.name)
         if key not in seen:
             seen.add(key)
             files.append(path)
@@ -265,7 +354,7 @@ def find_files(roots: Path | Sequence[Path]) -> tuple[list[Path], list[Rejected]
             candidates: Iterable[Path] = [root]
         elif root.is_dir():
             candidates = (
-                Path(dirpath) / name for dirpath, _dirs, names in os.walk(root) for name in sorted(names)
+                Path(dirpath, name) for dirpath, _dirs, names in os.walk(root) for name in sorted(names)
             )
         else:
             rejected.append(Rejected(root, "no such file or folder"))
@@ -325,7 +414,7 @@ def discover(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> DiscoveryResult:
-    """Read every header below ``roots`` in a thread pool and group them.
+    """Read every header below ``roots`` (in a thread pool when ``max_workers`` > 1) and group them.
 
     Cancelling stops reading new files and returns what was read so far.
     """
@@ -333,12 +422,16 @@ def discover(
     headers: list[InstanceHeader] = []
     total = len(files)
     # Parsing holds the GIL and the reads are small: on a warm local folder of 300 CT files one
-    # thread took 0.20 s, two 0.25 s, four 0.34 s (2-core machine). Slow media may pass more.
+    # thread took 0.20 s, two 0.25 s, four 0.34 s (2-core machine, dcmread; the fast reader now
+    # takes about 0.09 s on one thread). Slow media may pass more.
     workers = max_workers or 1
     done = 0
     seen_sop: dict[str, Path] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicom-header") as pool:
-        for outcome in pool.map(read_header, files):
+    # one worker reads on the calling thread: handing 300 small reads to a pool thread cost 20 ms
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicom-header") if workers > 1 else None
+    outcomes = pool.map(read_header, files) if pool is not None else map(read_header, files)
+    try:
+        for outcome in outcomes:
             done += 1
             if isinstance(outcome, Rejected):
                 rejected.append(outcome)
@@ -354,6 +447,8 @@ def discover(
             if progress is not None:
                 progress(done, total)
             if cancel is not None and cancel.is_set():
-                pool.shutdown(wait=False, cancel_futures=True)
                 break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return DiscoveryResult(patients=group(headers), rejected=rejected)

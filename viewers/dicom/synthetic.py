@@ -25,7 +25,14 @@ class SyntheticSeries:
     series_uid: str
 
 
-def _base(sop_class: str, study_uid: str, series_uid: str, modality: str) -> FileDataset:
+def _base(
+    sop_class: str,
+    study_uid: str,
+    series_uid: str,
+    modality: str,
+    patient_name: str = "Doe^Jane",
+    patient_id: str = "PID-12345",
+) -> FileDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -33,8 +40,8 @@ def _base(sop_class: str, study_uid: str, series_uid: str, modality: str) -> Fil
     ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientName = "Doe^Jane"
-    ds.PatientID = "PID-12345"
+    ds.PatientName = patient_name
+    ds.PatientID = patient_id
     ds.PatientBirthDate = "19700101"
     ds.PatientSex = "F"
     ds.StudyInstanceUID = study_uid
@@ -68,6 +75,146 @@ def phantom(shape: tuple[int, int, int]) -> np.ndarray:
     return vol
 
 
+def _ellipse(u: np.ndarray, v: np.ndarray, cu: float, cv: float, au: float, av: float) -> np.ndarray:
+    """Normalised radius of (u, v) in an ellipse centred at (cu, cv) with semi-axes (au, av)."""
+    return np.hypot((u - cu) / au, (v - cv) / av)
+
+
+def chest_phantom(
+    shape: tuple[int, int, int],
+    spacing: tuple[float, float, float] = (0.7, 0.7, 1.0),
+    *,
+    seed: int = 0,
+    noise_hu: float = 10.0,
+) -> np.ndarray:
+    """A contrast-enhanced chest CT in HU (int16, (z, y, x)), slice 0 at the base, the last at the apex.
+
+    Anatomy is laid out in fractions of the field of view (so it fits any matrix), with sizes that
+    matter clinically in millimetres from ``spacing`` (x, y, z): the lesion's 20 mm diameter, rib and
+    vertebra pitch. Rows run anterior to posterior and columns right to left (LPS, radiological
+    display): skin and subcutaneous fat, two lungs (-850 HU) that grow from apex to base and sit on
+    the diaphragm domes (the right one higher, over the liver), a vertebral column with discs and a
+    spinal canal, enhanced aorta and heart chambers, sloping ribs, a sternum, lung vessels, a 20 mm
+    nodule (30 HU) in the right upper lobe and Gaussian noise; deterministic for a given ``seed``.
+    """
+    nz, ny, nx = shape
+    sx, sy, sz = (float(s) for s in spacing)
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:ny, 0:nx].astype(np.float32)
+    # u: patient right (-1) to left (+1); v: anterior (-1) to posterior (+1)
+    u = (x - (nx - 1) / 2) / (nx / 2)
+    v = (y - (ny - 1) / 2) / (ny / 2)
+    angle = np.arctan2(-v, np.abs(u))  # 0 at the side, +pi/2 in front, -pi/2 at the back
+    body_r = _ellipse(u, v, 0.0, 0.04, 0.86, 0.60)
+    canal_r = _ellipse(u, v, 0.0, 0.56, 0.045, 0.045)
+    vertebra_r = _ellipse(u, v, 0.0, 0.40, 0.10, 0.09)
+    lamina = (_ellipse(u, v, 0.0, 0.56, 0.10, 0.06) < 1.0) & (canal_r > 1.0)
+    spinous = (np.abs(u) < 0.018) & (v > 0.58) & (v < 0.62)
+    transverse = (np.abs(v - 0.52) < 0.025) & (np.abs(u) < 0.17)
+    sternum = _ellipse(u, v, 0.0, -0.50, 0.07, 0.035) < 1.0
+    desc_aorta = _ellipse(u, v, 0.10, 0.27, 0.055, 0.055) < 1.0
+    # lung vessels: tubes from the hila outwards, drifting along z
+    n_vessels = 48
+    hilum_u = np.where(np.arange(n_vessels) % 2 == 0, -0.2, 0.2)
+    ends = rng.uniform(-1.0, 1.0, (n_vessels, 2)) * [0.28, 0.35] + np.c_[hilum_u * 2.1, np.zeros(n_vessels)]
+    vessel_z = rng.uniform(0.1, 0.9, n_vessels)
+    vessel_len = rng.uniform(0.15, 0.35, n_vessels)
+    vessel_mm = rng.uniform(1.5, 4.0, n_vessels)
+    # nodule: right upper lobe, 20 mm diameter
+    nodule_c = (-0.40, -0.05, 0.68)  # u, v, fraction of the height from the base
+    nodule_mm = 10.0
+    out = np.empty(shape, np.int16)
+    plane = np.empty((ny, nx), np.float32)
+    for k in range(nz):
+        t = k / max(nz - 1, 1)  # 0 at the base, 1 at the apex
+        z_mm = k * sz
+        plane.fill(-1000.0)
+        plane[body_r < 1.0] = 40.0
+        plane[(body_r > 0.90) & (body_r < 0.975)] = -100.0  # subcutaneous fat under the skin
+        # lungs: apex small, widest a third of the way up, then the diaphragm domes eat them from inside
+        size = float(np.sqrt(max(1.0 - ((t - 0.35) / 0.62) ** 2, 0.0))) if t > 0.35 else 1.0
+        if size < 0.15:
+            size = 0.0
+        for side, base in ((-1.0, 0.16), (1.0, 0.09)):  # right dome higher (liver below)
+            if t < base - 0.07 or size == 0.0:
+                continue
+            cu = side * 0.42
+            lung_r = _ellipse(u, v, cu, 0.02, 0.30 * size, 0.42 * size)
+            lung = lung_r < 1.0
+            if side > 0:
+                lung &= _ellipse(u, v, 0.12, -0.12, 0.26, 0.24) > 1.0  # the heart's notch
+            if t < base + 0.18:  # dome: only a rim of lung around it near the base
+                dome = float(np.sqrt(max(1.0 - (t - (base - 0.07)) / 0.25, 0.0)))
+                lung &= lung_r > min(dome, 0.85)
+            plane[lung] = -850.0
+            if t < base + 0.1 and side < 0:
+                plane[(lung_r < 0.9) & ~lung & (body_r < 0.88)] = 60.0  # liver dome
+        # heart (lower half): myocardium with enhanced chambers and a septum
+        if 0.1 < t < 0.55:
+            h = np.sin(np.pi * (t - 0.1) / 0.45)
+            heart_r = _ellipse(u, v, 0.12, -0.12, 0.26 * h + 0.02, 0.24 * h + 0.02)
+            plane[heart_r < 1.0] = 50.0
+            chambers = (heart_r < 0.78) & (np.abs((u - 0.12) + 0.6 * (v + 0.12)) > 0.025)
+            plane[chambers] = 250.0
+        # aorta: ascending in front, the arch on top, descending beside the spine
+        if 0.45 < t < 0.78:
+            plane[_ellipse(u, v, 0.02, -0.18, 0.065, 0.065) < 1.0] = 250.0
+            plane[_ellipse(u, v, -0.14, -0.16, 0.05, 0.05) < 1.0] = 200.0  # superior vena cava
+            plane[_ellipse(u, v, 0.10, -0.05, 0.07, 0.06) < 1.0] = 230.0  # pulmonary trunk
+        if 0.78 <= t < 0.84:
+            arch = (np.abs(_ellipse(u, v, 0.06, 0.05, 0.08, 0.24) - 1.0) < 0.25) & (u > -0.04)
+            plane[arch] = 250.0
+        if t < 0.84:
+            plane[desc_aorta] = 250.0
+        # spine: vertebral bodies with discs every ~25 mm, canal, posterior elements
+        disc = (z_mm % 25.0) < 5.0
+        plane[vertebra_r < 1.0] = 80.0 if disc else 700.0
+        if not disc:
+            plane[(vertebra_r > 0.85) & (vertebra_r < 1.0)] = 1000.0  # cortex
+            plane[lamina | spinous | transverse] = 650.0
+        plane[canal_r < 1.0] = 15.0
+        plane[sternum] = 400.0 if t > 0.2 else 40.0
+        # ribs: a bony shell inside the body wall, cut where it slopes through this slice
+        if t > 0.08:
+            wall = (body_r > 0.80) & (body_r < 0.875) & (np.abs(u) > 0.16)  # cartilage at the sternum
+            slope_mm = 40.0 * (angle / np.pi + 0.5)  # posterior ends sit higher
+            pitch = 28.0
+            rib = wall & (((z_mm + slope_mm) % pitch) < 9.0)
+            plane[rib] = 650.0
+        # lung vessels
+        for i in range(n_vessels):
+            frac = (t - vessel_z[i]) / vessel_len[i]
+            if not 0.0 <= frac <= 1.0:
+                continue
+            vu = hilum_u[i] + (ends[i, 0] - hilum_u[i]) * frac
+            vv = 0.0 + ends[i, 1] * frac
+            radius = vessel_mm[i] * (1.0 - 0.6 * frac) / sx / (nx / 2)
+            cx = int((vu * nx / 2) + (nx - 1) / 2)
+            cy = int((vv * ny / 2) + (ny - 1) / 2)
+            half = int(radius * nx / 2) + 2
+            rows = slice(max(cy - half, 0), min(cy + half + 1, ny))
+            cols = slice(max(cx - half, 0), min(cx + half + 1, nx))
+            patch = plane[rows, cols]
+            if patch.size == 0:
+                continue
+            inside = np.hypot(u[rows, cols] - vu, (v[rows, cols] - vv) * ny / nx) < radius
+            inside &= patch < -500
+            patch[inside] = 40.0
+        # the nodule, a sphere in millimetres
+        dz = (t - nodule_c[2]) * (nz - 1) * sz
+        if abs(dz) < nodule_mm:
+            r_mm = np.sqrt(nodule_mm**2 - dz**2)
+            du = (u - nodule_c[0]) * (nx / 2) * sx
+            dv = (v - nodule_c[1]) * (ny / 2) * sy
+            plane[np.hypot(du, dv) < r_mm] = 30.0
+        if noise_hu > 0:
+            plane += rng.standard_normal((ny, nx), dtype=np.float32) * np.float32(noise_hu)
+        np.clip(plane, -1024.0, 3071.0, out=plane)
+        np.rint(plane, out=plane)
+        out[k] = plane
+    return out
+
+
 def write_ct_series(
     folder: Path,
     shape: tuple[int, int, int] = (8, 32, 32),
@@ -82,14 +229,23 @@ def write_ct_series(
     study_uid: str | None = None,
     seed: int = 0,
     bits: int = 16,
+    anatomy: str = "phantom",
+    patient_name: str = "Doe^Jane",
+    patient_id: str = "PID-12345",
+    study_description: str = "Synthetic study",
 ) -> SyntheticSeries:
     """Write one CT slice per file. ``positions`` overrides the regular stack (for gaps, tilt).
+
+    ``anatomy`` is "phantom" (the geometric :func:`phantom` the tests measure) or "chest"
+    (:func:`chest_phantom`, for the demo, screenshots and the benchmark; noise seeded by ``seed``).
 
     ``bits=8`` stores 8-bit pixels (what JPEG baseline carries) with a RescaleSlope of 8 unless one is
     given; ``hu`` then holds the values after that coarser rescale.
     """
     if bits not in (8, 16):
         raise ValueError("bits must be 8 or 16")
+    if anatomy not in ("phantom", "chest"):
+        raise ValueError("anatomy must be 'phantom' or 'chest'")
     if bits == 8 and slope == 1.0:
         slope = 8.0
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,7 +255,7 @@ def write_ct_series(
     normal = np.cross(row, col)
     if positions is None:
         positions = np.asarray(origin, float)[None] + np.arange(nz)[:, None] * spacing[2] * normal[None]
-    hu = phantom(shape)
+    hu = chest_phantom(shape, spacing, seed=seed) if anatomy == "chest" else phantom(shape)
     if bits == 8:
         hu = (np.clip(np.round((hu - intercept) / slope), 0, 255) * slope + intercept).astype(np.float32)
     study_uid = study_uid or generate_uid()
@@ -108,7 +264,11 @@ def write_ct_series(
     order = rng.permutation(nz) if shuffle_names else np.arange(nz)
     paths: list[Path] = []
     for k in range(nz):
-        ds = _base(CT_IMAGE_STORAGE, study_uid, series_uid, "CT")
+        ds = _base(CT_IMAGE_STORAGE, study_uid, series_uid, "CT", patient_name, patient_id)
+        ds.StudyDescription = study_description
+        if anatomy == "chest":
+            ds.SeriesDescription = f"Chest {spacing[2]:g} mm with contrast"
+            ds.BodyPartExamined = "CHEST"
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         # InstanceNumber deliberately disagrees with geometry: sorting must use positions
         ds.InstanceNumber = int(nz - k)

@@ -5,8 +5,9 @@ rescaled with RescaleSlope/Intercept, and written straight into one preallocated
 is handed out as soon as it is decoded so a view can show it before the rest arrives.
 
 Uncompressed files are read with one ``np.fromfile`` at the pixel offset discovery found, in
-threads (the read releases the GIL). The JPEG/JPEG 2000 decoders hold the GIL, so compressed
-series are decoded by a pool of processes that write into the same array, which then lives in
+threads (the read releases the GIL). JPEG lossless goes through GDCM, which releases the GIL
+too, so it also decodes in threads. The pylibjpeg decoders hold the GIL; a pool of processes (off
+by default, see PROCESS_DECODING_DEFAULT) can decode into the same array, which then lives in
 shared memory (an unlinked file in /dev/shm, reached by the workers through /proc/PID/fd); a
 thread in this process decodes from the front of the series meanwhile, so the first slices never
 wait for the pool to start.
@@ -17,12 +18,13 @@ from __future__ import annotations
 import atexit
 import mmap
 import os
+import queue
 import sys
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +98,8 @@ _NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 # JPEG lossless (process 14, and its SV1 form): GDCM's decoder (shipped inside SimpleITK) is about
 # four times faster than pylibjpeg-libjpeg's here, so single-frame greyscale slices in these syntaxes
 # go through it once SimpleITK has been imported in the background; anything it cannot read falls
-# back to pydicom's handlers, which also give the reason when a file is bad.
+# back to pydicom's handlers, which also give the reason when a file is bad. GDCM releases the GIL
+# while it reads: 300 slices of 512x512 took 0.95 s in two threads against 1.6-2.0 s in one.
 _GDCM_SYNTAXES = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
 USE_GDCM_FOR_JPEG_LOSSLESS = True
 _GDCM_READY = threading.Event()
@@ -496,11 +499,31 @@ class VolumeLoader:
             else:
                 for index, (instance, targets) in enumerate(tasks):
                     futures[local.submit(self._run_task, instance, targets)] = index
-            pending = set(futures)
+            # Completed futures arrive through a queue: concurrent.futures.wait() over the pending set
+            # costs O(pending) per call, 90 000 lock operations for 300 slices on this (GIL-holding)
+            # thread while the decoders, which release the GIL, keep needing it back.
+            finished_queue: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+            pending: set[Future[Any]] = set()
+
+            def track(future: Future[Any]) -> None:
+                pending.add(future)
+                future.add_done_callback(finished_queue.put)
+
+            for submitted in futures:
+                track(submitted)
             while pending:
                 if self.cancel.is_set():
                     raise LoadCancelled("loading cancelled")
-                done_now, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                try:
+                    done_now = [finished_queue.get(timeout=0.1)]
+                except queue.Empty:
+                    continue
+                while True:
+                    try:
+                        done_now.append(finished_queue.get_nowait())
+                    except queue.Empty:
+                        break
+                pending.difference_update(done_now)
                 for fut in done_now:
                     index = futures[fut]
                     if fut.cancelled():
@@ -514,14 +537,14 @@ class VolumeLoader:
                         index, indices, error = stolen
                         again = local.submit(self._steal, remote, index + 1)
                         futures[again] = -1
-                        pending.add(again)
+                        track(again)
                     else:
                         error = fut.exception()
                         if isinstance(error, BrokenProcessPool):  # a decoder died: redo it here
                             _forget_pool()
                             redo = local.submit(self._run_task, *tasks[index])
                             futures[redo] = index
-                            pending.add(redo)
+                            track(redo)
                             continue
                         if error is None:
                             indices = fut.result()
