@@ -177,3 +177,10 @@ class OrthancServer:
             self._log.close()
             self._log = None
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class OpenOrthanc(OrthancServer):
+    """The site archive as a site file can name it today: DICOMweb without a password."""
+
+    def config(self) -> dict[str, object]:
+        return {**super().config(), "AuthenticationEnabled": False}

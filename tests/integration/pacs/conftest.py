@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.orthanc_server import OrthancServer, PacsData, available
+from tests.orthanc_server import OpenOrthanc, OrthancServer, PacsData, available
 from viewers.dicom import synthetic
 
 
-@pytest.fixture(scope="session")
-def orthanc() -> Iterator[OrthancServer]:
+def _running_orthanc() -> Iterator[OrthancServer]:
     reason = available()
     if reason:
         pytest.skip(reason)
@@ -21,6 +20,18 @@ def orthanc() -> Iterator[OrthancServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def orthanc() -> Iterator[OrthancServer]:
+    yield from _running_orthanc()
+
+
+@pytest.fixture(scope="module")
+def own_orthanc() -> Iterator[OrthancServer]:
+    """An archive of the test module's own, so what it uploads never changes what other modules find.
+    A module uses it by overriding ``orthanc`` with it."""
+    yield from _running_orthanc()
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +53,17 @@ def pacs_data(orthanc: OrthancServer, tmp_path_factory: pytest.TempPathFactory) 
     orthanc.upload(plain.paths)
     orthanc.upload(jpeg.paths)
     return PacsData(plain, jpeg)
+
+
+@pytest.fixture
+def open_orthanc() -> Iterator[OpenOrthanc]:
+    """An archive without a password, as the site file can name one today (the app's own flows)."""
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    server = OpenOrthanc()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -23,7 +23,7 @@ from app.roles import PanelId, Role
 from app.workstation import Composed, compose
 from backend.server import EmbeddedServer
 from tests.helpers import CONSULT_REQUEST
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OpenOrthanc, OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.keyimage import (
@@ -41,13 +41,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 @pytest.fixture
@@ -134,24 +129,6 @@ def test_answered_consult_opens_with_its_key_image(
     assert "Simple cyst" in dialog.view.text.toPlainText()
     (uid,) = dialog.view.images
     np.testing.assert_array_equal(dialog.view.images[uid], rgb)
-
-
-class OpenOrthanc(OrthancServer):
-    """The site archive as a site file can name it today: DICOMweb without a password."""
-
-    def config(self) -> dict[str, object]:
-        return {**super().config(), "AuthenticationEnabled": False}
-
-
-@pytest.fixture
-def open_orthanc() -> Iterator[OpenOrthanc]:
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OpenOrthanc()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_specialist_answers_with_the_current_view_as_key_image(

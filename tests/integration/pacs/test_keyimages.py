@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from backend.server import EmbeddedServer
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.keyimage import (
@@ -34,14 +34,8 @@ YELLOW = (255, 220, 0)
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    """An archive of this module's own: the key-image series added here changes no other test's study."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 @pytest.fixture

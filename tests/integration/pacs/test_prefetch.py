@@ -16,7 +16,7 @@ from app.study_cache import StudyCache
 from app.worklist import WorklistModel
 from backend.server import EmbeddedServer
 from tests.helpers import CONSULT_REQUEST
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.pacs import PacsSettings
@@ -24,14 +24,8 @@ from viewers.dicom.stow import LocalStudy, StowUploader, scan_study
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    """An archive of this module's own, so what is uploaded here never changes what other tests find."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 class Api:

@@ -19,7 +19,7 @@ from app.roles import PanelId, Role
 from app.workstation import Composed, compose
 from backend.server import EmbeddedServer
 from tests.helpers import CONSULT_REQUEST
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from widgets.worklist_panel import QtWorklistPanel
 
@@ -27,14 +27,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    """An archive of this module's own, so what is uploaded here never changes what other tests find."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 def _compose(server: EmbeddedServer, orthanc: OrthancServer, role: Role, qtbot: QtBot) -> Composed:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.pacs_common import PacsAuthError, PacsError, PacsTimeoutError, PacsUnreachableError
@@ -25,14 +25,8 @@ from viewers.dicom.stow import (
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    """An archive of this module's own, so what is uploaded here never changes what other tests find."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 class CuttingProxy:

@@ -4,13 +4,12 @@ cancel and resume, and the request body records the Study Instance UID."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OrthancServer
 from viewers.attach_dialog import QtConsultRequestDialog
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
@@ -20,14 +19,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
-def orthanc() -> Iterator[OrthancServer]:
-    """An archive of this module's own, so what is uploaded here never changes what other tests find."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OrthancServer().start()
-    yield server
-    server.stop()
+def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
+    return own_orthanc  # this module uploads: an archive of its own
 
 
 def _archive(orthanc: OrthancServer) -> PacsSettings:

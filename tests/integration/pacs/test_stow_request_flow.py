@@ -20,30 +20,12 @@ from app.paths import app_paths
 from app.roles import PanelId, Role
 from app.workstation import Composed, compose
 from backend.server import EmbeddedServer
-from tests.orthanc_server import OrthancServer, available
+from tests.orthanc_server import OpenOrthanc
 from viewers.attach_dialog import QtConsultRequestDialog
 from viewers.dicom import synthetic
 from widgets.worklist_panel import QtWorklistPanel
 
 pytestmark = pytest.mark.gui
-
-
-class OpenOrthanc(OrthancServer):
-    """The site archive as a site file can name it today: DICOMweb without a password."""
-
-    def config(self) -> dict[str, object]:
-        return {**super().config(), "AuthenticationEnabled": False}
-
-
-@pytest.fixture
-def open_orthanc() -> Iterator[OpenOrthanc]:
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    server = OpenOrthanc()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
