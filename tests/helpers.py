@@ -32,3 +32,30 @@ async def until(predicate: Callable[[], object], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(0.05)
+
+
+def compose_workstation(
+    qtbot: object, role: object, site: dict[str, object], *, demo: bool = False
+) -> object:
+    """The composed workstation (window, backend link, session) for ``role`` with this site file,
+    in the test's isolated TELECONSULT_HOME; the caller closes it (``window.close()``, ``shutdown()``)."""
+    from app.config import SiteConfig, UserSettingsStore
+    from app.context import Workstation
+    from app.paths import app_paths
+    from app.workstation import compose
+
+    paths = app_paths().ensure()
+    store = UserSettingsStore(paths.user_settings_file)
+    ws = Workstation(
+        paths=paths,
+        site=SiteConfig.model_validate(site),
+        site_file=None,
+        settings_store=store,
+        settings=store.load(),
+        role=role,  # type: ignore[arg-type]
+        language="en",
+        demo=demo,
+    )
+    made = compose(ws)
+    qtbot.addWidget(made.window)  # type: ignore[attr-defined]
+    return made

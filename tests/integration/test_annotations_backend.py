@@ -13,28 +13,19 @@ import pytest
 from app.annotations.model import AnnotationDocument
 from app.annotations.sync import AnnotationSync
 from app.backend_client import BackendClient
-from app.config import SiteConfig, UserSettingsStore
-from app.context import Workstation
-from app.paths import app_paths
 from app.roles import Role
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
 from rtc.session import CallSession, CallState
 from rtc.signalling import memory_pair
-from tests.helpers import SMALL_CALL
+from tests.helpers import SMALL_CALL, compose_workstation
 
 from .test_workstation_session import open_request, sign_in
 
 
 @pytest.fixture
 def composed(server: EmbeddedServer, qtbot: Any) -> Iterator[Composed]:
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate({"backend": {"url": server.base_url}})
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.SPECIALIST, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+    made: Composed = compose_workstation(qtbot, Role.SPECIALIST, {"backend": {"url": server.base_url}})  # type: ignore[assignment]
     made.window.show()
     yield made
     made.window.close()

@@ -10,27 +10,21 @@ from collections.abc import Iterator
 import pytest
 
 from app.backend_client import BackendClient
-from app.config import SiteConfig, UserSettingsStore
-from app.context import Workstation
 from app.demo import LIVE_REQUEST, DemoBedside
-from app.paths import app_paths
 from app.roles import PanelId, Role
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
 from rtc.session import CallState
+from tests.helpers import compose_workstation
 from widgets.call_panel import QtCallPanel
 
 pytestmark = pytest.mark.gui
 
 
 def _compose(server: EmbeddedServer, qtbot, demo: bool) -> Composed:  # type: ignore[no-untyped-def]
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate({"backend": {"url": server.base_url}})
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.SPECIALIST, language="en", demo=demo)  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+    made: Composed = compose_workstation(
+        qtbot, Role.SPECIALIST, {"backend": {"url": server.base_url}}, demo=demo
+    )  # type: ignore[assignment]
     made.window.resize(1400, 900)
     made.window.show()
     return made

@@ -16,13 +16,10 @@ from pytestqt.qtbot import QtBot
 
 from app.answer_wiring import wire_answer_composer, wire_answers
 from app.backend_client import BackendClient, vitals_snapshot
-from app.config import SiteConfig, UserSettingsStore
-from app.context import Workstation
-from app.paths import app_paths
 from app.roles import PanelId, Role
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
-from tests.helpers import CONSULT_REQUEST
+from tests.helpers import CONSULT_REQUEST, compose_workstation
 from tests.orthanc_server import OpenOrthanc, OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
@@ -47,9 +44,9 @@ def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
 
 @pytest.fixture
 def doctor(server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot) -> Iterator[Composed]:
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate(
+    made: Composed = compose_workstation(
+        qtbot,
+        Role.COUNTY_DOCTOR,
         {
             "backend": {"url": server.base_url},
             "pacs": [
@@ -62,12 +59,8 @@ def doctor(server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot) -> Iter
                     "calling_ae": orthanc.client_aet,
                 }
             ],
-        }
-    )
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.COUNTY_DOCTOR, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+        },
+    )  # type: ignore[assignment]
     made.window.show()
     yield made
     made.window.close()
@@ -149,18 +142,14 @@ def test_specialist_answers_with_the_current_view_as_key_image(
             await li.aclose()
 
     consult_id = asyncio.run(request())
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate(
+    made: Composed = compose_workstation(
+        qtbot,
+        Role.SPECIALIST,
         {
             "backend": {"url": server.base_url},
             "pacs": [{"name": "regional", "kind": "dicomweb", "url": open_orthanc.dicomweb_url}],
-        }
-    )
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.SPECIALIST, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+        },
+    )  # type: ignore[assignment]
     made.window.show()
     try:
         window, link = made.window, made.link

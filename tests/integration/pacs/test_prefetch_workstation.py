@@ -12,13 +12,11 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.backend_client import BackendClient
-from app.config import SiteConfig, UserSettingsStore
-from app.context import Workstation
 from app.paths import app_paths
 from app.roles import PanelId, Role
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
-from tests.helpers import CONSULT_REQUEST
+from tests.helpers import CONSULT_REQUEST, compose_workstation
 from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from widgets.worklist_panel import QtWorklistPanel
@@ -32,9 +30,9 @@ def orthanc(own_orthanc: OrthancServer) -> OrthancServer:
 
 
 def _compose(server: EmbeddedServer, orthanc: OrthancServer, role: Role, qtbot: QtBot) -> Composed:
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate(
+    made: Composed = compose_workstation(
+        qtbot,
+        role,
         {
             "backend": {"url": server.base_url},
             # C-GET: the test Orthanc's DICOMweb wants a password the site file has no key for
@@ -48,12 +46,8 @@ def _compose(server: EmbeddedServer, orthanc: OrthancServer, role: Role, qtbot: 
                     "calling_ae": orthanc.client_aet,
                 }
             ],
-        }
-    )
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=role, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+        },
+    )  # type: ignore[assignment]
     made.window.show()
     return made
 

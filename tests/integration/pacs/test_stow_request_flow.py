@@ -14,12 +14,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.backend_client import BackendClient
-from app.config import SiteConfig, UserSettingsStore
-from app.context import Workstation
-from app.paths import app_paths
 from app.roles import PanelId, Role
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
+from tests.helpers import compose_workstation
 from tests.orthanc_server import OpenOrthanc
 from viewers.attach_dialog import QtConsultRequestDialog
 from viewers.dicom import synthetic
@@ -30,18 +28,14 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def county(server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot) -> Iterator[Composed]:
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate(
+    made: Composed = compose_workstation(
+        qtbot,
+        Role.COUNTY_DOCTOR,
         {
             "backend": {"url": server.base_url},
             "pacs": [{"name": "regional", "kind": "dicomweb", "url": open_orthanc.dicomweb_url}],
-        }
-    )
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.COUNTY_DOCTOR, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+        },
+    )  # type: ignore[assignment]
     made.window.show()
     yield made
     made.window.close()
