@@ -75,6 +75,17 @@ class OrthancServer:
     def dicomweb_url(self) -> str:
         return self.url + "/dicom-web"
 
+    def dimse_endpoint(self, name: str = "regional") -> dict[str, object]:
+        """This archive as a site file's ``[[pacs]]`` DIMSE entry (C-GET needs no password)."""
+        return {
+            "name": name,
+            "kind": "dimse",
+            "host": "127.0.0.1",
+            "port": self.dicom_port,
+            "called_ae": self.aet,
+            "calling_ae": self.client_aet,
+        }
+
     def config(self) -> dict[str, object]:
         plugin = dicomweb_plugin()
         return {

@@ -49,16 +49,7 @@ def doctor(server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot) -> Iter
         Role.COUNTY_DOCTOR,
         {
             "backend": {"url": server.base_url},
-            "pacs": [
-                {
-                    "name": "regional",
-                    "kind": "dimse",
-                    "host": "127.0.0.1",
-                    "port": orthanc.dicom_port,
-                    "called_ae": orthanc.aet,
-                    "calling_ae": orthanc.client_aet,
-                }
-            ],
+            "pacs": [orthanc.dimse_endpoint()],
         },
     )  # type: ignore[assignment]
     made.window.show()

@@ -36,16 +36,7 @@ def _compose(server: EmbeddedServer, orthanc: OrthancServer, role: Role, qtbot: 
         {
             "backend": {"url": server.base_url},
             # C-GET: the test Orthanc's DICOMweb wants a password the site file has no key for
-            "pacs": [
-                {
-                    "name": "regional",
-                    "kind": "dimse",
-                    "host": "127.0.0.1",
-                    "port": orthanc.dicom_port,
-                    "called_ae": orthanc.aet,
-                    "calling_ae": orthanc.client_aet,
-                }
-            ],
+            "pacs": [orthanc.dimse_endpoint()],
         },
     )  # type: ignore[assignment]
     made.window.show()
