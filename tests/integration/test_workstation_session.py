@@ -52,14 +52,14 @@ def open_request(base_url: str) -> int:
     return asyncio.run(go())
 
 
-def sign_in(composed: Composed, qtbot, password: str = "demo") -> None:  # type: ignore[no-untyped-def]
+def sign_in(composed: Composed, qtbot, password: str = "demo", username: str = "dr.chen") -> None:  # type: ignore[no-untyped-def]
     composed.link.start()
     qtbot.waitUntil(
         lambda: composed.session.login is not None and composed.session.login.isVisible(), timeout=10000
     )
     dialog = composed.session.login
     assert dialog is not None
-    dialog.username.setText("dr.chen")
+    dialog.username.setText(username)
     dialog.password.setText(password)
     dialog.sign_in.click()
 

@@ -20,6 +20,7 @@ from app.roles import PanelId, Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
 from tests.helpers import CONSULT_REQUEST, compose_workstation
+from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OpenOrthanc, OrthancServer
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient
@@ -92,14 +93,7 @@ def test_answered_consult_opens_with_its_key_image(
     window, link = doctor.window, doctor.link
     dialog = wire_answers(link, window)  # what compose() does once the lead wires it in
     assert dialog is not None
-    link.start()
-    qtbot.waitUntil(lambda: doctor.session.login is not None and doctor.session.login.isVisible(),
-                    timeout=10000)  # fmt: skip
-    login = doctor.session.login
-    assert login is not None
-    login.username.setText("dr.li")
-    login.password.setText("demo")
-    login.sign_in.click()
+    sign_in(doctor, qtbot, username="dr.li")
     worklist = window.docks[PanelId.WORKLIST].widget()
     assert isinstance(worklist, QtWorklistPanel)
     qtbot.waitUntil(lambda: link.worklist.get(consult_id) is not None, timeout=10000)
@@ -146,14 +140,7 @@ def test_specialist_answers_with_the_current_view_as_key_image(
         window, link = made.window, made.link
         holder = wire_answer_composer(link, window)  # what compose() does once the lead wires it in
         assert holder is not None
-        link.start()
-        qtbot.waitUntil(lambda: made.session.login is not None and made.session.login.isVisible(),
-                        timeout=10000)  # fmt: skip
-        login = made.session.login
-        assert login is not None
-        login.username.setText("dr.chen")
-        login.password.setText("demo")
-        login.sign_in.click()
+        sign_in(made, qtbot, username="dr.chen")
         worklist = window.docks[PanelId.WORKLIST].widget()
         assert isinstance(worklist, QtWorklistPanel)
         qtbot.waitUntil(lambda: link.worklist.get(consult_id) is not None, timeout=10000)

@@ -17,6 +17,7 @@ from app.roles import PanelId, Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
 from tests.helpers import CONSULT_REQUEST, compose_workstation
+from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic
 from widgets.worklist_panel import QtWorklistPanel
@@ -69,14 +70,7 @@ def test_accept_prefetches_shows_ready_and_opens_in_imaging(
 
     consult_id = asyncio.run(request())
     window, link = specialist.window, specialist.link
-    link.start()
-    qtbot.waitUntil(lambda: specialist.session.login is not None and specialist.session.login.isVisible(),
-                    timeout=10000)  # fmt: skip
-    login = specialist.session.login
-    assert login is not None
-    login.username.setText("dr.chen")
-    login.password.setText("demo")
-    login.sign_in.click()
+    sign_in(specialist, qtbot, username="dr.chen")
     worklist = window.docks[PanelId.WORKLIST].widget()
     assert isinstance(worklist, QtWorklistPanel)
     assert not worklist.request_button.isVisible()  # specialists do not send requests
