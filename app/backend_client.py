@@ -280,6 +280,25 @@ class BackendClient:
     async def photo(self, consult_id: int, photo_id: int) -> bytes:
         return (await self._send_bytes("GET", f"/consults/{consult_id}/photos/{photo_id}")).content
 
+    # teaching ------------------------------------------------------------------------------
+    async def patient_identity(self, consult_id: int) -> dict[str, Any]:
+        """The identified patient (patient_id, name, sex, birth_date) for the consult's participants;
+        anyone else gets BackendError 403, and the backend audits the refusal."""
+        result: dict[str, Any] = await self.request("GET", f"/consults/{consult_id}/identity")
+        return result
+
+    async def set_recording(self, consult_id: int, on: bool) -> dict[str, Any]:
+        """The instructor (accepting specialist) switches recording on or off: {"on", "since"}."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/consults/{consult_id}/recording", {"on": bool(on)}
+        )
+        return result
+
+    async def recording(self, consult_id: int) -> dict[str, Any]:
+        """Whether the session is being recorded, for every site's indicator: {"on", "since"}."""
+        result: dict[str, Any] = await self.request("GET", f"/consults/{consult_id}/recording")
+        return result
+
 
 def vitals_snapshot(
     numerics: dict[str, tuple[float, str]],

@@ -24,7 +24,12 @@ class Patient:
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
     def pseudonymised(self, site_salt: bytes) -> Patient:
-        """A de-identified stand-in: same across sessions at a site, irreversible without the salt."""
+        """A de-identified stand-in: same across sessions at a site, irreversible without the salt.
+
+        A patient the backend has already pseudonymised (a trainee's worklist) is kept as it is, so the
+        banner, the imaging copy and the worklist all show the same pseudonym."""
+        if self.patient_id.startswith("ANON-") and self.name.startswith("Patient "):
+            return Patient(patient_id=self.patient_id, name=self.name, sex=self.sex, birth_date=None)
         digest = hmac.new(site_salt, self.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
         code = digest[:8].upper()
         return Patient(patient_id=f"ANON-{code}", name=f"Patient {code}", sex=self.sex, birth_date=None)

@@ -105,6 +105,9 @@ def compose(
 
     wire_answers(link, window)  # store-and-forward: the county doctor reads the written answer
     wire_answer_composer(link, window)  # the specialist answers in writing with key images
+    from app.library_wiring import wire_case_library
+
+    wire_case_library(window, link)  # teaching: recordings and teaching files, replay (issue 11)
     composed = Composed(window, link, session, runtime)
     window.sig_closed.connect(composed.shutdown)
     return composed

@@ -11,7 +11,7 @@ from backend import __version__
 from backend.config import ServerSettings
 from backend.db import Database
 from backend.deps import StateDep
-from backend.routes import audit, auth, consults, persistence, signal, store_forward, users
+from backend.routes import audit, auth, consults, persistence, signal, store_forward, teaching, users
 from backend.schemas import HealthOut
 from backend.security import FailureLimiter
 from backend.state import AppState
@@ -52,6 +52,7 @@ def create_app(settings: ServerSettings, *, database: Database | None = None) ->
         users.router,
         consults.router,
         store_forward.router,
+        teaching.router,
         persistence.router,
         audit.router,
         signal.router,

@@ -107,6 +107,8 @@ class Consult(Base):
     answer_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer_key_images: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # teaching (migration 0003): set while the instructor records the session, None otherwise
+    recording_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")
     accepted_by: Mapped[User | None] = relationship(foreign_keys=[accepted_by_id], lazy="joined")

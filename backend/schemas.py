@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 Role = Literal["specialist", "county_doctor", "trainee", "it_admin"]
 ROLES: tuple[str, ...] = ("specialist", "county_doctor", "trainee", "it_admin")
@@ -250,6 +250,15 @@ class ChatOut(RecordOut):
 class AnnotationOut(RecordOut):
     lamport: int
     op: dict[str, Any]
+
+
+class RecordingIn(Input):
+    on: StrictBool  # "yes" or 1 is a client bug, not a request to record
+
+
+class RecordingOut(BaseModel):
+    on: bool
+    since: datetime | None
 
 
 class AuditEventIn(Input):

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class Member:
     viewer: bool
     websocket: WebSocket
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Viewers (trainees) get what other members send pseudonymised (backend/pseudonym.py).
+    scrub: Callable[[Any], Any] | None = None
 
     def info(self) -> dict[str, Any]:
         return {
@@ -128,7 +131,22 @@ class Rooms:
             target = room.get(message.to)
             if target is None or target is sender:
                 return f"no other member {message.to!r} in this room"
-            await target.send(out)
+            if sender.viewer and target.viewer:
+                return "a viewer may only send to a non-viewer member (the instructor)"
+            await target.send(_for(target, out))
             return None
-        await asyncio.gather(*(m.send(out) for m in room.values() if m is not sender))
+        if sender.viewer:
+            return "a viewer may not broadcast; address the instructor with 'to'"
+        await asyncio.gather(*(m.send(_for(m, out)) for m in room.values() if m is not sender))
         return None
+
+
+# Session descriptions and ICE candidates carry no patient data, and rewriting them would break them.
+_NEGOTIATION = ("offer", "answer", "candidate")
+
+
+def _for(member: Member, out: dict[str, Any]) -> dict[str, Any]:
+    """The message as `member` may receive it: pseudonymised payloads for viewers."""
+    if member.scrub is None or out["type"] in _NEGOTIATION:
+        return out
+    return {**out, "payload": member.scrub(out["payload"])}

@@ -1,14 +1,15 @@
-"""Rows to response bodies. Trainees see a stable pseudonym instead of the patient's identity."""
+"""Rows to response bodies. Trainees see a stable pseudonym instead of the patient's identity, and every
+text they read of a consult (question, answer, outcome, notes, chat, annotation ops, vitals labels) passes
+through the consult's scrubber (backend/pseudonym.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 
 from backend.audit import record_fields
 from backend.models import AuditRecord, Consult, RoomRecord, User
+from backend.pseudonym import Scrubber, pseudonym_for, scrubber_for
 from backend.schemas import (
     AnnotationOut,
     AuditOut,
@@ -33,17 +34,19 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
-    if viewer.role == "trainee":
-        code = hmac.new(salt, consult.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()[:8].upper()
-        return PatientOut.model_validate(
-            {
-                "patient_id": f"ANON-{code}",
-                "name": f"Patient {code}",
-                "sex": consult.patient_sex,
-                "birth_date": None,
-            }
-        )
+def sees_identity(viewer: User) -> bool:
+    """Trainees never receive the patient's identity, whatever the route."""
+    return viewer.role != "trainee"
+
+
+def consult_scrubber(consult: Consult, viewer: User, salt: bytes) -> Scrubber | None:
+    """The scrubber for what `viewer` reads of this consult; None when they may see the identity."""
+    if sees_identity(viewer):
+        return None
+    return scrubber_for(consult.patient_id, consult.patient_name, consult.patient_birth_date, salt)
+
+
+def identified_patient_out(consult: Consult) -> PatientOut:
     return PatientOut.model_validate(
         {
             "patient_id": consult.patient_id,
@@ -54,11 +57,29 @@ def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
     )
 
 
-def _answer_out(consult: Consult) -> dict[str, object] | None:
+def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
+    if not sees_identity(viewer):
+        pseudonym = pseudonym_for(consult.patient_id, salt)
+        return PatientOut.model_validate(
+            {
+                "patient_id": pseudonym.patient_id,
+                "name": pseudonym.name,
+                "sex": consult.patient_sex,
+                "birth_date": None,
+            }
+        )
+    return identified_patient_out(consult)
+
+
+def _scrubbed(scrub: Scrubber | None, value: str) -> str:
+    return scrub.text(value) if scrub else value
+
+
+def _answer_out(consult: Consult, scrub: Scrubber | None) -> dict[str, object] | None:
     if consult.answer_text is None or consult.answered_at is None:
         return None
     return {
-        "text": consult.answer_text,
+        "text": _scrubbed(scrub, consult.answer_text),
         "key_images": list(consult.answer_key_images or []),
         "answered_by": user_out(consult.accepted_by) if consult.accepted_by else None,
         "answered_at": consult.answered_at,
@@ -71,12 +92,13 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
     study = None
     if consult.study_instance_uid and consult.study_source:
         study = StudyOut(study_instance_uid=consult.study_instance_uid, source=consult.study_source)
+    scrub = consult_scrubber(consult, viewer, salt)
     return ConsultOut.model_validate(
         {
             "id": consult.id,
             "state": consult.state,
             "patient": _patient_out(consult, viewer, salt),
-            "question": consult.question,
+            "question": _scrubbed(scrub, consult.question),
             "urgency": consult.urgency,
             "specialty": consult.specialty,
             "study": study,
@@ -86,9 +108,9 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
             "accepted_at": consult.accepted_at,
             "started_at": consult.started_at,
             "closed_at": consult.closed_at,
-            "outcome": consult.outcome,
-            "vitals": consult.vitals_snapshot,
-            "answer": _answer_out(consult),
+            "outcome": _scrubbed(scrub, consult.outcome) if consult.outcome is not None else None,
+            "vitals": scrub.value(consult.vitals_snapshot) if scrub else consult.vitals_snapshot,
+            "answer": _answer_out(consult, scrub),
             "waiting_seconds": waiting,
             "target_seconds": target_seconds,
             "overdue": waiting > target_seconds,
@@ -96,7 +118,9 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
     )
 
 
-def record_out(record: RoomRecord) -> NoteOut | ChatOut | AnnotationOut:
+def record_out(record: RoomRecord, scrub: Scrubber | None = None) -> NoteOut | ChatOut | AnnotationOut:
+    """A stored note, chat message or annotation operation; `scrub` (trainees) pseudonymises its text
+    and every string inside an annotation's op (text labels, names typed into a marker)."""
     common = {
         "seq": record.id,
         "op_id": record.op_id,
@@ -106,10 +130,14 @@ def record_out(record: RoomRecord) -> NoteOut | ChatOut | AnnotationOut:
         "received_at": record.received_at,
     }
     if record.kind == "annotation":
-        return AnnotationOut.model_validate({**common, "lamport": record.lamport, "op": record.op or {}})
+        op = record.op or {}
+        return AnnotationOut.model_validate(
+            {**common, "lamport": record.lamport, "op": scrub.value(op) if scrub else op}
+        )
+    text = _scrubbed(scrub, record.text or "")
     if record.kind == "chat":
-        return ChatOut.model_validate({**common, "text": record.text or ""})
-    return NoteOut.model_validate({**common, "text": record.text or ""})
+        return ChatOut.model_validate({**common, "text": text})
+    return NoteOut.model_validate({**common, "text": text})
 
 
 def audit_out(record: AuditRecord) -> AuditOut:

@@ -20,7 +20,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import av
 from aiortc import (
@@ -51,6 +51,7 @@ from rtc.channels import (
     outboxes,
 )
 from rtc.signalling import (
+    MemberInfo,
     Presence,
     Relayed,
     ServerError,
@@ -99,6 +100,21 @@ class Listeners(Generic[T]):
                 log.exception("listener %r failed", callback)
 
 
+class ViewerHandler(Protocol):
+    """Takes the room's viewer members off a CallSession (rtc/classroom.py ClassHost): the session
+    itself never negotiates with a viewer. Called on the rtc loop, synchronously: schedule, do not wait."""
+
+    def viewers_reset(self, members: list[MemberInfo]) -> None:
+        """(Re)joined the room: these viewers are in it now; forget any earlier ones."""
+
+    def viewer_joined(self, member: MemberInfo) -> None: ...
+
+    def viewer_left(self, member_id: str) -> None: ...
+
+    def viewer_signal(self, message: Relayed) -> None:
+        """A relayed message (offer, answer, candidate, bye, message) from a viewer member."""
+
+
 def ice_configuration(
     ice_servers: list[dict[str, Any]] | None, transport_policy: IcePolicy = "all"
 ) -> RTCConfiguration:
@@ -113,6 +129,9 @@ def ice_configuration(
 
 
 class CallSession:
+    # False for a receive-only session (rtc/classroom.py ViewerSession): no local tracks are sent.
+    _sends_media = True
+
     def __init__(
         self,
         signalling: Signalling,
@@ -142,6 +161,11 @@ class CallSession:
         self.outboxes: dict[ChannelName, ChannelOutbox] = outboxes()
         self.state_changed: Listeners[CallState] = Listeners()
         self.message_received: Listeners[ChannelMessage] = Listeners()
+        # What send()/send_bytes() queue, as the peer will receive it (a live class forwards it).
+        self.message_sent: Listeners[ChannelMessage] = Listeners()
+        # Gets the room's viewer members (presence and their signalling); None: viewers are ignored.
+        self.viewer_handler: ViewerHandler | None = None
+        self._viewer_ids: set[str] = set()
         self.video_frame_received: Listeners[av.VideoFrame] = Listeners()
         self.audio_frame_received: Listeners[av.AudioFrame] = Listeners()  # on the loop: keep it short
         self._state = CallState.IDLE
@@ -207,10 +231,13 @@ class CallSession:
 
     def send(self, channel: ChannelName, kind: str, body: dict[str, Any]) -> Envelope:
         """Queue a message; it goes out now if the channel is open, else in order once it opens."""
-        return self.outboxes[channel].send_envelope(kind, body)
+        envelope = self.outboxes[channel].send_envelope(kind, body)
+        self.message_sent.emit(ChannelMessage(channel, envelope=envelope))
+        return envelope
 
     def send_bytes(self, channel: ChannelName, data: bytes) -> None:
         self.outboxes[channel].send_raw(data)
+        self.message_sent.emit(ChannelMessage(channel, data=data))
 
     async def stats(self) -> RTCStatsReport | None:
         """The current peer connection's ``getStats()`` (None between connections)."""
@@ -280,6 +307,7 @@ class CallSession:
         self._set_state(CallState.ENDED)
         self.state_changed.clear()
         self.message_received.clear()
+        self.message_sent.clear()
         self.video_frame_received.clear()
         self.audio_frame_received.clear()
 
@@ -314,6 +342,9 @@ class CallSession:
         if isinstance(message, Welcome):  # the signalling link came back with a new member id
             await self._on_welcome(message)
         elif isinstance(message, Presence):
+            if message.member.viewer and message.member.member_id != self.signalling.member_id:
+                self._viewer_presence(message)
+                return
             if message.member.viewer or message.member.member_id == self.signalling.member_id:
                 return
             if message.event == "join":
@@ -326,12 +357,31 @@ class CallSession:
                 await self._reset("peer left")
                 self._peer_id = None
         elif isinstance(message, Relayed):
+            if message.sender in self._viewer_ids:
+                if self.viewer_handler is not None:
+                    self.viewer_handler.viewer_signal(message)
+                return
             await self._on_relayed(message)
         else:
             log.warning("call: signalling error from server: %s", message.message)
 
+    def _viewer_presence(self, message: Presence) -> None:
+        member_id = message.member.member_id
+        if message.event == "join":
+            self._viewer_ids.add(member_id)
+            if self.viewer_handler is not None:
+                self.viewer_handler.viewer_joined(message.member)
+        elif member_id in self._viewer_ids:
+            self._viewer_ids.discard(member_id)
+            if self.viewer_handler is not None:
+                self.viewer_handler.viewer_left(member_id)
+
     async def _on_welcome(self, welcome: Welcome) -> None:
         others = [m for m in welcome.members if m.member_id != welcome.member_id and not m.viewer]
+        viewers = [m for m in welcome.members if m.member_id != welcome.member_id and m.viewer]
+        self._viewer_ids = {m.member_id for m in viewers}
+        if self.viewer_handler is not None:
+            self.viewer_handler.viewers_reset(viewers)
         if self._pc is not None:
             await self._reset("signalling rejoined")
         if others:
@@ -423,9 +473,10 @@ class CallSession:
             return self._pc
         pc = RTCPeerConnection(self._configuration)
         self._pc = pc
-        pc.addTrack(self._relay.subscribe(self.audio_track, buffered=False))
-        self._adaptive = AdaptiveVideoTrack(self._relay.subscribe(self.video_track, buffered=False))
-        self._video_sender = pc.addTrack(self._adaptive)
+        if self._sends_media:
+            pc.addTrack(self._relay.subscribe(self.audio_track, buffered=False))
+            self._adaptive = AdaptiveVideoTrack(self._relay.subscribe(self.video_track, buffered=False))
+            self._video_sender = pc.addTrack(self._adaptive)
         self._policy = LossPolicy()
         self._rx_bytes, self._rx_changed_at = -1, time.monotonic()
         self._keyframe_at = time.monotonic()
@@ -483,7 +534,7 @@ class CallSession:
             message = decode(name, raw)
             if message is not None:
                 if self._accept(message):
-                    self.message_received.emit(message)
+                    self._deliver(message)
             elif self.outboxes["control"].is_open:
                 # Tell the sender (DESIGN.md, Messages and bad input); an error is itself valid, so no loop.
                 self.outboxes["control"].send_envelope(
@@ -491,6 +542,10 @@ class CallSession:
                 )
 
         outbox.attach(channel)  # not open yet: messages keep queueing
+
+    def _deliver(self, message: ChannelMessage) -> None:
+        """One accepted incoming message to the listeners (a subclass may transform it first)."""
+        self.message_received.emit(message)
 
     def _accept(self, message: ChannelMessage) -> bool:
         """Acknowledgements: consume acks, ack what arrives on reliable channels, drop duplicates."""

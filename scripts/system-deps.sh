@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Qt's xcb platform under Xvfb, VTK through EGL/GLX on Mesa, Chinese fonts, the Secret Service
 # for the keyring, PostgreSQL for the backend tests; Orthanc (PACS), coturn (TURN) and Chromium (a
-# standard WebRTC peer) for the integration tests; iproute2 for the network-namespace tests; binutils
+# standard WebRTC peer) for the integration tests; Janus (the SFU a teaching class goes through); iproute2 for the network-namespace tests; binutils
 # for PyInstaller.
 PKGS=(
   python3-venv
@@ -16,7 +16,7 @@ PKGS=(
   fonts-noto-cjk
   dbus gnome-keyring procps
   postgresql
-  orthanc orthanc-dicomweb coturn chromium
+  orthanc orthanc-dicomweb coturn chromium janus
   iproute2 binutils
   alsa-utils
   dcmtk

@@ -54,6 +54,11 @@ class ViewMode:
     VOLUME = 2
 
 
+# Turns the paths to open into the paths to load (a trainee's de-identified copy; app/trainee_imaging.py),
+# on the loading thread: (paths, progress, cancel) -> paths.
+Prepare = Callable[[list[Path], Callable[[int, int], None], threading.Event], list[Path]]
+
+
 @dataclass
 class _Request:
     paths: list[Path] | None  # discover these, then load the best series
@@ -116,9 +121,10 @@ class _LoadWorker(QObject):
     sig_thumbnail = Signal(str, object)
     sig_idle = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, prepare: Prepare | None = None) -> None:
         super().__init__()
         self.discovery: DiscoveryResult | None = None
+        self.prepare = prepare
 
     @Slot(object)
     def run(self, request: _Request) -> None:
@@ -136,8 +142,14 @@ class _LoadWorker(QObject):
         cancel = request.cancel
         series = request.series
         if request.paths is not None:
+            paths = request.paths
+            if self.prepare is not None:  # nothing but the prepared copy is ever read
+                self.sig_stage.emit("deidentifying")
+                paths = self.prepare(list(paths), self.sig_progress.emit, cancel)
+                if cancel.is_set():
+                    raise LoadCancelled("cancelled")
             self.sig_stage.emit("discovering")
-            result = discover(request.paths, progress=self.sig_progress.emit, cancel=cancel)
+            result = discover(paths, progress=self.sig_progress.emit, cancel=cancel)
             if cancel.is_set():
                 raise LoadCancelled("cancelled")
             self.discovery = result
@@ -175,6 +187,7 @@ class QtImagingPanel(QWidget):
     sig_request = Signal(object)  # _Request, to the worker thread
     sig_loaded = Signal(object)  # LoadResult
     sig_exported = Signal(object)  # DeidReport
+    sig_task_progress = Signal(int, int)  # from report_progress, on any thread
 
     def __init__(
         self,
@@ -182,14 +195,18 @@ class QtImagingPanel(QWidget):
         show_identity: bool = True,
         pacs_endpoints: Sequence[Any] = (),
         cache_dir: Path | None = None,
+        prepare: Prepare | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``prepare``: every opened path goes through it first (a trainee's de-identifying copy); with
+        it, opening folders, PACS and export are not offered and the names shown are the copy's."""
         super().__init__(parent)
         self.setObjectName("imagingPanel")
         self.setAcceptDrops(True)
         self.show_identity = show_identity
         self.pacs_endpoints = list(pacs_endpoints)
         self.cache_dir = cache_dir
+        self.prepare = prepare
         self.document = MeasurementDocument()
         self.discovery: DiscoveryResult | None = None
         self.series: Series | None = None
@@ -211,16 +228,22 @@ class QtImagingPanel(QWidget):
         self.slice_view = QtSliceView(Plane.AXIAL, self.document)
         self.mpr_view = QtMprView(self.document)
         self.volume_view: Any = None  # QtVolumeView, made on first use (VTK is heavy)
-        self.browser = QtStudyBrowser(show_identity)
+        # a prepared copy carries only the pseudonym: that is what the browser and overlays show
+        self.browser = QtStudyBrowser(show_identity or prepare is not None)
         self.browser.sig_series_activated.connect(self._series_activated)
         self.slice_view.sig_slice_changed.connect(self._slice_moved)
         self._build_ui()
+        if prepare is not None:  # a trainee opens only the consult's study, never identified data
+            self.setAcceptDrops(False)
+            for act in (self.act_open, self.act_pacs, self.act_export):
+                act.setEnabled(False)
+                act.setVisible(False)
         self.annotation_context: AnnotationContext | None = None
         self.attach_annotations(None)
 
         self._thread = QThread(self)
         self._thread.setObjectName("imaging-loader")
-        self._worker = _LoadWorker()
+        self._worker = _LoadWorker(prepare)
         self._worker.moveToThread(self._thread)
         self.sig_request.connect(self._worker.run, Qt.ConnectionType.QueuedConnection)
         w = self._worker
@@ -237,6 +260,7 @@ class QtImagingPanel(QWidget):
         self._thread.start()
         self._relay = _Relay()
         self._relay.sig_done.connect(lambda callback, result: callback(result))
+        self.sig_task_progress.connect(self._task_progress)
         self.retranslate()
 
     # ui --------------------------------------------------------------------------------------
@@ -386,7 +410,11 @@ class QtImagingPanel(QWidget):
         self.render_button.setText(tr("QtImagingPanel", "Rendering"))
         self.act_cine.setText(tr("QtImagingPanel", "Play"))
         self.cancel_button.setText(tr("QtImagingPanel", "Cancel"))
-        if not self.busy and self.volume is None:
+        if not self.busy and self.volume is None and self.prepare is not None:
+            self.status.setText(
+                tr("QtImagingPanel", "No study open. The consult's study appears here, de-identified.")
+            )
+        elif not self.busy and self.volume is None:
             self.status.setText(
                 tr(
                     "QtImagingPanel",
@@ -396,11 +424,15 @@ class QtImagingPanel(QWidget):
 
     # opening ---------------------------------------------------------------------------------
     def choose_folder(self) -> None:
+        if self.prepare is not None:
+            return
         folder = QFileDialog.getExistingDirectory(self, tr("QtImagingPanel", "Open a folder of DICOM files"))
         if folder:
             self.load_paths([Path(folder)])
 
     def open_pacs(self) -> QWidget | None:
+        if self.prepare is not None:
+            return None
         try:
             from viewers.pacs_dialog import QtPacsDialog
         except ImportError:
@@ -455,7 +487,9 @@ class QtImagingPanel(QWidget):
 
     # worker callbacks (UI thread) ------------------------------------------------------------
     def _stage(self, stage: str) -> None:
-        if stage == "discovering":
+        if stage == "deidentifying":
+            self.status.setText(tr("QtImagingPanel", "De-identifying the study for teaching…"))
+        elif stage == "discovering":
             self.status.setText(tr("QtImagingPanel", "Reading DICOM headers…"))
         else:
             self.status.setText(tr("QtImagingPanel", "Loading images…"))
@@ -476,7 +510,7 @@ class QtImagingPanel(QWidget):
         self.series = series
         self.volume = volume
         self.load_result = None
-        self.act_export.setEnabled(True)
+        self.act_export.setEnabled(self.prepare is None)
         modality = series.modality
         unit = "HU" if modality == "CT" else ""
         self.slice_view.value_unit = unit
@@ -571,7 +605,7 @@ class QtImagingPanel(QWidget):
         if ds is None:
             return
         left: list[str] = []
-        if self.show_identity:
+        if self.show_identity or self.prepare is not None:
             name = str(ds.get("PatientName", "") or "").replace("^", " ").strip()
             left = [name, str(ds.get("PatientID", "") or "")]
             sex, birth = str(ds.get("PatientSex", "") or ""), str(ds.get("PatientBirthDate", "") or "")
@@ -692,6 +726,8 @@ class QtImagingPanel(QWidget):
 
     # export ----------------------------------------------------------------------------------
     def choose_export_folder(self) -> None:
+        if self.prepare is not None:
+            return
         folder = QFileDialog.getExistingDirectory(
             self, tr("QtImagingPanel", "Folder for the de-identified copy")
         )
@@ -720,6 +756,15 @@ class QtImagingPanel(QWidget):
             .replace("%2", str(len(report.rejected)))
         )
         self.sig_exported.emit(report)
+
+    def report_progress(self, done: int, total: int) -> None:
+        """Progress of a background task (e.g. a retrieve before the load); callable from any thread."""
+        if not self._closed:
+            self.sig_task_progress.emit(done, total)
+
+    def _task_progress(self, done: int, total: int) -> None:
+        self.progress_box.setVisible(True)
+        self._progress(done, total)
 
     def run_in_background(self, fn: Callable[[], object], on_done: Callable[[Any], object]) -> None:
         """Run ``fn`` on a plain thread; ``on_done(result or exception)`` runs on the UI thread."""

@@ -23,12 +23,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.patient import Patient
+from app.teaching.scoring import PAUSE_POINTS
 from app.teaching.tracks import MANIFEST, TRACKS, Manifest, PatientInfo
 from viewers.dicom.deid import UidMapper, deidentify_files
 
 log = logging.getLogger(__name__)
 
 _UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+LIBRARY_FOLDER = "case-library"
+
+
+def default_library_root(data_dir: Path) -> Path:
+    """The workstation's case library (recordings and the teaching files made from them), under the
+    user's data folder (app/paths.py ``AppPaths.data_dir``)."""
+    return Path(data_dir) / LIBRARY_FOLDER
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,23 @@ def _scrub(value: Any, replace: Callable[[str], str], uids: UidMapper, key: str 
     return value
 
 
+def _copy_pause_points(source: Path, dest: Path, replace: Callable[[str], str]) -> None:
+    """The instructor's pause points travel with the teaching file, their questions pseudonymised (the
+    trainees' scores do not: they belong to the recording they were given on)."""
+    path = source / PAUSE_POINTS
+    if not path.is_file():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        points = data["pause_points"]
+        for point in points:
+            point["question"] = replace(str(point["question"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("teaching case: pause points of %s not copied: %s", source, exc)
+        return
+    (dest / PAUSE_POINTS).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 def make_teaching_case(
     source: Path,
     dest: Path,
@@ -206,6 +231,7 @@ def make_teaching_case(
                     if name != "vitals":
                         event["data"] = _scrub(event.get("data"), replace, uids)
                     out.write(json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n")
+        _copy_pause_points(source, dest, replace)
         if manifest.media.file and (source / manifest.media.file).is_file():
             shutil.copyfile(source / manifest.media.file, dest / manifest.media.file)
         case = manifest.model_copy(deep=True)

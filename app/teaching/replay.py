@@ -212,6 +212,8 @@ class ReplayCursor:
         self._media: dict[str, _Lookahead] = {}
         self._closed = False
         self.polled_at_ns = 0  # the position the last poll delivered up to
+        # A moment playback stops at by itself (a pause point); ignored once the position is past it.
+        self.stop_ns: int | None = None
         self._seek_media(0)
 
     # --- state -----------------------------------------------------------------------------------
@@ -224,7 +226,18 @@ class ReplayCursor:
         if not self._playing:
             return self._anchor_pos
         elapsed = (self._clock() - self._anchor_wall) * self._speed
-        return min(self.duration_ns, self._anchor_pos + int(elapsed))
+        return min(self._limit_ns(), self._anchor_pos + int(elapsed))
+
+    def _limit_ns(self) -> int:
+        stop = self.stop_ns
+        if stop is None or stop < self._anchor_pos:
+            return self.duration_ns
+        return min(stop, self.duration_ns)
+
+    @property
+    def at_stop(self) -> bool:
+        """Paused exactly at :attr:`stop_ns` (a pause point was reached)."""
+        return not self._playing and self.stop_ns is not None and self._anchor_pos == self.stop_ns
 
     @property
     def playing(self) -> bool:
@@ -322,7 +335,7 @@ class ReplayCursor:
         due.sort(key=lambda e: (e.t_ns, e.track not in MEDIA_TRACKS, e.order))
         self._delivered = max(self._delivered, position)
         self.polled_at_ns = position
-        if self._playing and position >= self.duration_ns:
+        if self._playing and position >= self._limit_ns():
             self._re_anchor()
             self._playing = False
         return due

@@ -194,13 +194,25 @@ def close_consult(
         consult = _existing(session, consult_id)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the accepting specialist closes a consult")
+        recording_since = consult.recording_since
+        now = datetime.now(UTC)
         _transition(
             session,
             consult,
             ("accepted", "in_session", "answered"),
-            {"state": "closed", "closed_at": datetime.now(UTC), "outcome": body.outcome},
+            {"state": "closed", "closed_at": now, "outcome": body.outcome, "recording_since": None},
             "close",
             user,
             request,
         )
+        if recording_since is not None:  # closing ends the session and its recording
+            audit.append(
+                session,
+                "recording.stopped",
+                actor_id=user.id,
+                actor=user.username,
+                consult_id=consult.id,
+                client=client_address(request),
+                details={"since": recording_since.isoformat(), "reason": "closed"},
+            )
         return _out(state, consult, user)

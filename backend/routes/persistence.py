@@ -18,7 +18,7 @@ from backend.models import Consult, RoomRecord, User
 from backend.routes.consults import load_visible
 from backend.schemas import AnnotationIn, AnnotationOut, ChatIn, ChatOut, NoteIn, NoteOut
 from backend.state import AppState
-from backend.views import record_out
+from backend.views import consult_scrubber, record_out
 
 router = APIRouter(prefix="/consults/{consult_id}", tags=["persistence"])
 
@@ -93,16 +93,17 @@ def _store(
         return existing
 
 
-def _list(state: AppState, user: User, consult_id: ConsultId, kind: str) -> list[RoomRecord]:
+def _list(state: AppState, user: User, consult_id: ConsultId, kind: str) -> list[Any]:
+    """The consult's records of one kind as `user` may read them (pseudonymised for trainees)."""
     with state.db.transaction(readonly=True) as session:
-        load_visible(session, consult_id, user)
-        return list(
-            session.scalars(
-                select(RoomRecord)
-                .where(RoomRecord.consult_id == consult_id, RoomRecord.kind == kind)
-                .order_by(RoomRecord.id)
-            ).unique()
-        )
+        consult = load_visible(session, consult_id, user)
+        scrub = consult_scrubber(consult, user, state.pseudonym_salt())
+        records = session.scalars(
+            select(RoomRecord)
+            .where(RoomRecord.consult_id == consult_id, RoomRecord.kind == kind)
+            .order_by(RoomRecord.id)
+        ).unique()
+        return [record_out(r, scrub) for r in records]
 
 
 @router.post("/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
@@ -122,7 +123,7 @@ def add_note(
 
 @router.get("/notes", response_model=list[NoteOut])
 def list_notes(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return [record_out(r) for r in _list(state, user, consult_id, "note")]
+    return _list(state, user, consult_id, "note")
 
 
 @router.post("/chat", response_model=ChatOut, status_code=status.HTTP_201_CREATED)
@@ -140,7 +141,7 @@ def add_chat(
 
 @router.get("/chat", response_model=list[ChatOut])
 def list_chat(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return [record_out(r) for r in _list(state, user, consult_id, "chat")]
+    return _list(state, user, consult_id, "chat")
 
 
 @router.post("/annotations", response_model=AnnotationOut, status_code=status.HTTP_201_CREATED)
@@ -159,4 +160,4 @@ def add_annotation(
 
 @router.get("/annotations", response_model=list[AnnotationOut])
 def list_annotations(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return [record_out(r) for r in _list(state, user, consult_id, "annotation")]
+    return _list(state, user, consult_id, "annotation")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +14,7 @@ from backend.deps import MAX_ID, user_from_token
 from backend.models import Consult
 from backend.signalling import CLOSE_BAD_TOKEN, CLOSE_FORBIDDEN, Member, new_member_id
 from backend.state import AppState
+from backend.views import consult_scrubber
 
 router = APIRouter(tags=["signalling"])
 
@@ -22,6 +25,7 @@ class Admission:
     username: str
     role: str
     viewer: bool
+    scrub: Callable[[Any], Any] | None = None
 
 
 class RefusedError(Exception):
@@ -60,7 +64,8 @@ def _admit(state: AppState, consult_id: int, token: str | None, client: str) -> 
             client=client,
             details={"viewer": viewer},
         )
-        return Admission(user.id, user.username, user.role, viewer)
+        scrubber = consult_scrubber(consult, user, state.pseudonym_salt())
+        return Admission(user.id, user.username, user.role, viewer, scrubber.value if scrubber else None)
 
 
 def _left(state: AppState, consult_id: int, admission: Admission, client: str) -> None:
@@ -88,7 +93,13 @@ async def signal(websocket: WebSocket, consult_id: int, token: str | None = None
         await websocket.close(code=refused.code, reason=refused.reason)
         return
     member = Member(
-        new_member_id(), admission.user_id, admission.username, admission.role, admission.viewer, websocket
+        new_member_id(),
+        admission.user_id,
+        admission.username,
+        admission.role,
+        admission.viewer,
+        websocket,
+        scrub=admission.scrub,
     )
     rooms = state.rooms
     await rooms.join(consult_id, member)

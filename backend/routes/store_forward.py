@@ -24,6 +24,7 @@ from backend import audit
 from backend.deps import MAX_ID, ClinicalUser, ConsultId, CountyDoctor, Specialist, StateDep, client_address
 from backend.models import Consult, ConsultPhoto, User
 from backend.routes.consults import _existing, _out, _transition
+from backend.routes.teaching import identity_refused, is_participant
 from backend.schemas import AnswerIn, ConsultOut, PhotoOut
 from backend.state import AppState
 
@@ -59,9 +60,10 @@ def _photo_out(photo: ConsultPhoto) -> PhotoOut:
     )
 
 
-def _may_read_photos(consult: Consult, user: User) -> None:
-    if user.role == "trainee" or user.id not in (consult.requested_by_id, consult.accepted_by_id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the requester and the accepting specialist")
+def _may_read_photos(consult: Consult, user: User) -> bool:
+    """Only the requester and the accepting specialist; a refusal is audited as ``identity.refused``
+    (photos carry identity) by the caller, after its own transaction."""
+    return is_participant(consult, user)
 
 
 @router.post("/{consult_id}/answer", response_model=ConsultOut, responses={403: {}, 409: {}, 422: {}})
@@ -169,14 +171,17 @@ async def upload_photo(
 
 
 @router.get("/{consult_id}/photos", response_model=list[PhotoOut], responses={403: {}})
-def list_photos(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> list[PhotoOut]:
+def list_photos(
+    consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep
+) -> list[PhotoOut]:
     with state.db.transaction(readonly=True) as session:
         consult = _existing(session, consult_id)
-        _may_read_photos(consult, user)
-        photos = session.scalars(
-            select(ConsultPhoto).where(ConsultPhoto.consult_id == consult_id).order_by(ConsultPhoto.id)
-        )
-        return [_photo_out(p) for p in photos]
+        if _may_read_photos(consult, user):
+            photos = session.scalars(
+                select(ConsultPhoto).where(ConsultPhoto.consult_id == consult_id).order_by(ConsultPhoto.id)
+            )
+            return [_photo_out(p) for p in photos]
+    raise identity_refused(state, user, consult_id, {"route": "photos"}, client_address(request))
 
 
 @router.get(
@@ -187,19 +192,21 @@ def list_photos(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> l
 def get_photo(
     consult_id: ConsultId, photo_id: PhotoId, user: ClinicalUser, request: Request, state: StateDep
 ) -> Response:
+    client = client_address(request)
     with state.db.transaction() as session:
         consult = _existing(session, consult_id)
-        _may_read_photos(consult, user)
-        photo = session.get(ConsultPhoto, photo_id)
-        if photo is None or photo.consult_id != consult_id:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such photo")
-        audit.append(
-            session,
-            "photo.access",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult_id,
-            client=client_address(request),
-            details={"photo_id": photo.id},
-        )
-        return Response(photo.data, media_type=photo.media_type, headers={"Cache-Control": "no-store"})
+        if _may_read_photos(consult, user):
+            photo = session.get(ConsultPhoto, photo_id)
+            if photo is None or photo.consult_id != consult_id:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such photo")
+            audit.append(
+                session,
+                "photo.access",
+                actor_id=user.id,
+                actor=user.username,
+                consult_id=consult_id,
+                client=client,
+                details={"photo_id": photo.id},
+            )
+            return Response(photo.data, media_type=photo.media_type, headers={"Cache-Control": "no-store"})
+    raise identity_refused(state, user, consult_id, {"route": "photo", "photo_id": photo_id}, client)

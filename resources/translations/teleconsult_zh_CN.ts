@@ -652,6 +652,121 @@
     </message>
   </context>
   <context>
+    <name>CaseLibrary</name>
+    <message>
+      <source>&amp;Teaching</source>
+      <translation>教学(&amp;T)</translation>
+    </message>
+    <message>
+      <source>A de-identified copy of the recording for trainees: the patient pseudonymised in every track, imaging de-identified</source>
+      <translation>供学员使用的录制去标识化副本：所有轨道中的患者均以假名显示，影像已去标识化</translation>
+    </message>
+    <message>
+      <source>All specialties</source>
+      <translation>所有专科</translation>
+    </message>
+    <message>
+      <source>All tags</source>
+      <translation>所有标签</translation>
+    </message>
+    <message>
+      <source>Case library</source>
+      <translation>病例库</translation>
+    </message>
+    <message>
+      <source>Case library…</source>
+      <translation>病例库…</translation>
+    </message>
+    <message>
+      <source>Close</source>
+      <translation>关闭</translation>
+    </message>
+    <message>
+      <source>Date</source>
+      <translation>日期</translation>
+    </message>
+    <message>
+      <source>Duration</source>
+      <translation>时长</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>类型</translation>
+    </message>
+    <message>
+      <source>Make teaching file</source>
+      <translation>生成教学病例</translation>
+    </message>
+    <message>
+      <source>Making a de-identified teaching file…</source>
+      <translation>正在生成去标识化教学病例…</translation>
+    </message>
+    <message>
+      <source>No case matches the search.</source>
+      <translation>没有符合搜索条件的病例。</translation>
+    </message>
+    <message>
+      <source>Only de-identified teaching files are shown.</source>
+      <translation>仅显示去标识化的教学病例。</translation>
+    </message>
+    <message>
+      <source>Open</source>
+      <translation>打开</translation>
+    </message>
+    <message>
+      <source>Patient</source>
+      <translation>患者</translation>
+    </message>
+    <message>
+      <source>Recording</source>
+      <translation>录制</translation>
+    </message>
+    <message>
+      <source>Replay: %1</source>
+      <translation>回放：%1</translation>
+    </message>
+    <message>
+      <source>Search titles, tags and chapters</source>
+      <translation>搜索标题、标签和章节</translation>
+    </message>
+    <message>
+      <source>Specialty</source>
+      <translation>专科</translation>
+    </message>
+    <message>
+      <source>Teaching file</source>
+      <translation>教学病例</translation>
+    </message>
+    <message>
+      <source>Teaching file made: %1</source>
+      <translation>已生成教学病例：%1</translation>
+    </message>
+    <message>
+      <source>The case library is empty. Recorded consultations and teaching files appear here.</source>
+      <translation>病例库为空。录制的会诊和教学病例将显示在此处。</translation>
+    </message>
+    <message>
+      <source>The teaching file could not be made: %1</source>
+      <translation>无法生成教学病例：%1</translation>
+    </message>
+    <message>
+      <source>This case cannot be opened: %1</source>
+      <translation>无法打开此病例：%1</translation>
+    </message>
+    <message>
+      <source>Title</source>
+      <translation>标题</translation>
+    </message>
+    <message>
+      <source>Trainees may open de-identified teaching files only.</source>
+      <translation>学员只能打开去标识化的教学病例。</translation>
+    </message>
+    <message>
+      <source>Untitled recording</source>
+      <translation>未命名录制</translation>
+    </message>
+  </context>
+  <context>
     <name>CrashDialog</name>
     <message>
       <source>Continue</source>
@@ -1696,6 +1811,10 @@ API：%4</translation>
       <translation>已写入去标识化副本：%1 个文件，跳过 %2 个。</translation>
     </message>
     <message>
+      <source>De-identifying the study for teaching…</source>
+      <translation>正在为教学去标识化检查…</translation>
+    </message>
+    <message>
       <source>Distance</source>
       <translation>距离</translation>
     </message>
@@ -1764,6 +1883,10 @@ API：%4</translation>
       <translation>未打开检查。请打开文件夹、将 DICOM 文件拖放到此处，或从 PACS 获取。</translation>
     </message>
     <message>
+      <source>No study open. The consult's study appears here, de-identified.</source>
+      <translation>未打开检查。会诊的检查将以去标识化形式显示在此处。</translation>
+    </message>
+    <message>
       <source>Open a folder of DICOM files</source>
       <translation>打开 DICOM 文件所在文件夹</translation>
     </message>
@@ -1804,8 +1927,20 @@ API：%4</translation>
       <translation>渲染</translation>
     </message>
     <message>
+      <source>Retrieving the consult's study…</source>
+      <translation>正在获取会诊的检查…</translation>
+    </message>
+    <message>
       <source>Series</source>
       <translation>序列</translation>
+    </message>
+    <message>
+      <source>The consult's study is not available here.</source>
+      <translation>此处无法获取该会诊的检查。</translation>
+    </message>
+    <message>
+      <source>The study could not be retrieved: %1</source>
+      <translation>无法获取检查：%1</translation>
     </message>
     <message>
       <source>Trajectory</source>
@@ -2256,6 +2391,213 @@ API：%4</translation>
     <message>
       <source>minutes</source>
       <translation>分钟</translation>
+    </message>
+  </context>
+  <context>
+    <name>ReplayPlayer</name>
+    <message>
+      <source>%1 / %2</source>
+      <translation>%1 / %2</translation>
+    </message>
+    <message>
+      <source>%1 mm from the expert's target (score %2 %).</source>
+      <translation>距专家目标 %1 mm（得分 %2%）。</translation>
+    </message>
+    <message>
+      <source>%1 mm from the expert's target: well placed (score %2 %).</source>
+      <translation>距专家目标 %1 mm：位置准确（得分 %2%）。</translation>
+    </message>
+    <message>
+      <source>Add a pause point</source>
+      <translation>添加暂停点</translation>
+    </message>
+    <message>
+      <source>Add chapter</source>
+      <translation>添加章节</translation>
+    </message>
+    <message>
+      <source>Add pause point here</source>
+      <translation>在此处添加暂停点</translation>
+    </message>
+    <message>
+      <source>Answer</source>
+      <translation>作答</translation>
+    </message>
+    <message>
+      <source>Answer by</source>
+      <translation>作答方式</translation>
+    </message>
+    <message>
+      <source>Apnoea</source>
+      <translation>呼吸暂停</translation>
+    </message>
+    <message>
+      <source>Asystole</source>
+      <translation>心搏停止</translation>
+    </message>
+    <message>
+      <source>Atrial fibrillation</source>
+      <translation>心房颤动</translation>
+    </message>
+    <message>
+      <source>Blue: your answer. Green: the expert's target.</source>
+      <translation>蓝色：您的答案。绿色：专家的目标。</translation>
+    </message>
+    <message>
+      <source>Chapter at %1</source>
+      <translation>%1 处的章节</translation>
+    </message>
+    <message>
+      <source>Chapter title</source>
+      <translation>章节标题</translation>
+    </message>
+    <message>
+      <source>Chapter ▶</source>
+      <translation>章节 ▶</translation>
+    </message>
+    <message>
+      <source>Chapter: %1</source>
+      <translation>章节：%1</translation>
+    </message>
+    <message>
+      <source>Chat</source>
+      <translation>聊天</translation>
+    </message>
+    <message>
+      <source>Choose a rhythm first.</source>
+      <translation>请先选择心律。</translation>
+    </message>
+    <message>
+      <source>Choose the rhythm, then Answer.</source>
+      <translation>选择心律，然后点击作答。</translation>
+    </message>
+    <message>
+      <source>Click where you would place the target on the picture.</source>
+      <translation>在画面上点击您认为目标应在的位置。</translation>
+    </message>
+    <message>
+      <source>Continue</source>
+      <translation>继续</translation>
+    </message>
+    <message>
+      <source>Correct: %1.</source>
+      <translation>正确：%1。</translation>
+    </message>
+    <message>
+      <source>Desaturation</source>
+      <translation>血氧饱和度下降</translation>
+    </message>
+    <message>
+      <source>ECG lead off</source>
+      <translation>心电导联脱落</translation>
+    </message>
+    <message>
+      <source>End of recording</source>
+      <translation>录制结束</translation>
+    </message>
+    <message>
+      <source>Expert</source>
+      <translation>专家</translation>
+    </message>
+    <message>
+      <source>Expert's rhythm</source>
+      <translation>专家判断的心律</translation>
+    </message>
+    <message>
+      <source>Hypotension</source>
+      <translation>低血压</translation>
+    </message>
+    <message>
+      <source>Next chapter</source>
+      <translation>下一章节</translation>
+    </message>
+    <message>
+      <source>No target drawn on the video before this moment.</source>
+      <translation>此时刻之前视频上未标注目标。</translation>
+    </message>
+    <message>
+      <source>No video in this recording</source>
+      <translation>此录制中没有视频</translation>
+    </message>
+    <message>
+      <source>Normal sinus rhythm</source>
+      <translation>正常窦性心律</translation>
+    </message>
+    <message>
+      <source>Not quite: the expert saw %1.</source>
+      <translation>不完全正确：专家判断为%1。</translation>
+    </message>
+    <message>
+      <source>Pause</source>
+      <translation>暂停</translation>
+    </message>
+    <message>
+      <source>Pause and predict</source>
+      <translation>暂停并预测</translation>
+    </message>
+    <message>
+      <source>Pause point added at %1.</source>
+      <translation>已在 %1 处添加暂停点。</translation>
+    </message>
+    <message>
+      <source>Paused for a question</source>
+      <translation>暂停答题</translation>
+    </message>
+    <message>
+      <source>Picture size</source>
+      <translation>画面尺寸</translation>
+    </message>
+    <message>
+      <source>Play</source>
+      <translation>播放</translation>
+    </message>
+    <message>
+      <source>Previous chapter</source>
+      <translation>上一章节</translation>
+    </message>
+    <message>
+      <source>Question</source>
+      <translation>问题</translation>
+    </message>
+    <message>
+      <source>Rhythm</source>
+      <translation>心律</translation>
+    </message>
+    <message>
+      <source>ST elevation</source>
+      <translation>ST 段抬高</translation>
+    </message>
+    <message>
+      <source>Sinus tachycardia</source>
+      <translation>窦性心动过速</translation>
+    </message>
+    <message>
+      <source>Target on the picture</source>
+      <translation>画面上的目标</translation>
+    </message>
+    <message>
+      <source>Tolerance</source>
+      <translation>容差</translation>
+    </message>
+    <message>
+      <source>Untitled recording</source>
+      <translation>未命名录制</translation>
+    </message>
+    <message>
+      <source>Where would you place the needle?</source>
+      <translation>您会把针放在哪里？</translation>
+    </message>
+    <message>
+      <source>de-identified teaching file</source>
+      <translation>去标识化教学病例</translation>
+    </message>
+    <message>
+      <source>unknown</source>
+      <translation>未知</translation>
+    </message>
+    <message>
+      <source>◀ Chapter</source>
+      <translation>◀ 章节</translation>
     </message>
   </context>
   <context>

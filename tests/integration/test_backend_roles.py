@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ def _user() -> dict[str, Any]:
 
 CLINICAL_READ = _all(200, it_admin=403)
 MEMBER_WRITE = _all(201, trainee=403, it_admin=403)
+PARTICIPANT_READ = _all(200, trainee=403, it_admin=403)
 TABLE = [
     Route("GET", "/health", _all(200, **{ANON: 200})),
     Route("GET", "/openapi.json", _all(200, **{ANON: 200})),
@@ -84,6 +86,28 @@ TABLE = [
     Route("GET", "/consults/{id}/chat", CLINICAL_READ, state="in_session"),
     Route("POST", "/consults/{id}/annotations", MEMBER_WRITE, state="in_session", body=_annotation),
     Route("GET", "/consults/{id}/annotations", CLINICAL_READ, state="in_session"),
+    # Identity and photos only for the consult's participants; refusals are audited (test_backend_teaching).
+    Route("GET", "/consults/{id}/identity", PARTICIPANT_READ, state="in_session"),
+    Route("GET", "/consults/{id}/photos", PARTICIPANT_READ, state="in_session"),
+    # No photo 1 on a fresh consult: participants learn that (404), nobody else gets that far.
+    Route(
+        "GET", "/consults/{id}/photos/1", _all(403, specialist=404, county_doctor=404), state="in_session"
+    ),
+    Route(
+        "POST",
+        "/consults/{id}/answer",
+        _all(403, specialist=200),
+        state="in_session",
+        body=lambda: {"text": "answer", "key_images": []},
+    ),
+    Route("GET", "/consults/{id}/recording", CLINICAL_READ, state="in_session"),
+    Route(
+        "POST",
+        "/consults/{id}/recording",
+        _all(403, specialist=200),
+        state="in_session",
+        body=lambda: {"on": True},
+    ),
     Route(
         "POST",
         "/audit/events",
@@ -111,6 +135,29 @@ def test_every_route_for_every_role(api: Api) -> None:
             if response.status_code in (401, 403):
                 assert set(response.json()) == {"detail"}
     assert not mismatches, "\n".join(mismatches)
+
+
+# Covered by their own tests: sign-in (test_backend_auth) and the binary photo upload (test_store_forward).
+NOT_IN_TABLE = {
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/logout"),
+    ("POST", "/consults/{id}/photos"),
+}
+
+
+def test_table_covers_every_published_route(api: Api) -> None:
+    """A new route must join the matrix (or name the test that checks its roles)."""
+    spec = api.ok("GET", "/openapi.json", None)
+    published = {
+        (method.upper(), re.sub(r"\{consult_id\}", "{id}", path.removeprefix("/api/v1")))
+        for path, methods in spec["paths"].items()
+        for method in methods
+    }
+    published = {(m, re.sub(r"\{photo_id\}", "1", p)) for m, p in published}
+    tabled = {(route.method, route.path.split("?")[0]) for route in TABLE}
+    assert ("GET", "/consults/{id}/identity") in published and len(published) > 20
+    assert published - tabled - NOT_IN_TABLE == set()
 
 
 def test_object_level_rules(api: Api) -> None:

@@ -152,3 +152,78 @@ def test_outsiders_are_refused(api: Api) -> None:
             assert (await _recv(ws))["type"] == "welcome"
 
     asyncio.run(scenario())
+
+
+
+def test_viewers_only_answer_the_instructor(api: Api) -> None:
+    """A trainee (viewer) may address a non-viewer member (the P2P handshake with the instructor), but
+    not broadcast nor reach another viewer; what members send viewers arrives pseudonymised."""
+    patient = {"patient_id": "CT-2026-0042", "name": "Wang Min", "sex": "F", "birth_date": "1954-03-08"}
+    cid = int(api.new_consult("radiology", patient=patient)["id"])
+    api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
+    api.ok("POST", f"/consults/{cid}/start", "dr.li")
+    api.ok(
+        "POST",
+        "/users",
+        "it.admin",
+        201,
+        json={
+            "username": "student.sun",
+            "password": "pw",
+            "display_name": "Sun",
+            "role": "trainee",
+            "specialties": ["radiology"],
+        },
+    )
+    api.login("student.sun", "pw")
+    urls = [_url(api, cid, api.token(u)) for u in ("dr.chen", "dr.li", "student.zhao", "student.sun")]
+    seen_patient = api.ok("GET", f"/consults/{cid}", "student.zhao")["patient"]
+    text = "Wang Min (CT-2026-0042), born 1954-03-08: watch the needle"
+    scrubbed = f"{seen_patient['name']} ({seen_patient['patient_id']}), born [birth date]: watch the needle"
+
+    async def scenario() -> None:
+        # Each joins after the previous one's welcome: admission runs after the handshake, so two sockets
+        # opened at once may be admitted in either order.
+        async with connect(urls[0]) as instructor:
+            instructor_id = (await _recv(instructor))["member_id"]
+            async with connect(urls[1]) as county:
+                await _recv(county)
+                await _recv(instructor)  # the county doctor joined
+                await _viewers(instructor, county, instructor_id)
+
+    async def _viewers(instructor: ClientConnection, county: ClientConnection, instructor_id: str) -> None:
+        async with connect(urls[2]) as trainee:
+            trainee_id = (await _recv(trainee))["member_id"]
+            for ws in (instructor, county):
+                assert (await _recv(ws))["member"]["member_id"] == trainee_id
+            async with connect(urls[3]) as other:
+                other_id = (await _recv(other))["member_id"]
+                for ws in (instructor, county, trainee):
+                    assert (await _recv(ws))["member"]["member_id"] == other_id
+                # The instructor offers to the trainee; the trainee answers the instructor: relayed.
+                offer = {"v": 1, "type": "offer", "to": trainee_id, "payload": {"sdp": "v=0 o"}}
+                await instructor.send(json.dumps(offer))
+                assert (await _recv(trainee))["payload"] == {"sdp": "v=0 o"}
+                answer = {"v": 1, "type": "answer", "to": instructor_id, "payload": {"sdp": "v=0 a"}}
+                await trainee.send(json.dumps(answer))
+                relayed = await _recv(instructor)
+                assert relayed["type"] == "answer" and relayed["from"] == trainee_id
+                # A broadcast, or a message to another viewer: an error to the trainee, relayed to nobody.
+                broadcast = {"v": 1, "type": "message", "payload": {"text": "hi all"}}
+                to_viewer = {"v": 1, "type": "candidate", "to": other_id, "payload": {}}
+                for refused_message in (broadcast, to_viewer):
+                    await trainee.send(json.dumps(refused_message))
+                for _ in range(2):
+                    refused = await _recv(trainee)
+                    assert refused["type"] == "error" and "viewer" in refused["message"]
+                # So the next thing the others receive is the instructor's message: the viewers get it
+                # pseudonymised, the county doctor as written.
+                message = {"v": 1, "type": "message", "payload": {"text": text}}
+                await instructor.send(json.dumps(message))
+                assert (await _recv(county))["payload"] == {"text": text}
+                for ws in (trainee, other):
+                    seen = await _recv(ws)
+                    assert seen["type"] == "message" and seen["from"] == instructor_id
+                    assert seen["payload"] == {"text": scrubbed}
+
+    asyncio.run(scenario())

@@ -1,0 +1,226 @@
+"""A teaching class through a real SFU: Janus (the Debian `janus` package) on this host, its video room,
+one publisher (the instructor's workstation, 320x240 at 15 fps with the class data channel) and ten
+subscribers (the trainees' viewers), all on one asyncio loop in this process. Janus's API listens on
+127.0.0.1; its one ICE candidate is this host's own IPv4 address (Janus never gathers on a loopback
+interface, see janus_env.py), so no packet leaves the machine.
+
+What the SFU is for: the instructor sends ONE stream whatever the class size, so the test also checks
+that the publisher has exactly one outbound video stream and that Janus lists exactly one publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from aiortc import RTCStatsReport
+from aiortc.stats import RTCOutboundRtpStreamStats
+
+from rtc.janus import JanusClient, JanusError, JanusPublisher, JanusViewer, class_message
+from rtc.sources import SyntheticVideoTrack, read_frame_counter
+from tests.integration.janus_env import Janus, JanusMissingError, host_ipv4
+
+VIEWERS = 10
+WINDOW_S = 6.0
+
+
+@pytest.fixture
+def janus() -> Iterator[Janus]:
+    try:
+        server = Janus()
+    except JanusMissingError as error:
+        pytest.fail(str(error), pytrace=False)
+    with server:
+        yield server
+
+
+@dataclass
+class ClassRun:
+    feed_id: int = 0
+    sent: int = 0
+    frames: list[list[int]] = field(default_factory=list)  # burned-in counters each viewer decoded
+    messages: list[list[int]] = field(default_factory=list)  # data-channel counters each viewer got
+    frames_received: list[int] = field(default_factory=list)
+    outbound_video_streams: int = 0
+    senders: int = 0
+    participants: list[dict[str, Any]] = field(default_factory=list)
+    cpu_cores: float = 0.0
+    kbps: float = 0.0
+    janus_candidates: list[str] = field(default_factory=list)  # addresses in Janus's answer
+
+
+def _video_outbound(report: RTCStatsReport) -> list[RTCOutboundRtpStreamStats]:
+    return [s for s in report.values() if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video"]
+
+
+def _strictly_increasing(values: list[int]) -> bool:
+    return all(b > a for a, b in itertools.pairwise(values))
+
+
+async def _class_of_ten(base_url: str) -> ClassRun:
+    instructor, trainees = JanusClient(base_url), JanusClient(base_url)
+    publisher: JanusPublisher | None = None
+    viewers: list[JanusViewer] = []
+    try:
+        room = await instructor.create_room()
+        publisher = JanusPublisher(instructor, room, SyntheticVideoTrack(320, 240, 15.0))
+        await publisher.start()
+        assert publisher.feed_id is not None
+        viewers = [JanusViewer(trainees, room, publisher.feed_id) for _ in range(VIEWERS)]
+        messages: list[list[int]] = [[] for _ in viewers]
+        for viewer, received in zip(viewers, messages, strict=True):
+            viewer.message_received.connect(lambda text, r=received: r.append(json.loads(text)["counter"]))
+        await asyncio.gather(*(viewer.start() for viewer in viewers))
+
+        frames: list[list[int]] = [[] for _ in viewers]
+        before = await publisher.stats()
+        assert before is not None
+        bytes_before = sum(int(s.bytesSent) for s in _video_outbound(before))
+        cpu_before, wall_before = time.process_time(), time.monotonic()
+        tick = 0
+        while time.monotonic() - wall_before < WINDOW_S:
+            tick += 1
+            assert publisher.send(class_message(tick))
+            for viewer, seen in zip(viewers, frames, strict=True):
+                frame = viewer.take_video_frame()
+                if frame is not None:
+                    seen.append(read_frame_counter(frame.to_ndarray(format="rgb24")))
+            await asyncio.sleep(0.1)
+        # Let the last messages cross Janus before reading the figures.
+        await asyncio.sleep(0.3)
+        cpu_s, wall_s = time.process_time() - cpu_before, time.monotonic() - wall_before
+        after = await publisher.stats()
+        assert after is not None
+        outbound = _video_outbound(after)
+        kbps = (sum(int(s.bytesSent) for s in outbound) - bytes_before) * 8 / wall_s / 1000
+        participants = await instructor.participants(room)
+        return ClassRun(
+            feed_id=publisher.feed_id,
+            sent=tick,
+            frames=frames,
+            messages=messages,
+            frames_received=[v.frames_received for v in viewers],
+            outbound_video_streams=len(outbound),
+            senders=len(publisher.pc.getSenders()) if publisher.pc else 0,
+            participants=participants,
+            cpu_cores=cpu_s / wall_s,
+            kbps=kbps,
+            janus_candidates=[
+                line.split()[4]
+                for line in (publisher.pc.remoteDescription.sdp if publisher.pc else "").splitlines()
+                if line.startswith("a=candidate:")
+            ],
+        )
+    finally:
+        await asyncio.gather(*(viewer.close() for viewer in viewers))
+        if publisher is not None:
+            await publisher.close()
+            await publisher.close()  # twice is harmless
+        await trainees.close()
+        await instructor.close()
+        await instructor.close()
+
+
+def test_ten_viewers_receive_the_class_through_janus(janus: Janus) -> None:
+    run = asyncio.run(asyncio.wait_for(_class_of_ten(janus.base_url), 50))
+    print(
+        f"\nJanus class on loopback, {VIEWERS} viewers, 320x240@15: test process CPU "
+        f"{run.cpu_cores:.2f} cores (publisher + all viewers + decoding), "
+        f"publisher outbound video {run.kbps:.0f} kbit/s, frames per viewer {run.frames_received}"
+    )
+    assert len(run.frames) == len(run.messages) == VIEWERS
+    for index, (counters, texts) in enumerate(zip(run.frames, run.messages, strict=True)):
+        # Video: the burned-in counter of each newly decoded frame goes up.
+        assert len(counters) >= 15, f"viewer {index} saw {len(counters)} frames"
+        assert _strictly_increasing(counters), f"viewer {index}: {counters}"
+        # Data: the instructor's counter arrives in order, nearly all of it.
+        assert len(texts) >= run.sent - 3, f"viewer {index} got {len(texts)} of {run.sent} messages"
+        assert _strictly_increasing(texts), f"viewer {index}: {texts}"
+    # One stream out of the instructor's workstation, whatever the class size.
+    assert run.outbound_video_streams == 1
+    assert run.senders == 1
+    assert [p["id"] for p in run.participants if p.get("publisher")] == [run.feed_id]
+    assert run.kbps > 20
+    # Janus offered one address, this machine's own: the media never left the host.
+    assert set(run.janus_candidates) == {host_ipv4()}
+
+
+async def _missing_room(base_url: str) -> None:
+    client = JanusClient(base_url)
+    try:
+        room = await client.create_room()
+        with pytest.raises(JanusError) as missing:
+            await JanusViewer(client, room + 1, 1).start()
+        assert missing.value.code == 426  # JANUS_VIDEOROOM_ERROR_NO_SUCH_ROOM
+        assert "No such room" in missing.value.reason
+        with pytest.raises(JanusError) as no_room:
+            await JanusPublisher(client, room + 1, SyntheticVideoTrack(320, 240, 15.0)).start()
+        assert no_room.value.code == 426
+        with pytest.raises(JanusError) as exists:
+            await client.create_room(room)
+        assert exists.value.code == 427  # JANUS_VIDEOROOM_ERROR_ROOM_EXISTS
+        with pytest.raises(JanusError) as no_feed:
+            await JanusViewer(client, room, 12345).start()
+        assert no_feed.value.code == 428  # JANUS_VIDEOROOM_ERROR_NO_SUCH_FEED
+    finally:
+        await client.close()
+
+
+def test_janus_errors_raise_janus_error(janus: Janus) -> None:
+    asyncio.run(asyncio.wait_for(_missing_room(janus.base_url), 30))
+
+
+def test_client_closes_when_janus_is_gone(janus: Janus) -> None:
+    async def scenario() -> None:
+        client = JanusClient(janus.base_url)
+        room = await client.create_room()
+        assert room > 0
+        janus.stop()  # the SFU goes away under an open session with its long poll running
+        with pytest.raises(httpx.HTTPError):
+            await client.create_room()
+        await asyncio.wait_for(client.close(), 5)
+        await client.close()  # twice is harmless
+        assert client.closed
+
+    asyncio.run(scenario())
+
+
+def test_instructor_audio_reaches_a_viewer(janus: Janus) -> None:
+    from aiortc.stats import RTCInboundRtpStreamStats
+
+    from rtc.sources import SyntheticAudioTrack
+
+    async def scenario() -> dict[str, int]:
+        client = JanusClient(janus.base_url)
+        try:
+            room = await client.create_room()
+            video, audio = SyntheticVideoTrack(320, 240, 15.0), SyntheticAudioTrack()
+            publisher = JanusPublisher(client, room, video, audio)
+            await publisher.start()
+            assert publisher.feed_id is not None
+            viewer = JanusViewer(client, room, publisher.feed_id)
+            await viewer.start()
+            await asyncio.sleep(2.0)
+            assert viewer.pc is not None
+            report = await viewer.pc.getStats()
+            await viewer.close()
+            await publisher.close()
+            return {
+                s.kind: int(s.packetsReceived)
+                for s in report.values()
+                if isinstance(s, RTCInboundRtpStreamStats)
+            }
+        finally:
+            await client.close()
+
+    received = asyncio.run(asyncio.wait_for(scenario(), 30))
+    # 20 ms Opus frames: about 50 packets a second once the path is up.
+    assert received.get("audio", 0) > 40
+    assert received.get("video", 0) > 10
