@@ -119,6 +119,21 @@ class VitalsSettings(_Strict):
     hl7_port: int = Field(default=2575, ge=1, le=65535)
 
 
+class TeachingSettings(_Strict):
+    # A live class of many trainees goes through the site's Janus (video room) at this HTTP API URL,
+    # e.g. "http://sfu.example.org:8088/janus"; empty: trainees connect peer to peer to the instructor.
+    janus_url: str = ""
+
+    @field_validator("janus_url", mode="before")
+    @classmethod
+    def _http_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value and not (value.startswith(("http://", "https://")) and len(value) > len("https://")):
+                raise ValueError("must be empty or an http(s):// URL of Janus's HTTP API")
+        return value
+
+
 class PluginPolicy(_Strict):
     allow: list[NonEmpty] | None = None  # None: every installed plugin may load
     deny: list[NonEmpty] = Field(default_factory=list)
@@ -144,6 +159,7 @@ class SiteConfig(_Strict):
     worklist: WorklistSettings = WorklistSettings()
     plugins: PluginPolicy = PluginPolicy()
     vitals: VitalsSettings = VitalsSettings()
+    teaching: TeachingSettings = TeachingSettings()
     locked: LockedSettings = LockedSettings()
 
 

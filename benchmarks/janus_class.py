@@ -17,6 +17,8 @@ congested uplink would allow.
 
     python benchmarks/janus_class.py --quick    # 6 s per mode, under 45 s on 2 cores
     python benchmarks/janus_class.py            # 20 s per mode, under 120 s
+    TELECONSULT_CLASS_VIDEO=640x480@30 python benchmarks/janus_class.py   # the call's own size
+
 
 The last line is one JSON object.
 """
@@ -38,7 +40,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import parse, report
 
 VIEWERS = 10
-WIDTH, HEIGHT, FPS = 320, 240, 15.0
+
+
+def class_video(spec: str) -> tuple[int, int, float]:
+    """WIDTHxHEIGHT@FPS; an environment variable so the spawned publisher and viewers see it too."""
+    size, _, fps = spec.partition("@")
+    width, _, height = size.partition("x")
+    return int(width), int(height), float(fps or 15)
+
+
+WIDTH, HEIGHT, FPS = class_video(os.environ.get("TELECONSULT_CLASS_VIDEO", "320x240@15"))
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -326,6 +337,7 @@ def main() -> None:
         )
     figures_out: dict[str, float | int | str] = {
         "viewers": VIEWERS,
+        "video": f"{WIDTH}x{HEIGHT}@{FPS:g}",
         "publisher_cpu_cores": sfu["cpu_cores"],
         "publisher_kbps": sfu["kbps"],
         "frames_per_viewer_min": int(sfu["frames_min"]),

@@ -328,6 +328,7 @@ class JanusPublisher:
         self._handle: JanusHandle | None = None
         self.webrtc_up = asyncio.Event()
         self.channel_open = asyncio.Event()
+        self.hung_up = asyncio.Event()  # Janus hung the publication up (it restarted, the room went)
         self.closed = False
 
     async def start(self, timeout: float = 20.0) -> None:
@@ -359,6 +360,7 @@ class JanusPublisher:
             self.webrtc_up.set()
         elif event.get("janus") == "hangup":
             log.info("Janus hung up on the publisher: %s", event.get("reason"))
+            self.hung_up.set()
 
     def send(self, text: str) -> bool:
         """Send ``text`` on the class data channel; False (nothing sent) while it is not open."""
@@ -394,12 +396,16 @@ class JanusPublisher:
 
 class JanusViewer:
     """A trainee: subscribes to ``feed_id`` in ``room``; keeps the newest video frame and relays the
-    class data channel's text messages to :attr:`message_received`."""
+    class data channel's text messages to :attr:`message_received`, and every decoded video and audio
+    frame to :attr:`video_frame_received` and :attr:`audio_frame_received` (rtc/classroom.py feeds them
+    into a ViewerSession, so the UI reads a class through Janus like a peer-to-peer one)."""
 
     def __init__(self, client: JanusClient, room: int, feed_id: int) -> None:
         self.client, self.room, self.feed_id = client, room, feed_id
         self.pc: RTCPeerConnection | None = None
         self.message_received: Listeners[str] = Listeners()
+        self.video_frame_received: Listeners[av.VideoFrame] = Listeners()
+        self.audio_frame_received: Listeners[av.AudioFrame] = Listeners()
         self.frames_received = 0
         self.messages_received = 0
         self._latest: av.VideoFrame | None = None
@@ -407,6 +413,7 @@ class JanusViewer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.webrtc_up = asyncio.Event()
         self.channel_open = asyncio.Event()
+        self.hung_up = asyncio.Event()  # Janus hung the subscription up (the publisher left, the room went)
         self.closed = False
 
     async def start(self, timeout: float = 20.0) -> None:
@@ -426,7 +433,7 @@ class JanusViewer:
             if track.kind == "video":
                 self._spawn(self._consume(track))
             else:
-                self._spawn(self._drain(track))
+                self._spawn(self._consume_audio(track))
 
         pc.on("datachannel", self._wire_channel)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
@@ -447,6 +454,9 @@ class JanusViewer:
     def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("janus") == "webrtcup":
             self.webrtc_up.set()
+        elif event.get("janus") == "hangup":
+            log.info("Janus hung up on the viewer: %s", event.get("reason"))
+            self.hung_up.set()
 
     def _wire_channel(self, channel: RTCDataChannel) -> None:
         def on_message(message: str | bytes) -> None:
@@ -468,12 +478,14 @@ class JanusViewer:
                 if isinstance(frame, av.VideoFrame):
                     self._latest = frame
                     self.frames_received += 1
+                    self.video_frame_received.emit(frame)
 
-    @staticmethod
-    async def _drain(track: MediaStreamTrack) -> None:
+    async def _consume_audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                await track.recv()
+                frame = await track.recv()
+                if isinstance(frame, av.AudioFrame):
+                    self.audio_frame_received.emit(frame)
 
     def take_video_frame(self) -> av.VideoFrame | None:
         """The newest decoded frame since the last call (None when none arrived); older ones are dropped."""
@@ -495,6 +507,8 @@ class JanusViewer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.message_received.clear()
+        self.video_frame_received.clear()
+        self.audio_frame_received.clear()
 
 
 def class_message(counter: int) -> str:

@@ -86,7 +86,7 @@ async def _signed_in(base: str, username: str) -> BackendClient:
 
 
 @contextlib.asynccontextmanager
-async def live_class(base: str, viewers: int) -> AsyncIterator[Class]:
+async def live_class(base: str, viewers: int, janus_url: str | None = None) -> AsyncIterator[Class]:
     doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
     admin = await _signed_in(base, "it.admin")
     for username in TRAINEES[1:]:
@@ -99,7 +99,7 @@ async def live_class(base: str, viewers: int) -> AsyncIterator[Class]:
     await specialist.transition(consult["id"], "accept")
     cid = int(consult["id"])
     model = ClassModel()
-    host = ClassHost(model, [], replace=REPLACE)
+    host = ClassHost(model, [], replace=REPLACE, janus_url=janus_url)
     instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
     bedside = CallSession(WebSocketSignalling(lambda: doctor.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
     host.attach(instructor)  # as link.call_session_hooks does, before start

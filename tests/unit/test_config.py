@@ -182,3 +182,19 @@ def test_the_shipped_example_site_file_is_valid() -> None:
     site = load_site_config(example)
     assert site.pacs[1].kind == "dimse"
     assert site.ice_servers[1].username == "workstation"
+
+
+def test_teaching_janus_url_is_optional_and_validated(tmp_path: Path) -> None:
+    assert SiteConfig().teaching.janus_url == ""  # peer to peer unless IT names a Janus
+    text = "[teaching]\njanus_url = ' http://sfu.example.org:8088/janus '\n"
+    site = load_site_config(write(tmp_path, text))
+    assert site.teaching.janus_url == "http://sfu.example.org:8088/janus"
+    assert load_site_config(write(tmp_path, "[teaching]\njanus_url = ''\n")).teaching.janus_url == ""
+    for bad, message in (
+        ("janus_url = 'sfu.example.org:8088'", "key 'teaching.janus_url': must be empty or an http(s)://"),
+        ("janus_url = 8088", "key 'teaching.janus_url': expected a string, got 8088"),
+        ("janus = 'http://x'", "key 'teaching.janus': unknown key"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_site_config(write(tmp_path, f"[teaching]\n{bad}\n"))
+        assert any(message in problem for problem in caught.value.problems), caught.value.problems
