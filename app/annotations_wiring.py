@@ -16,6 +16,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from app.annotations.model import AnnotationDocument
+from app.roles import PERMISSIONS, Role
 
 if TYPE_CHECKING:
     from app.backend_client import UserInfo
@@ -33,6 +34,13 @@ def new_site_id() -> str:
     return f"{socket.gethostname()[:48]}-{uuid.uuid4().hex[:12]}"
 
 
+def _may_annotate(role: str) -> bool:
+    try:
+        return PERMISSIONS[Role(role)].annotate
+    except ValueError:  # a role this workstation does not know: the backend decides
+        return True
+
+
 def document_for(link: BackendLink) -> AnnotationDocument:
     """The link's document, made (and fed to the outbox) on first use."""
     doc = _DOCUMENTS.get(link)
@@ -46,6 +54,11 @@ def document_for(link: BackendLink) -> AnnotationDocument:
         doc.set_author(user.display_name if user is not None else "")
 
     def to_outbox(op: dict[str, Any]) -> None:
+        # A trainee's ops (drawn while the instructor lends a tool) are kept by the instructor's
+        # workstation, which accepted them; the backend refuses a trainee's own posts.
+        user = link.sign_in_state.user
+        if user is not None and not _may_annotate(user.role):
+            return
         if op.get("op") != "pointer":
             link.post_annotation(op)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALL_ROLES = (Role.SPECIALIST, Role.COUNTY_DOCTOR)  # trainees follow through the SFU (DESIGN.md, Scale)
+CALL_ROLES = (Role.SPECIALIST, Role.COUNTY_DOCTOR)  # trainees follow a call (app/class_wiring.py)
 BEDSIDE_ROLES = (Role.COUNTY_DOCTOR,)  # whose camera or probe the call is guiding
 
 
@@ -48,7 +48,25 @@ class CallWiring(QObject):
         link.sig_consult_opened.connect(self._consult_opened)
         link.sig_signed_out.connect(self._signed_out)
         panel.sig_join.connect(self.join)
+        panel.controller.sig_state.connect(self._call_state)
         window.sig_closed.connect(self.close)
+
+    def _call_state(self, state: str) -> None:
+        """The accepting specialist's call connected: the consult is in session (trainees of the
+        specialty may follow from now on). A consult already in session is left as it is."""
+        consult_id, client = self.consult_id, self.link.client
+        if state != "connected" or consult_id is None or client is None:
+            return
+        if self.window.ws.role is not Role.SPECIALIST:
+            return
+        item = self.link.worklist.get(consult_id)
+        if item is not None and item.state != "accepted":
+            return
+        self.link.bridge.call(
+            client.transition(consult_id, "start", None),
+            lambda _consult: self.link.refresh_worklist(),
+            lambda error: log.info("consult %s not marked in session: %s", consult_id, error),
+        )
 
     def _consult_opened(self, consult_id: int) -> None:
         if self.window.ws.role not in CALL_ROLES:
@@ -113,10 +131,14 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
         controller.session_hooks = link.call_session_hooks  # shared: vitals and others attach there
         panel = QtCallPanel(controller)
         controller.setParent(panel)
-        if window.ws.role in CALL_ROLES:
+        if window.ws.role in (*CALL_ROLES, Role.TRAINEE):
             # issue 7: both sites draw on the bedside's video; the bedside sees it as its own, large
+            # (a trainee following sees the same, view only until the instructor hands a tool over)
             panel.attach_annotations(link.annotations, on_local=window.ws.role in BEDSIDE_ROLES)
         CallWiring(window, link, panel)  # owned by the panel (Qt parent)
+        from app.class_wiring import attach_class
+
+        attach_class(window, link, panel)  # issue 11: the live class at each site, owned by the panel
         return panel
 
     return {PanelId.CONSULTATION: consultation}

@@ -57,6 +57,7 @@ class DemoBedside:
         self._vitals: Any = None  # (SimulatorSource, VitalsUplink) while in the call
         self._client: BackendClient | None = None
         self._closed = False
+        self.recording = False  # the instructor records the call: her "● REC" (issue 11)
 
     def join(self, consult_id: int, delay_s: float = 1.0) -> concurrent.futures.Future[None] | None:
         if self._closed or self.consult_id == consult_id:
@@ -86,6 +87,7 @@ class DemoBedside:
         )
         self.session = session
         self._start_vitals(session)
+        session.message_received.connect(lambda message: self._on_control(session, message))
         await session.start()
         log.info("demo: the county doctor joined the call of consult %s", consult_id)
 
@@ -102,6 +104,31 @@ class DemoBedside:
         monitor.start()
         self._vitals = (monitor, VitalsUplink(session, store).start())
 
+    def _on_control(self, session: Any, message: Any) -> None:
+        """The instructor's control actions (issue 11): the recording indicator, and the class scenario
+        for her simulated monitor (an unknown scenario is refused with the reason)."""
+        from app.vitals.simulator import Scenario
+
+        envelope = message.envelope
+        if message.channel != "control" or envelope is None or session is not self.session:
+            return
+        action, args = envelope.body.get("action"), envelope.body.get("args") or {}
+        if action == "recording":
+            self.recording = bool(args.get("on"))
+        elif action == "scenario" and self._vitals is not None:
+            try:
+                scenario = Scenario(str(args.get("name", "")))
+            except ValueError:
+                reason = f"unknown scenario {str(args.get('name', ''))[:64]!r}"
+                session.send("control", "refused", {"action": "refused", "args": {"reason": reason}})
+                return
+            self._vitals[0].set_scenario(scenario)
+
+    @property
+    def scenario(self) -> str | None:
+        """Her simulated monitor's scenario while in the call."""
+        return None if self._vitals is None else str(self._vitals[0].scenario.value)
+
     async def _hang_up(self) -> None:
         session, client = self.session, self._client
         self.session, self._client = None, None
@@ -110,6 +137,7 @@ class DemoBedside:
             monitor, uplink = vitals
             await uplink.stop()
             monitor.close()
+        self.recording = False
         if session is not None:
             await session.close()
         if client is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from app.observable import Event
@@ -16,6 +16,9 @@ class Patient:
     name: str
     sex: str  # DICOM codes: M, F, O, U
     birth_date: date | None
+    # The backend's pseudonym code for this patient (given to the consult's participants): a class the
+    # instructor teaches then sees the same "Patient CODE" the backend shows trainees.
+    pseudonym_code: str | None = field(default=None, compare=False)
 
     def age_on(self, today: date) -> int | None:
         if self.birth_date is None:
@@ -30,8 +33,10 @@ class Patient:
         banner, the imaging copy and the worklist all show the same pseudonym."""
         if self.patient_id.startswith("ANON-") and self.name.startswith("Patient "):
             return Patient(patient_id=self.patient_id, name=self.name, sex=self.sex, birth_date=None)
-        digest = hmac.new(site_salt, self.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
-        code = digest[:8].upper()
+        code = self.pseudonym_code
+        if not code:
+            digest = hmac.new(site_salt, self.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+            code = digest[:8].upper()
         return Patient(patient_id=f"ANON-{code}", name=f"Patient {code}", sex=self.sex, birth_date=None)
 
 

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from app.roles import PanelId
+from app.roles import PanelId, Role
 from viewers.viewstate import ACTIONS, ViewMirror
 
 if TYPE_CHECKING:
@@ -125,6 +125,8 @@ class _ViewMirrorWiring:
                 from viewers.view_mirror_qt import QtViewMirror
 
                 self.adapter = QtViewMirror(panel, self.mirror)
+                if self.link.ws.role is Role.TRAINEE:
+                    self.adapter.act_follow.setVisible(False)  # a trainee follows; it never leads
         if self.adapter is not None:
             self.adapter.set_connected(connected)
 

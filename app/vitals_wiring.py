@@ -49,7 +49,10 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
             from widgets.vitals import create_remote_vitals_panel, create_vitals_panel
 
             if not bedside:
-                return create_remote_vitals_panel(audit=link.audit_event, store=store)
+                panel = create_remote_vitals_panel(audit=link.audit_event, store=store)
+                if ws.role is Role.TRAINEE:
+                    panel.limits_button.setVisible(False)  # the patient's limits are not a trainee's to set
+                return panel
             return create_vitals_panel(
                 audit=link.audit_event,
                 hl7_bind=hl7.hl7_bind,

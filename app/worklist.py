@@ -50,6 +50,7 @@ class ConsultItem:
                 name=str(patient["name"]),
                 sex=str(patient.get("sex") or "U"),
                 birth_date=date.fromisoformat(birth) if birth else None,
+                pseudonym_code=str(patient["pseudonym_code"]) if patient.get("pseudonym_code") else None,
             ),
             question=str(data.get("question", "")),
             urgency=str(data.get("urgency", "routine")),

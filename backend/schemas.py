@@ -170,6 +170,9 @@ class PatientOut(BaseModel):
     name: str
     sex: Sex
     birth_date: date | None
+    # For the consult's participants: the code of the pseudonym trainees see ("Patient CODE"), so the
+    # instructor's workstation scrubs what it forwards to a class with the same pseudonym.
+    pseudonym_code: str | None = None
 
 
 class StudyOut(BaseModel):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from backend.audit import record_fields
 from backend.models import AuditRecord, Consult, RoomRecord, User
-from backend.pseudonym import Scrubber, pseudonym_for, scrubber_for
+from backend.pseudonym import Scrubber, pseudonym_code, pseudonym_for, scrubber_for
 from backend.schemas import (
     AnnotationOut,
     AuditOut,
@@ -46,13 +46,14 @@ def consult_scrubber(consult: Consult, viewer: User, salt: bytes) -> Scrubber | 
     return scrubber_for(consult.patient_id, consult.patient_name, consult.patient_birth_date, salt)
 
 
-def identified_patient_out(consult: Consult) -> PatientOut:
+def identified_patient_out(consult: Consult, salt: bytes) -> PatientOut:
     return PatientOut.model_validate(
         {
             "patient_id": consult.patient_id,
             "name": consult.patient_name,
             "sex": consult.patient_sex,
             "birth_date": consult.patient_birth_date,
+            "pseudonym_code": pseudonym_code(consult.patient_id, salt),
         }
     )
 
@@ -68,7 +69,7 @@ def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
                 "birth_date": None,
             }
         )
-    return identified_patient_out(consult)
+    return identified_patient_out(consult, salt)
 
 
 def _scrubbed(scrub: Scrubber | None, value: str) -> str:

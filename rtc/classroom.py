@@ -88,8 +88,9 @@ HOST_SITE = "class-host"
 _DOC_OPS = ("add", "update", "delete", "clear")
 _OP_KEYS = ("op", "id", "author", "site", "lamport", "space", "data")
 # Control actions between the instructor and the bedside that are no trainee's business: errors, and
-# the class's own actions (a trainee's tool and refusals come from the host alone).
-_NOT_FORWARDED = frozenset({"error", GRANT, TAKE_BACK, REFUSED})
+# the class's own actions (a trainee's tool and refusals come from the host alone), and the instructor's
+# instructions to the bedside's simulator.
+_NOT_FORWARDED = frozenset({"error", GRANT, TAKE_BACK, REFUSED, "scenario"})
 # Structural values, never free text: rewriting one would break the protocol (an annotation id, a site).
 _KEEP_KEYS = frozenset({"op", "id", "author", "site", "space", "kind", "action", "colour", "channel"})
 

@@ -61,6 +61,9 @@ class QtCallController(QObject):
         self.playback: AudioPlayback | None = None
         # called on the rtc loop with each new session before it starts (vitals, annotations attach)
         self.session_hooks: list[Callable[[CallSession], object]] = []
+        # Instead of a CallSession: a session made from the signalling and ICE servers (a trainee's
+        # rtc.classroom.ViewerSession). Such a session only receives: no camera or microphone is opened.
+        self.session_factory: Callable[[Signalling, list[dict[str, Any]]], Any] | None = None
         self.video: SwitchableVideoTrack | None = None
         self.audio: SwitchableAudioTrack | None = None
         self._meter: QualityMeter | None = None
@@ -111,22 +114,29 @@ class QtCallController(QObject):
         from rtc.signalling import WebSocketSignalling
         from rtc.stats import QualityMeter
 
-        video_source = self.video_source or SYNTHETIC_VIDEO
-        audio_source = self.audio_source or SYNTHETIC_AUDIO
-        video = SwitchableVideoTrack(size=self.size, fps=self.fps)
-        audio = SwitchableAudioTrack()
-        video.set_enabled(self.camera_enabled)
-        audio.set_muted(self.muted)
-        for track, source in ((video, video_source), (audio, audio_source)):
-            try:
-                track.set_source(await asyncio.to_thread(open_source, source, size=self.size, fps=self.fps))
-            except Exception as exc:  # no device: the call goes on with black / silence
-                log.warning("call: %s cannot be opened: %s", source.label, exc)
-                self.bridge.post(functools.partial(self._source_failed, source, exc))
         if signalling is None:
             assert url_factory is not None
             signalling = WebSocketSignalling(url_factory)
-        session = CallSession(signalling, ice_servers=ice_servers, video_track=video, audio_track=audio)
+        video: SwitchableVideoTrack | None = None
+        audio: SwitchableAudioTrack | None = None
+        session: Any
+        if self.session_factory is not None:
+            session = self.session_factory(signalling, ice_servers)
+        else:
+            video_source = self.video_source or SYNTHETIC_VIDEO
+            audio_source = self.audio_source or SYNTHETIC_AUDIO
+            video = SwitchableVideoTrack(size=self.size, fps=self.fps)
+            audio = SwitchableAudioTrack()
+            video.set_enabled(self.camera_enabled)
+            audio.set_muted(self.muted)
+            for track, source in ((video, video_source), (audio, audio_source)):
+                try:
+                    opened = await asyncio.to_thread(open_source, source, size=self.size, fps=self.fps)
+                    track.set_source(opened)
+                except Exception as exc:  # no device: the call goes on with black / silence
+                    log.warning("call: %s cannot be opened: %s", source.label, exc)
+                    self.bridge.post(functools.partial(self._source_failed, source, exc))
+            session = CallSession(signalling, ice_servers=ice_servers, video_track=video, audio_track=audio)
         session.state_changed.connect(
             lambda state: self.bridge.post(lambda: self._on_state(session, state.value))
         )

@@ -158,6 +158,7 @@ class QtCallPanel(QWidget):
         self.overlay: QtAnnotationOverlay | None = None
         self.annotation_toolbar: QtAnnotationToolbar | None = None
         self.guidance: QtUltrasoundGuidance | None = None
+        self.receive_only = False  # a trainee following: no camera, microphone or own preview
 
         self.banner = QLabel()
         self.banner.setObjectName("callBanner")
@@ -206,6 +207,9 @@ class QtCallPanel(QWidget):
         controls.setSpacing(8)
         controls.addWidget(self.timer_label)
         controls.addWidget(self.quality)
+        self._status_row = QHBoxLayout()  # indicators beside the timer (teaching: recording)
+        self._status_row.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(self._status_row)
         controls.addStretch(1)
         for button in (self.join_button, self.mute_button, self.camera_button, self.source_button):
             controls.addWidget(button)
@@ -214,6 +218,10 @@ class QtCallPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        self._strips = QVBoxLayout()  # rows other capabilities add under the banner (teaching)
+        self._strips.setContentsMargins(0, 0, 0, 0)
+        self._strips.setSpacing(0)
+        layout.addLayout(self._strips)
         self._tools_row = QHBoxLayout()
         self._tools_row.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._tools_row)
@@ -277,6 +285,21 @@ class QtCallPanel(QWidget):
         self._stage_row.addWidget(self.guidance)
         self._render_state()
         return self.overlay
+
+    def set_receive_only(self, receive_only: bool) -> None:
+        """Hide what only a sending participant needs: mute, camera, source and the own preview."""
+        self.receive_only = receive_only
+        for button in (self.mute_button, self.camera_button, self.source_button):
+            button.setVisible(not receive_only)
+        self._render_state()
+
+    def add_strip(self, widget: QWidget) -> None:
+        """A full-width row under the banner (the class strip, the trainee's sessions and banner)."""
+        self._strips.addWidget(widget)
+
+    def add_status(self, widget: QWidget) -> None:
+        """A small indicator beside the call timer (the recording indicator)."""
+        self._status_row.addWidget(widget)
 
     # model -----------------------------------------------------------------------------------
     def offer_call(self, description: str | None) -> None:
@@ -403,7 +426,7 @@ class QtCallPanel(QWidget):
             }.get(state, tr("CallPanel", "No video"))
         )
         self.stage.large.setVisible(True)
-        self.stage.small.setVisible(in_call)
+        self.stage.small.setVisible(in_call and not self.receive_only)
         if not in_call:
             self.timer_label.setText(format_duration(0))
         self._render_buttons()

@@ -72,7 +72,7 @@ def patient_identity(consult_id: ConsultId, user: AnyUser, request: Request, sta
                 consult_id=consult_id,
                 client=client,
             )
-            return identified_patient_out(consult)
+            return identified_patient_out(consult, state.pseudonym_salt())
     raise identity_refused(state, user, consult_id, {"route": "identity"}, client)
 
 

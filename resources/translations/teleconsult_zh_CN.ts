@@ -767,6 +767,121 @@
     </message>
   </context>
   <context>
+    <name>ClassStrip</name>
+    <message>
+      <source>%1 added at %2</source>
+      <translation>已在 %2 添加%1</translation>
+    </message>
+    <message>
+      <source>Add chapter</source>
+      <translation>添加章节</translation>
+    </message>
+    <message>
+      <source>Cannot record: %1</source>
+      <translation>无法录制：%1</translation>
+    </message>
+    <message>
+      <source>Chapter %1</source>
+      <translation>章节 %1</translation>
+    </message>
+    <message>
+      <source>Class: %1 trainees following</source>
+      <translation>课堂：%1 名学员正在跟随</translation>
+    </message>
+    <message>
+      <source>Class: 1 trainee following</source>
+      <translation>课堂：1 名学员正在跟随</translation>
+    </message>
+    <message>
+      <source>Class: no trainees following</source>
+      <translation>课堂：暂无学员跟随</translation>
+    </message>
+    <message>
+      <source>Connecting...</source>
+      <translation>正在连接…</translation>
+    </message>
+    <message>
+      <source>Drive the bedside's vitals simulator</source>
+      <translation>控制床旁的生命体征模拟器</translation>
+    </message>
+    <message>
+      <source>Hand over annotation</source>
+      <translation>移交标注工具</translation>
+    </message>
+    <message>
+      <source>Hand over pointer</source>
+      <translation>移交指针</translation>
+    </message>
+    <message>
+      <source>Mark this moment in the recording</source>
+      <translation>在录制中标记此刻</translation>
+    </message>
+    <message>
+      <source>Not in a call: the scenario was not sent.</source>
+      <translation>未在通话中：未发送场景。</translation>
+    </message>
+    <message>
+      <source>Not in a call: there is nothing to record.</source>
+      <translation>未在通话中：没有可录制的内容。</translation>
+    </message>
+    <message>
+      <source>Record</source>
+      <translation>录制</translation>
+    </message>
+    <message>
+      <source>Record the video, audio, annotations, vitals and views for the case library</source>
+      <translation>为病例库录制视频、音频、标注、生命体征和视图</translation>
+    </message>
+    <message>
+      <source>Recording saved: %1</source>
+      <translation>录制已保存：%1</translation>
+    </message>
+    <message>
+      <source>Scenario</source>
+      <translation>场景</translation>
+    </message>
+    <message>
+      <source>Stop recording</source>
+      <translation>停止录制</translation>
+    </message>
+    <message>
+      <source>Take back</source>
+      <translation>收回</translation>
+    </message>
+    <message>
+      <source>The bedside refused: %1</source>
+      <translation>床旁端拒绝：%1</translation>
+    </message>
+    <message>
+      <source>This session is being recorded</source>
+      <translation>本次会诊正在录制</translation>
+    </message>
+    <message>
+      <source>Watching</source>
+      <translation>观看中</translation>
+    </message>
+    <message>
+      <source>has the annotation tools</source>
+      <translation>持有标注工具</translation>
+    </message>
+    <message>
+      <source>has the pointer</source>
+      <translation>持有指针</translation>
+    </message>
+    <message>
+      <source>view only</source>
+      <translation>仅观看</translation>
+    </message>
+    <message>
+      <source>● REC</source>
+      <translation>● 录制中</translation>
+    </message>
+    <message>
+      <source>● REC %1</source>
+      <translation>● 录制中 %1</translation>
+    </message>
+  </context>
+  <context>
     <name>CrashDialog</name>
     <message>
       <source>Continue</source>
@@ -2987,6 +3102,61 @@ API：%4</translation>
     <message>
       <source>severe stroke</source>
       <translation>重度卒中</translation>
+    </message>
+  </context>
+  <context>
+    <name>TraineeFollow</name>
+    <message>
+      <source>%1 (%2, with %3)</source>
+      <translation>%1（%2，与%3）</translation>
+    </message>
+    <message>
+      <source>Follow</source>
+      <translation>跟随</translation>
+    </message>
+    <message>
+      <source>Following %1 — view only</source>
+      <translation>正在跟随%1 — 仅观看</translation>
+    </message>
+    <message>
+      <source>Following %1 — you have the annotation tools</source>
+      <translation>正在跟随%1 — 您持有标注工具</translation>
+    </message>
+    <message>
+      <source>Following %1 — you have the pointer tool</source>
+      <translation>正在跟随%1 — 您持有指针工具</translation>
+    </message>
+    <message>
+      <source>Live sessions</source>
+      <translation>直播会诊</translation>
+    </message>
+    <message>
+      <source>No live session of your specialties now. This list refreshes by itself.</source>
+      <translation>目前没有您所属专科的直播会诊。此列表会自动刷新。</translation>
+    </message>
+    <message>
+      <source>Stop following</source>
+      <translation>停止跟随</translation>
+    </message>
+    <message>
+      <source>View only: the instructor has not handed you a tool.</source>
+      <translation>仅观看：带教老师尚未向您移交工具。</translation>
+    </message>
+    <message>
+      <source>Watch this consult live (view only)</source>
+      <translation>实时观看此会诊（仅观看）</translation>
+    </message>
+    <message>
+      <source>Your tool does not allow that.</source>
+      <translation>您当前的工具不允许此操作。</translation>
+    </message>
+    <message>
+      <source>the instructor</source>
+      <translation>带教老师</translation>
+    </message>
+    <message>
+      <source>▶ %1</source>
+      <translation>▶ %1</translation>
     </message>
   </context>
   <context>

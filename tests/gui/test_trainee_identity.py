@@ -38,7 +38,7 @@ from app.roles import PanelId, Role
 from app.study_cache import StudyCache
 from app.workstation import Composed
 from backend.server import EmbeddedServer
-from tests.helpers import compose_workstation, free_port
+from tests.helpers import compose_workstation
 from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OrthancServer, available
 from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
@@ -50,14 +50,6 @@ NAME, ID = "Zhang^Wei", "CT-2026-0042"
 # the name's parts, the identifier, the birth dates of the file (1970-01-01) and of the consult
 FORBIDDEN = ("Zhang", "Wei", ID, "19700101", "1970-01-01", "19610314", "1961-03-14")
 PATIENT = {"patient_id": ID, "name": "Zhang Wei", "sex": "M", "birth_date": "1961-03-14"}
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", port=free_port(), seed_demo=True)
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")

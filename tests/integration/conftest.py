@@ -262,11 +262,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         time.sleep(0.02)
     return predicate()
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    """The real backend with the demo users, on SQLite, on a fixed loopback port (so it can restart there)."""
-    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", port=free_port(), seed_demo=True)
-    srv.start()
-    yield srv
-    srv.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,12 +19,10 @@ STUDY = {"study_instance_uid": "1.2.826.0.1.3680043.10.1234.99", "source": "pacs
 def test_create_and_read_consult(api: Api) -> None:
     created = api.new_consult("radiology", urgency="urgent", study=STUDY)
     assert created["state"] == "open"
-    assert created["patient"] == {
-        "patient_id": "P-1",
-        "name": "Test Patient",
-        "sex": "F",
-        "birth_date": "1970-01-02",
-    }
+    patient = dict(created["patient"])
+    code = patient.pop("pseudonym_code")  # the pseudonym a trainee would see, "Patient CODE"
+    assert patient == {"patient_id": "P-1", "name": "Test Patient", "sex": "F", "birth_date": "1970-01-02"}
+    assert re.fullmatch(r"[0-9A-F]{8}", code)
     assert created["study"] == STUDY
     assert created["requested_by"]["username"] == "dr.li"
     assert created["accepted_by"] is None and created["accepted_at"] is None and created["outcome"] is None
@@ -57,7 +56,7 @@ def test_worklists_per_role(api: Api) -> None:
     # Trainees get a stable pseudonym, never the identity.
     seen = api.ok("GET", f"/consults/{cardiology}", "student.zhao")["patient"]
     assert seen["patient_id"].startswith("ANON-") and seen["name"] != "Test Patient"
-    assert seen["birth_date"] is None
+    assert seen["birth_date"] is None and seen["name"] == f"Patient {seen['patient_id'][5:]}"
     assert api.ok("GET", "/consults", "student.zhao")[0]["patient"] == seen
     assert api.call("GET", "/consults?state=bogus", "dr.li").status_code == 422
 

@@ -144,11 +144,13 @@ def _audit(api: Api, action: str, cid: int) -> list[dict[str, Any]]:
 def test_identity_for_participants_only_and_refusals_audited(api: Api) -> None:
     cid = api.new_consult("radiology", patient=PATIENT)["id"]
     # Open: the requester already has it; a trainee (not even shown the consult yet) is refused.
-    assert api.ok("GET", f"/consults/{cid}/identity", "dr.li") == PATIENT
+    identity = api.ok("GET", f"/consults/{cid}/identity", "dr.li")
+    code = identity.pop("pseudonym_code")
+    assert identity == PATIENT and re.fullmatch(r"[0-9A-F]{8}", code)
     assert api.call("GET", f"/consults/{cid}/identity", "student.zhao").status_code == 403
     api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
     api.ok("POST", f"/consults/{cid}/start", "dr.li")
-    assert api.ok("GET", f"/consults/{cid}/identity", "dr.chen") == PATIENT
+    assert api.ok("GET", f"/consults/{cid}/identity", "dr.chen") == {**PATIENT, "pseudonym_code": code}
     for outsider in ("student.zhao", "dr.wang", "it.admin"):
         refused = api.call("GET", f"/consults/{cid}/identity", outsider)
         assert refused.status_code == 403, outsider
@@ -174,6 +176,19 @@ def test_identity_for_participants_only_and_refusals_audited(api: Api) -> None:
     # Nothing identifying is written into the audit details of a refusal.
     assert not any("wang" in json.dumps(r["details"]).lower() for r in refusals)
     assert api.ok("GET", "/audit/verify", "it.admin")["ok"] is True
+
+
+def test_participants_learn_the_pseudonym_trainees_see(api: Api) -> None:
+    """The instructor's workstation scrubs what it forwards to a class with the backend's pseudonym."""
+    cid = api.new_consult("radiology", patient=PATIENT)["id"]
+    api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
+    api.ok("POST", f"/consults/{cid}/start", "dr.li")
+    seen_by_trainee = api.ok("GET", f"/consults/{cid}", "student.zhao")["patient"]
+    seen_by_instructor = api.ok("GET", f"/consults/{cid}", "dr.chen")["patient"]
+    assert seen_by_trainee["pseudonym_code"] is None
+    code = seen_by_instructor["pseudonym_code"]
+    assert seen_by_instructor["name"] == PATIENT["name"]
+    assert seen_by_trainee["name"] == f"Patient {code}" and seen_by_trainee["patient_id"] == f"ANON-{code}"
 
 
 def test_recording_switch_is_the_instructors(api: Api) -> None:
@@ -261,7 +276,7 @@ def test_backend_client_teaching_methods(server: EmbeddedServer) -> None:
             await specialist.transition(cid, "accept")
             await doctor.transition(cid, "start")
             identity = await specialist.patient_identity(cid)
-            assert identity == CONSULT_REQUEST["patient"]
+            assert identity.pop("pseudonym_code") and identity == CONSULT_REQUEST["patient"]
             with pytest.raises(BackendError) as refused:
                 await trainee.patient_identity(cid)
             assert refused.value.status == 403 and not refused.value.retryable

@@ -412,10 +412,13 @@ def test_ui_thread_grants_and_closes_and_the_class_survives_a_rejoin() -> None:
             for action, args in (("refused", {"reason": "unknown scenario"}), ("take_back", {}),
                                  ("scenario", {"name": "sepsis"})):
                 bedside.send("control", action, {"action": action, "args": args})
+            # then one the class does forward, on the same ordered channel: it arrives after the others
+            bedside.send("control", "following", {"action": "following", "args": {}})
 
         runtime.loop.call_soon_threadsafe(bedside_control)
-        wait(lambda: any(m.envelope is not None and m.envelope.kind == "scenario" for m in got))
+        wait(lambda: any(m.envelope is not None and m.envelope.kind == "following" for m in got))
         assert viewer.control.refusals == 1 and viewer.control.tool == "pointer"
+        assert not any(m.envelope is not None and m.envelope.kind == "scenario" for m in got)
 
         # the instructor's signalling drops and rejoins with a new member id: the class is rebuilt
         old_instructor_id = instructor.signalling.member_id

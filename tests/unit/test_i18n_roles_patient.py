@@ -84,6 +84,9 @@ def test_pseudonym_is_stable_and_hides_identity() -> None:
     assert patient.pseudonymised(b"other-site") != first
     # The backend's pseudonym (a trainee's worklist) is shown as it is, not hashed a second time.
     assert first.pseudonymised(b"other-site") == first
+    # Given the backend's code (a participant's worklist), the class sees the backend's pseudonym.
+    coded = Patient("CT-2026-0042", "Zhang Wei", "M", date(1961, 3, 14), pseudonym_code="0A1B2C3D")
+    assert coded.pseudonymised(salt).name == "Patient 0A1B2C3D" and coded == patient
 
 
 def test_age_counts_birthdays() -> None:
