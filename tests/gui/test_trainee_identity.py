@@ -266,7 +266,10 @@ def test_trainee_sees_only_the_pseudonym_while_the_specialist_sees_the_patient(
     texts = visible_texts(trainee.window, painted)
     assert any(pseudonym.name in t for t in texts)
     assert not leaks(texts), leaks(texts)
-    if os.environ.get("TC_SHOTS"):
+    # one pseudonym everywhere: the banner shows the backend's, not a second hash of it
+    assert trainee.window.banner.name.text() == pseudonym.name
+    assert pseudonym.patient_id in trainee.window.banner.patient_id.text()
+    if os.environ.get("TELECONSULT_SHOTS"):
         Path("/tmp/shots").mkdir(exist_ok=True)
         trainee.window.grab().save("/tmp/shots/trainee-imaging.png")
 
