@@ -375,7 +375,7 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         instructor.strip.chapter_button.click()
         panel.controller.send("chat", "message", {"text": "Note the effusion", "author": "Dr. Chen Jing"})
         qtbot.wait(1500)  # a little of everything in the recording
-        if os.environ.get("TELECONSULT_SHOTS"):  # the screenshots we look at, on request
+        if os.environ.get("TC_SHOTS"):  # the screenshots we look at, on request
             SHOTS.mkdir(parents=True, exist_ok=True)
             trainee.window.grab().save(str(SHOTS / "trainee-view.png"))
             panel.grab().save(str(SHOTS / "instructor-class.png"))

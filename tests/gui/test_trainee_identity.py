@@ -269,7 +269,7 @@ def test_trainee_sees_only_the_pseudonym_while_the_specialist_sees_the_patient(
     # one pseudonym everywhere: the banner shows the backend's, not a second hash of it
     assert trainee.window.banner.name.text() == pseudonym.name
     assert pseudonym.patient_id in trainee.window.banner.patient_id.text()
-    if os.environ.get("TELECONSULT_SHOTS"):
+    if os.environ.get("TC_SHOTS"):
         Path("/tmp/shots").mkdir(exist_ok=True)
         trainee.window.grab().save("/tmp/shots/trainee-imaging.png")
 
