@@ -134,6 +134,46 @@ def _ids(doc: AnnotationDocument) -> set[str]:
     return {a.id for a in doc.annotations}
 
 
+async def follows_the_call(room: Any) -> None:
+    """What every trainee of a live class gets, peer to peer or through Janus: the bedside's video and
+    audio, both sites' annotations, vitals bytes and chat, with the patient's identity scrubbed."""
+    # the bedside's video, relayed by the instructor, with its burned-in counter moving on
+    await until(lambda: all(v.session.frames_received >= 10 for v in room.viewers), 30)
+    first = [v.counter() for v in room.viewers]
+    viewers_first = list(zip(room.viewers, first, strict=True))
+    await until(lambda: all(v.counter() > c > 0 for v, c in viewers_first), 20)
+    await until(lambda: all(v.session.audio_frames_received > 0 for v in room.viewers), 20)
+
+    # annotations drawn at either site reach every trainee
+    arrow = room.bedside_doc.add("arrow", "video", ARROW)
+    marker = room.instructor_doc.add("marker", "video", [[0.3, 0.7]], text="Wang Min's lesion")
+    await until(lambda: all({arrow.id, marker.id} <= _ids(v.doc) for v in room.viewers), 20)
+    seen = room.viewers[0].doc.get(marker.id)
+    assert seen is not None and "Wang Min" not in seen.text and "Patient" in seen.text
+    assert room.instructor_doc.get(marker.id).text == "Wang Min's lesion"  # type: ignore[union-attr]
+
+    # vitals bytes, lossy channel: the bedside keeps streaming until every trainee has one
+    payload = b"\x01vitals-batch\x00\xff"
+    for _ in range(200):
+        room.bedside.send_bytes("vitals", payload)
+        if all(payload in v.vitals() for v in room.viewers):
+            break
+        await asyncio.sleep(0.05)
+    assert all(payload in v.vitals() for v in room.viewers)
+
+    # chat, pseudonymised on the way: the patient's name and id never reach a trainee
+    bedside_says = "Wang Min (P-1) is stable, WANG MIN"
+    room.bedside.send("chat", "text", {"text": bedside_says, "author": "dr.li"})
+    room.instructor.send("chat", "text", {"text": "Look at wang min's scan", "author": "dr.chen"})
+    await until(lambda: all(len(v.texts("chat")) == 2 for v in room.viewers), 20)
+    assert any("Wang Min (P-1)" in t for m in room.instructor_got if m.envelope is not None
+               for t in [str(m.envelope.body.get("text"))])
+    for viewer in room.viewers:
+        everything = json.dumps([m.envelope.model_dump() for m in viewer.messages if m.envelope])
+        assert "wang min" not in everything.lower() and "P-1" not in everything
+        assert sorted(viewer.texts("chat"))[1].startswith("Patient ")  # "Look at ..." sorts first
+
+
 def test_viewers_follow_video_annotations_vitals_chat_and_recording(server: EmbeddedServer) -> None:
     assert server.base_url is not None
     base = server.base_url
@@ -142,41 +182,7 @@ def test_viewers_follow_video_annotations_vitals_chat_and_recording(server: Embe
         async with live_class(base, viewers=3) as room:
             assert all(v.session.control.instructor == "dr.chen" for v in room.viewers)
             assert {v.session.instructor_id for v in room.viewers} == {room.instructor.signalling.member_id}
-            # the bedside's video, relayed by the instructor, with its burned-in counter moving on
-            await until(lambda: all(v.session.frames_received >= 10 for v in room.viewers), 30)
-            first = [v.counter() for v in room.viewers]
-            viewers_first = list(zip(room.viewers, first, strict=True))
-            await until(lambda: all(v.counter() > c > 0 for v, c in viewers_first), 20)
-            await until(lambda: all(v.session.audio_frames_received > 0 for v in room.viewers), 20)
-
-            # annotations drawn at either site reach every trainee
-            arrow = room.bedside_doc.add("arrow", "video", ARROW)
-            marker = room.instructor_doc.add("marker", "video", [[0.3, 0.7]], text="Wang Min's lesion")
-            await until(lambda: all({arrow.id, marker.id} <= _ids(v.doc) for v in room.viewers), 20)
-            seen = room.viewers[0].doc.get(marker.id)
-            assert seen is not None and "Wang Min" not in seen.text and "Patient" in seen.text
-            assert room.instructor_doc.get(marker.id).text == "Wang Min's lesion"  # type: ignore[union-attr]
-
-            # vitals bytes, lossy channel: the bedside keeps streaming until every trainee has one
-            payload = b"\x01vitals-batch"
-            for _ in range(200):
-                room.bedside.send_bytes("vitals", payload)
-                if all(payload in v.vitals() for v in room.viewers):
-                    break
-                await asyncio.sleep(0.05)
-            assert all(payload in v.vitals() for v in room.viewers)
-
-            # chat, pseudonymised on the way: the patient's name and id never reach a trainee
-            bedside_says = "Wang Min (P-1) is stable, WANG MIN"
-            room.bedside.send("chat", "text", {"text": bedside_says, "author": "dr.li"})
-            room.instructor.send("chat", "text", {"text": "Look at wang min's scan", "author": "dr.chen"})
-            await until(lambda: all(len(v.texts("chat")) == 2 for v in room.viewers), 20)
-            assert any("Wang Min (P-1)" in t for m in room.instructor_got if m.envelope is not None
-                       for t in [str(m.envelope.body.get("text"))])
-            for viewer in room.viewers:
-                everything = json.dumps([m.envelope.model_dump() for m in viewer.messages if m.envelope])
-                assert "wang min" not in everything.lower() and "P-1" not in everything
-                assert sorted(viewer.texts("chat"))[1].startswith("Patient ")  # "Look at ..." sorts first
+            await follows_the_call(room)
 
             # the recording indicator at every site
             bedside_control: list[dict[str, Any]] = []
