@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -59,3 +61,18 @@ def compose_workstation(
     made = compose(ws)
     qtbot.addWidget(made.window)  # type: ignore[attr-defined]
     return made
+
+
+def end_process(process: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    """SIGTERM a server the tests started, kill it if it outlives `grace`, close its stderr pipe."""
+    if process is None:
+        return
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    if process.stderr is not None:
+        process.stderr.close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from tests.helpers import free_port
+from tests.helpers import end_process, free_port
 
 JANUS = os.environ.get("TELECONSULT_JANUS", "/usr/bin/janus")
 JANUS_LIB = Path(os.environ.get("TELECONSULT_JANUS_LIB", "/usr/lib/x86_64-linux-gnu/janus"))
@@ -167,15 +166,7 @@ admin: {{
     def stop(self) -> None:
         """End Janus and remove its folder. Calling it twice is harmless."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process is not None and process.stderr is not None:
-            process.stderr.close()
+        end_process(process, 10)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Janus:

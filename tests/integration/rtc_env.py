@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import end_process, free_port
 
 TURNSERVER = os.environ.get("TELECONSULT_TURNSERVER", "/usr/bin/turnserver")
 CHROMIUM = os.environ.get("TELECONSULT_CHROMIUM", "/usr/bin/chromium")
@@ -110,15 +110,7 @@ class Coturn:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process is not None and process.stderr is not None:
-            process.stderr.close()
+        end_process(process, 5)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Coturn:
