@@ -309,6 +309,14 @@ def _jsep(description: RTCSessionDescription) -> dict[str, Any]:
     return {"type": description.type, "sdp": description.sdp}
 
 
+async def _leave(handle: JanusHandle | None, pc: RTCPeerConnection | None) -> None:
+    """Detach the plugin handle (Janus hangs up its peer connection and leaves the room), then close ours."""
+    if handle is not None:
+        await handle.detach()
+    if pc is not None:
+        await pc.close()
+
+
 class JanusPublisher:
     """The instructor: publishes ``video_track`` (and ``audio_track``) and a data channel into ``room``."""
 
@@ -383,15 +391,10 @@ class JanusPublisher:
 
     async def close(self) -> None:
         """Unpublish, leave and close the peer connection. Calling it twice is harmless."""
-        if self.closed:
-            return
-        self.closed = True
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            # Detaching hangs up the handle's peer connection and leaves the room.
-            await handle.detach()
-        if self.pc is not None:
-            await self.pc.close()
+        if not self.closed:
+            self.closed = True
+            await _leave(self._handle, self.pc)
+            self._handle = None
 
 
 class JanusViewer:
@@ -497,12 +500,8 @@ class JanusViewer:
         if self.closed:
             return
         self.closed = True
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            # Detaching hangs up the handle's peer connection and leaves the room.
-            await handle.detach()
-        if self.pc is not None:
-            await self.pc.close()
+        await _leave(self._handle, self.pc)
+        self._handle = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
