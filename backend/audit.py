@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import AuditRecord, Setting
+from backend.models import AuditRecord, Setting, User
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
@@ -82,6 +82,27 @@ def append(
     head.value = f"{record.id}:{record.hash}"
     session.flush()
     return record
+
+
+def by_user(
+    session: Session,
+    action: str,
+    user: User,
+    client: str,
+    *,
+    consult_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append what a signed-in user did, from which client (see append)."""
+    return append(
+        session,
+        action,
+        actor_id=user.id,
+        actor=user.username,
+        consult_id=consult_id,
+        client=client,
+        details=details,
+    )
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,12 @@ def record_event(body: AuditEventIn, user: Participant, request: Request, state:
     with state.db.transaction() as session:
         if body.consult_id is not None:
             load_visible(session, body.consult_id, user)
-        record = audit.append(
+        record = audit.by_user(
             session,
             body.action,
-            actor_id=user.id,
-            actor=user.username,
+            user,
+            client_address(request),
             consult_id=body.consult_id,
-            client=client_address(request),
             details=body.details,
         )
         return AuditEventOut(id=record.id)

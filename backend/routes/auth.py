@@ -81,7 +81,7 @@ def login(body: LoginIn, request: Request, state: StateDep) -> TokenOut:
     limiter.reset(account_key)
     with state.db.transaction() as session:
         tokens = _issue(state, session, user, str(uuid.uuid4()))
-        audit.append(session, "auth.login", actor_id=user.id, actor=user.username, client=address)
+        audit.by_user(session, "auth.login", user, address)
     return tokens
 
 

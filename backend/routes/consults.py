@@ -79,13 +79,12 @@ def create_consult(body: ConsultIn, user: CountyDoctor, request: Request, state:
         session.add(consult)
         session.flush()
         session.refresh(consult)
-        audit.append(
+        audit.by_user(
             session,
             "consult.create",
-            actor_id=user.id,
-            actor=user.username,
+            user,
+            client_address(request),
             consult_id=consult.id,
-            client=client_address(request),
             details={"specialty": consult.specialty, "urgency": body.urgency}
             | ({"vitals_snapshot": True} if body.vitals else {}),
         )
@@ -110,14 +109,7 @@ def list_consults(
 def get_consult(consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
         consult = load_visible(session, consult_id, user)
-        audit.append(
-            session,
-            "record.access",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult.id,
-            client=client_address(request),
-        )
+        audit.by_user(session, "record.access", user, client_address(request), consult_id=consult.id)
         return _out(state, consult, user)
 
 
@@ -147,14 +139,7 @@ def _transition(
         wanted = " or ".join(from_states)
         raise HTTPException(status.HTTP_409_CONFLICT, f"consult is {consult.state}, not {wanted}")
     session.refresh(consult)
-    audit.append(
-        session,
-        f"consult.{action}",
-        actor_id=user.id,
-        actor=user.username,
-        consult_id=consult.id,
-        client=client_address(request),
-    )
+    audit.by_user(session, f"consult.{action}", user, client_address(request), consult_id=consult.id)
 
 
 @router.post("/{consult_id}/accept", response_model=ConsultOut, responses={409: {}})
@@ -206,13 +191,12 @@ def close_consult(
             request,
         )
         if recording_since is not None:  # closing ends the session and its recording
-            audit.append(
+            audit.by_user(
                 session,
                 "recording.stopped",
-                actor_id=user.id,
-                actor=user.username,
+                user,
+                client_address(request),
                 consult_id=consult.id,
-                client=client_address(request),
                 details={"since": recording_since.isoformat(), "reason": "closed"},
             )
         return _out(state, consult, user)

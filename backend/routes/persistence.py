@@ -67,13 +67,12 @@ def _store(
             session.refresh(record)
             content = canonical_json(fields.get("op") or fields.get("text"))
             digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
-            audit.append(
+            audit.by_user(
                 session,
                 f"{kind}.add",
-                actor_id=user.id,
-                actor=user.username,
+                user,
+                client_address(request),
                 consult_id=consult_id,
-                client=client_address(request),
                 details={
                     "op_id": op_id,
                     "seq": record.id,

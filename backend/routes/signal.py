@@ -55,15 +55,7 @@ def _admit(state: AppState, consult_id: int, token: str | None, client: str) -> 
             viewer = True
         else:
             raise RefusedError(CLOSE_FORBIDDEN, "not admitted to this room")
-        audit.append(
-            session,
-            "room.join",
-            actor_id=user.id,
-            actor=user.username,
-            consult_id=consult_id,
-            client=client,
-            details={"viewer": viewer},
-        )
+        audit.by_user(session, "room.join", user, client, consult_id=consult_id, details={"viewer": viewer})
         scrubber = consult_scrubber(consult, user, state.pseudonym_salt())
         return Admission(user.id, user.username, user.role, viewer, scrubber.value if scrubber else None)
 

@@ -120,13 +120,12 @@ def _store_photo(
         )
         session.add(photo)
         session.flush()
-        audit.append(
+        audit.by_user(
             session,
             "photo.upload",
-            actor_id=user.id,
-            actor=user.username,
+            user,
+            client,
             consult_id=consult_id,
-            client=client,
             details={"photo_id": photo.id, "size": photo.size, "sha256": photo.sha256},
         )
         return _photo_out(photo)
@@ -199,14 +198,8 @@ def get_photo(
             photo = session.get(ConsultPhoto, photo_id)
             if photo is None or photo.consult_id != consult_id:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "no such photo")
-            audit.append(
-                session,
-                "photo.access",
-                actor_id=user.id,
-                actor=user.username,
-                consult_id=consult_id,
-                client=client,
-                details={"photo_id": photo.id},
+            audit.by_user(
+                session, "photo.access", user, client, consult_id=consult_id, details={"photo_id": photo.id}
             )
             return Response(photo.data, media_type=photo.media_type, headers={"Cache-Control": "no-store"})
     raise identity_refused(state, user, consult_id, {"route": "photo", "photo_id": photo_id}, client)

@@ -40,13 +40,12 @@ def identity_refused(
 ) -> HTTPException:
     """Audit a refused request for identifying data (committed now) and return the 403 to raise."""
     with state.db.transaction() as session:
-        audit.append(
+        audit.by_user(
             session,
             "identity.refused",
-            actor_id=user.id,
-            actor=user.username,
+            user,
+            client,
             consult_id=consult_id,
-            client=client,
             details={"asked": asked, "role": user.role},
         )
     log.info("identity refused: %s (%s) asked %s of consult %s", user.username, user.role, asked, consult_id)
@@ -64,14 +63,7 @@ def patient_identity(consult_id: ConsultId, user: AnyUser, request: Request, sta
         consult = _existing(session, consult_id)
         allowed = is_participant(consult, user)
         if allowed:
-            audit.append(
-                session,
-                "identity.access",
-                actor_id=user.id,
-                actor=user.username,
-                consult_id=consult_id,
-                client=client,
-            )
+            audit.by_user(session, "identity.access", user, client, consult_id=consult_id)
             return identified_patient_out(consult, state.pseudonym_salt())
     raise identity_refused(state, user, consult_id, {"route": "identity"}, client)
 
@@ -123,13 +115,12 @@ def set_recording(
         details: dict[str, Any] = {}
         if not body.on and since is not None:
             details = {"since": since.isoformat(), "seconds": round((now - since).total_seconds(), 3)}
-        audit.append(
+        audit.by_user(
             session,
             "recording.started" if body.on else "recording.stopped",
-            actor_id=user.id,
-            actor=user.username,
+            user,
+            client_address(request),
             consult_id=consult_id,
-            client=client_address(request),
             details=details,
         )
         return _recording_out(consult)

@@ -41,12 +41,11 @@ def create_user(body: UserIn, admin: AdminUser, request: Request, state: StateDe
             )
             session.add(user)
             session.flush()
-            audit.append(
+            audit.by_user(
                 session,
                 "user.create",
-                actor_id=admin.id,
-                actor=admin.username,
-                client=client_address(request),
+                admin,
+                client_address(request),
                 details={"user_id": user.id, "username": user.username, "role": user.role},
             )
             return user_out(user)
