@@ -675,20 +675,24 @@ class ClassHost:
         self.session = session
         self._mirror = AnnotationDocument(HOST_SITE, "")
         session.viewer_handler = self
-        session.message_received.connect(self._on_received)
-        session.message_sent.connect(self._on_sent)
-        session.video_frame_received.connect(self._on_video)
-        session.audio_frame_received.connect(self._on_audio)
-        session.state_changed.connect(self._on_state)
+        for signal, slot in self._wiring(session):
+            signal.connect(slot)
 
     def _detach(self, session: CallSession) -> None:
         if session.viewer_handler is self:
             session.viewer_handler = None
-        session.message_received.disconnect(self._on_received)
-        session.message_sent.disconnect(self._on_sent)
-        session.video_frame_received.disconnect(self._on_video)
-        session.audio_frame_received.disconnect(self._on_audio)
-        session.state_changed.disconnect(self._on_state)
+        for signal, slot in self._wiring(session):
+            signal.disconnect(slot)
+
+    def _wiring(self, session: CallSession) -> tuple[tuple[Any, Callable[..., None]], ...]:
+        """What the host listens to on the instructor's call: connected by attach, disconnected by _detach."""
+        return (
+            (session.message_received, self._on_received),
+            (session.message_sent, self._on_sent),
+            (session.video_frame_received, self._on_video),
+            (session.audio_frame_received, self._on_audio),
+            (session.state_changed, self._on_state),
+        )
 
     def _on_state(self, state: CallState) -> None:
         if state is CallState.ENDED:

@@ -1,4 +1,4 @@
-"""Real servers for the backend tests: a PostgreSQL 15 started here, SQLite files, EmbeddedServer.
+"""Real servers for the tests: a PostgreSQL 15 started here, SQLite files, EmbeddedServer, Janus.
 
 Every backend test takes `database_url`, parametrised over SQLite and PostgreSQL; each test gets a
 fresh database copied from a template that already has the migrations and the demo users.
@@ -26,6 +26,7 @@ from backend.demo import seed_demo
 from backend.migrate import prepare
 from backend.server import EmbeddedServer
 from tests.helpers import free_port
+from tests.integration.janus_env import Janus, JanusMissingError
 
 PG_BIN = Path(os.environ.get("TELECONSULT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_TEMPLATE = "tc_template"
@@ -254,6 +255,16 @@ def api(make_server: Callable[..., Api]) -> Api:
     return make_server()
 
 
+@pytest.fixture
+def janus() -> Iterator[Janus]:
+    try:
+        server = Janus()
+    except JanusMissingError as error:
+        pytest.fail(str(error), pytrace=False)
+    with server:
+        yield server
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -261,4 +272,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-from collections.abc import Iterator
 
 import pytest
 from aiortc.stats import RTCOutboundRtpStreamStats
@@ -22,7 +21,7 @@ from rtc.janus import JanusClient, JanusError
 from rtc.session import CallSession, CallState
 from rtc.signalling import WebSocketSignalling
 from tests.helpers import CONSULT_REQUEST, SMALL_CALL, free_port, until
-from tests.integration.janus_env import Janus, JanusMissingError
+from tests.integration.janus_env import Janus
 from tests.integration.test_classroom import (
     ARROW,
     REPLACE,
@@ -32,16 +31,6 @@ from tests.integration.test_classroom import (
     follows_the_call,
     live_class,
 )
-
-
-@pytest.fixture
-def janus() -> Iterator[Janus]:
-    try:
-        server = Janus()
-    except JanusMissingError as error:
-        pytest.fail(str(error), pytrace=False)
-    with server:
-        yield server
 
 
 async def _janus_publishers(base_url: str, room: int) -> list[int]:
@@ -61,8 +50,9 @@ def test_three_trainees_follow_through_janus(server: EmbeddedServer, janus: Janu
             host = room.host
             assert host.janus_status == "publishing" and host.janus_source is not None
             assert host.links == {}  # no peer connection per trainee
-            assert all(v.session.through_janus and v.session.janus_source == host.janus_source
-                       for v in room.viewers)
+            assert all(
+                v.session.through_janus and v.session.janus_source == host.janus_source for v in room.viewers
+            )
             assert all(v.session.control.instructor == "dr.chen" for v in room.viewers)
             assert {v.session.instructor_id for v in room.viewers} == {room.instructor.signalling.member_id}
 
@@ -76,8 +66,9 @@ def test_three_trainees_follow_through_janus(server: EmbeddedServer, janus: Janu
             assert host.publisher is not None
             report = await host.publisher.stats()
             assert report is not None
-            video_out = [s for s in report.values()
-                         if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video"]
+            video_out = [
+                s for s in report.values() if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video"
+            ]
             assert len(video_out) == 1 and len(host.publisher.pc.getSenders()) == 2  # video + audio
             source = host.janus_source
             assert await _janus_publishers(janus.base_url, source.room) == [source.feed]
@@ -245,11 +236,17 @@ def test_viewer_session_ignores_a_malformed_announcement() -> None:
         await viewer.start()
         try:
             target = viewer.signalling.member_id
-            for bad in ({"class": "janus", "url": "ftp://x", "room": 1, "feed": 2},
-                        {"class": "janus", "url": "http://x", "room": True, "feed": 2},
-                        {"class": "janus", "url": "http://x", "room": "1", "feed": 2},
-                        {"class": "down", "channel": "control", "kind": "grant",
-                         "body": {"action": "grant", "args": {"tool": "annotate"}}}):
+            for bad in (
+                {"class": "janus", "url": "ftp://x", "room": 1, "feed": 2},
+                {"class": "janus", "url": "http://x", "room": True, "feed": 2},
+                {"class": "janus", "url": "http://x", "room": "1", "feed": 2},
+                {
+                    "class": "down",
+                    "channel": "control",
+                    "kind": "grant",
+                    "body": {"action": "grant", "args": {"tool": "annotate"}},
+                },
+            ):
                 await instructor.send("message", bad, target)
             good = {"class": "janus", "url": "http://127.0.0.1:9/janus", "room": 1, "feed": 2}
             await other.send("message", good, target)  # a fellow trainee is no instructor
@@ -280,8 +277,10 @@ def test_janus_class_survives_a_rejoin_and_falls_back_when_janus_drops_it(janus:
         instructor = CallSession(room.join("dr.chen"), **SMALL_CALL)  # type: ignore[arg-type]
         bedside = CallSession(room.join("dr.li"), **SMALL_CALL)  # type: ignore[arg-type]
         host.attach(instructor)
-        viewers = [ViewerSession(room.join(name, viewer=True), [], replace=REPLACE)
-                   for name in ("student.zhao", "student.qian")]
+        viewers = [
+            ViewerSession(room.join(name, viewer=True), [], replace=REPLACE)
+            for name in ("student.zhao", "student.qian")
+        ]
 
         def frames_move(since: list[int]) -> bool:
             return all(v.frames_received > n + 5 for v, n in zip(viewers, since, strict=True))

@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,20 +24,10 @@ from aiortc.stats import RTCOutboundRtpStreamStats
 
 from rtc.janus import JanusClient, JanusError, JanusPublisher, JanusViewer, class_message
 from rtc.sources import SyntheticVideoTrack, read_frame_counter
-from tests.integration.janus_env import Janus, JanusMissingError, host_ipv4
+from tests.integration.janus_env import Janus, host_ipv4
 
 VIEWERS = 10
 WINDOW_S = 6.0
-
-
-@pytest.fixture
-def janus() -> Iterator[Janus]:
-    try:
-        server = Janus()
-    except JanusMissingError as error:
-        pytest.fail(str(error), pytrace=False)
-    with server:
-        yield server
 
 
 @dataclass
