@@ -36,7 +36,7 @@ from pydicom.multival import MultiValue
 
 from app.patient import Patient
 from app.teaching.library import identity_replacer
-from viewers.dicom.deid import UidMapper, deidentify_dataset
+from viewers.dicom.deid import UidMapper, deidentify_dataset, save_copy
 from viewers.dicom.discovery import Rejected, find_files
 
 log = logging.getLogger(__name__)
@@ -267,13 +267,8 @@ class TraineeImagingCache:
         report.warnings.extend(warnings)
         study_uid = str(ds.get("StudyInstanceUID", ""))
         report.studies[study_uid] = (pseudonym.patient_id, pseudonyms.named(study_uid) is not None)
-        # the file names are the (retained) UIDs: original names and folders can carry identifiers
-        study = _safe(str(ds.get("StudyInstanceUID", "")) or "study")
-        series = _safe(str(ds.get("SeriesInstanceUID", "")) or "series")
-        target = out / study / series / f"{_safe(sop)}.dcm"
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            ds.save_as(target, enforce_file_format=True)
+            save_copy(ds, out)  # named by the (retained) UIDs
         except Exception as exc:
             report.rejected.append(Rejected(path, f"could not write the copy: {type(exc).__name__}"))
             return
@@ -311,9 +306,3 @@ class TraineeImagingCache:
             for child in self.root.iterdir():
                 if child.is_dir():
                     shutil.rmtree(child, ignore_errors=True)
-
-
-def _safe(uid: str) -> str:
-    """A UID as a file name: digits and dots only (anything else is a broken file's guess)."""
-    text = "".join(c for c in uid if c.isdigit() or c == ".").strip(".")
-    return text[:64] or hashlib.sha1(uid.encode()).hexdigest()[:16]

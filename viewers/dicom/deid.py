@@ -8,6 +8,7 @@ BurnedInAnnotation=YES are reported, since text burnt into pixels needs the Clea
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -166,6 +167,27 @@ class DeidReport:
     uid_map: dict[str, str] = field(default_factory=dict)
 
 
+def uid_file_name(uid: str) -> str:
+    """A UID as a file name: digits and dots only (anything else is a broken file's guess)."""
+    text = "".join(c for c in uid if c.isdigit() or c == ".").strip(".")
+    return text[:64] or hashlib.sha1(uid.encode()).hexdigest()[:16]
+
+
+def save_copy(ds: Dataset, out_dir: Path) -> Path:
+    """Write a de-identified dataset to <study>/<series>/<instance>.dcm under out_dir and return the path.
+
+    The names are the dataset's UIDs only: original file names and folders can carry identifiers."""
+    target = (
+        out_dir
+        / uid_file_name(str(ds.get("StudyInstanceUID", "")) or "study")
+        / uid_file_name(str(ds.get("SeriesInstanceUID", "")) or "series")
+        / f"{uid_file_name(str(ds.SOPInstanceUID))}.dcm"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(target, enforce_file_format=True)
+    return target
+
+
 def deidentify_files(
     sources: Path | Iterable[Path], out_dir: Path, *, uids: UidMapper | None = None
 ) -> DeidReport:
@@ -193,15 +215,8 @@ def deidentify_files(
             continue
         for warning in deidentify_dataset(ds, uids):
             report.warnings.append((path, warning))
-        target = (
-            out_dir
-            / str(ds.get("StudyInstanceUID", "study"))
-            / str(ds.get("SeriesInstanceUID", "series"))
-            / f"{ds.SOPInstanceUID}.dcm"
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            ds.save_as(target, enforce_file_format=True)
+            target = save_copy(ds, out_dir)
         except Exception as exc:
             report.rejected.append(Rejected(path, f"could not write the copy: {type(exc).__name__}: {exc}"))
             continue
