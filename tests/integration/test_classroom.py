@@ -134,6 +134,42 @@ def _ids(doc: AnnotationDocument) -> set[str]:
     return {a.id for a in doc.annotations}
 
 
+Pointer = tuple[str, str, tuple[float, ...]]
+
+
+async def granted_then_taken_back(
+    room: Any, a: Any, b: Any, member_a: str, pointers: list[Pointer], text: str = ""
+) -> Any:
+    """Trainee a's tools beside trainee b, peer to peer or through Janus: without a tool a's drawing is
+    dropped and a is told why; granted the annotation tool, a's drawing reaches the instructor, the
+    bedside and b, and a's pointer reaches whoever fills ``pointers``; taken back, a drawing is dropped
+    again. Returns the drawing that was let through."""
+    early = a.doc.add("arrow", "video", ARROW)
+    await until(lambda: a.session.control.refusals == 1, 20)
+    assert a.session.control.last_refusal == "no_tool"
+    await asyncio.sleep(0.5)
+    assert early.id not in _ids(room.instructor_doc) | _ids(room.bedside_doc) | _ids(b.doc)
+
+    room.host.grant(member_a, "annotate")
+    await until(lambda: a.session.control.tool == "annotate", 20)
+    assert a.session.control.may_send("annotations", "op", {"op": "add"})
+    assert b.session.control.tool is None  # the grant was addressed to one trainee
+    granted = a.doc.add("ellipse", "video", [[0.2, 0.2], [0.4, 0.4]], text=text)
+    everywhere = lambda: _ids(room.instructor_doc) & _ids(room.bedside_doc) & _ids(b.doc)  # noqa: E731
+    await until(lambda: granted.id in everywhere(), 20)
+    assert room.instructor_doc.get(granted.id).author == "student.zhao"
+    a.doc.pointer("video", [0.5, 0.5])
+    await until(lambda: ("student.zhao", "video", (0.5, 0.5)) in pointers, 20)
+
+    room.host.take_back(member_a)
+    await until(lambda: a.session.control.tool is None, 20)
+    late = a.doc.add("arrow", "video", ARROW)
+    await until(lambda: a.session.control.refusals == 2, 20)
+    await asyncio.sleep(0.5)
+    assert late.id not in _ids(room.instructor_doc) | _ids(room.bedside_doc) | _ids(b.doc)
+    return granted
+
+
 async def follows_the_call(room: Any) -> None:
     """What every trainee of a live class gets, peer to peer or through Janus: the bedside's video and
     audio, both sites' annotations, vitals bytes and chat, with the patient's identity scrubbed."""
@@ -217,36 +253,12 @@ def test_hand_over_and_take_back_the_tools(server: EmbeddedServer) -> None:
             a, b = room.viewers
             member_a = next(v.member_id for v in room.model.viewers
                             if room.host.links[v.member_id].session.peer_id == a.session.signalling.member_id)
-            pointers: list[tuple[str, str, tuple[float, ...]]] = []
+            pointers: list[Pointer] = []
             room.instructor_doc.pointer_moved.connect(pointers.append)
-            bedside_pointers: list[tuple[str, str, tuple[float, ...]]] = []
+            bedside_pointers: list[Pointer] = []
             room.bedside_doc.pointer_moved.connect(bedside_pointers.append)
 
-            # without a tool: dropped, and the trainee is told
-            early = a.doc.add("arrow", "video", ARROW)
-            await until(lambda: a.session.control.refusals == 1, 20)
-            assert a.session.control.last_refusal == "no_tool"
-            await asyncio.sleep(0.5)
-            assert early.id not in _ids(room.instructor_doc) | _ids(room.bedside_doc) | _ids(b.doc)
-
-            # annotate: reaches the instructor, the bedside and the other trainee
-            room.host.grant(member_a, "annotate")
-            await until(lambda: a.session.control.tool == "annotate", 20)
-            assert a.session.control.may_send("annotations", "op", {"op": "add"})
-            granted = a.doc.add("ellipse", "video", [[0.2, 0.2], [0.4, 0.4]])
-            everywhere = lambda: _ids(room.instructor_doc) & _ids(room.bedside_doc) & _ids(b.doc)  # noqa: E731
-            await until(lambda: granted.id in everywhere(), 20)
-            assert room.instructor_doc.get(granted.id).author == "student.zhao"  # type: ignore[union-attr]
-            a.doc.pointer("video", [0.5, 0.5])
-            await until(lambda: ("student.zhao", "video", (0.5, 0.5)) in pointers, 20)
-
-            # taken back: dropped again
-            room.host.take_back(member_a)
-            await until(lambda: a.session.control.tool is None, 20)
-            late = a.doc.add("arrow", "video", ARROW)
-            await until(lambda: a.session.control.refusals == 2, 20)
-            await asyncio.sleep(0.5)
-            assert late.id not in _ids(room.instructor_doc) | _ids(room.bedside_doc) | _ids(b.doc)
+            await granted_then_taken_back(room, a, b, member_a, pointers)
 
             # pointer only: the pointer passes, a drawing does not
             room.host.grant(member_a, "pointer")
