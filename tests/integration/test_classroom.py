@@ -331,43 +331,63 @@ def _peers(
     asyncio.run(run())
 
 
+@dataclass
+class MeasuredClass:
+    model: ClassModel
+    host: ClassHost
+    instructor: CallSession
+    go: Any  # set it to let the trainees (in the other process) join
+
+
+@contextlib.asynccontextmanager
+async def instructor_in_call(
+    base: str, trainees: int, trainees_stay_s: float, janus_url: str | None = None
+) -> AsyncIterator[MeasuredClass]:
+    """The instructor's process alone, for measuring it: the specialist's call and class host here, the
+    bedside and ``trainees`` trainees in a spawned process (_peers) that waits for ``go``. Entered once
+    the bedside's video flows."""
+    doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
+    consult = await doctor.create_consult(CONSULT_REQUEST)
+    await specialist.transition(consult["id"], "accept")
+    await doctor.aclose()
+    cid = int(consult["id"])
+    model = ClassModel()
+    host = ClassHost(model, [], replace=REPLACE, janus_url=janus_url)
+    instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
+    host.attach(instructor)
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    peers = context.Process(target=_peers, args=(base, cid, trainees, go, trainees_stay_s))
+    try:
+        await instructor.start()
+        peers.start()
+        await instructor.wait_for_state(CallState.CONNECTED, 40)
+        await until(lambda: instructor.frames_received > 30, 30)
+        yield MeasuredClass(model, host, instructor, go)
+    finally:
+        await host.aclose()
+        await instructor.close()
+        await specialist.aclose()
+        await asyncio.to_thread(peers.join, 30)
+        if peers.is_alive():
+            peers.terminate()
+
+
 def test_instructor_cpu_and_bandwidth_with_three_viewers(server: EmbeddedServer) -> None:
     assert server.base_url is not None
     base = server.base_url
 
     async def scenario() -> dict[str, dict[str, float]]:
-        doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
-        consult = await doctor.create_consult(CONSULT_REQUEST)
-        await specialist.transition(consult["id"], "accept")
-        await doctor.aclose()
-        cid = int(consult["id"])
-        model = ClassModel()
-        host = ClassHost(model, [], replace=REPLACE)
-        instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
-        host.attach(instructor)
-        context = multiprocessing.get_context("spawn")
-        go = context.Event()
-        peers = context.Process(target=_peers, args=(base, cid, 3, go, 40.0))
-        try:
-            await instructor.start()
-            peers.start()
-            await instructor.wait_for_state(CallState.CONNECTED, 40)
-            await until(lambda: instructor.frames_received > 30, 30)
-            alone = await host.measure(6.0)  # the consult alone: decode the bedside, encode our camera
-            go.set()
+        async with instructor_in_call(base, 3, 40.0) as run:
+            alone = await run.host.measure(6.0)  # the consult alone: decode the bedside, encode our camera
+            run.go.set()
+            model = run.model
             await until(lambda: len(model.viewers) == 3 and all(v.connected for v in model.viewers), 40)
-            await until(lambda: all(link.video.frames_forwarded > 30 for link in host.links.values()), 30)
-            start = instructor.frames_received
-            with_viewers = await host.measure(8.0)
-            with_viewers["bedside_frames_per_s"] = (instructor.frames_received - start) / 8.0
+            await until(lambda: all(link.video.frames_forwarded > 30 for link in run.host.links.values()), 30)
+            start = run.instructor.frames_received
+            with_viewers = await run.host.measure(8.0)
+            with_viewers["bedside_frames_per_s"] = (run.instructor.frames_received - start) / 8.0
             return {"consult_alone": alone, "with_3_viewers": with_viewers}
-        finally:
-            await host.aclose()
-            await instructor.close()
-            await specialist.aclose()
-            await asyncio.to_thread(peers.join, 30)
-            if peers.is_alive():
-                peers.terminate()
 
     figures = asyncio.run(asyncio.wait_for(scenario(), 115))
     rounded = {name: {k: round(v, 1) for k, v in part.items()} for name, part in figures.items()}

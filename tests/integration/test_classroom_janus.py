@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 
 import pytest
 from aiortc.stats import RTCOutboundRtpStreamStats
@@ -19,17 +18,15 @@ from backend.server import EmbeddedServer
 from rtc.classroom import ClassHost, ViewerSession
 from rtc.janus import JanusClient, JanusError
 from rtc.session import CallSession, CallState
-from rtc.signalling import WebSocketSignalling
-from tests.helpers import CONSULT_REQUEST, SMALL_CALL, free_port, until
+from tests.helpers import SMALL_CALL, free_port, until
 from tests.integration.janus_env import Janus
 from tests.integration.test_classroom import (
     REPLACE,
     Pointer,
     _ids,
-    _peers,
-    _signed_in,
     follows_the_call,
     granted_then_taken_back,
+    instructor_in_call,
     live_class,
 )
 
@@ -161,36 +158,14 @@ def test_instructor_cpu_and_bandwidth_janus_vs_peer_to_peer(
     base = server.base_url
 
     async def scenario() -> dict[str, float]:
-        doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
-        consult = await doctor.create_consult(CONSULT_REQUEST)
-        await specialist.transition(consult["id"], "accept")
-        await doctor.aclose()
-        cid = int(consult["id"])
-        model = ClassModel()
-        host = ClassHost(model, [], replace=REPLACE, janus_url=janus.base_url if mode == "janus" else None)
-        instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
-        host.attach(instructor)
-        context = multiprocessing.get_context("spawn")
-        go = context.Event()
-        peers = context.Process(target=_peers, args=(base, cid, trainees, go, 35.0))
-        try:
-            await instructor.start()
-            peers.start()
-            await instructor.wait_for_state(CallState.CONNECTED, 40)
-            await until(lambda: instructor.frames_received > 30, 30)
-            go.set()
-            await until(lambda: [v.connected for v in model.viewers] == [True] * trainees, 40)
+        janus_url = janus.base_url if mode == "janus" else None
+        async with instructor_in_call(base, trainees, 35.0, janus_url) as run:
+            run.go.set()
+            await until(lambda: [v.connected for v in run.model.viewers] == [True] * trainees, 40)
             await asyncio.sleep(2.0)  # past the first keyframes
-            figures = await host.measure(6.0)
-            figures["janus"] = float(host.publishing)
+            figures = await run.host.measure(6.0)
+            figures["janus"] = float(run.host.publishing)
             return figures
-        finally:
-            await host.aclose()
-            await instructor.close()
-            await specialist.aclose()
-            await asyncio.to_thread(peers.join, 30)
-            if peers.is_alive():
-                peers.terminate()
 
     figures = asyncio.run(asyncio.wait_for(scenario(), 110))
     rounded = {k: round(v, 1) for k, v in figures.items()}
