@@ -340,6 +340,9 @@ class QtReplayPlayer(QWidget):
 
     ``user`` names whoever answers pause points (their results go to the score book under that name);
     ``can_author`` shows the instructor's pause-point form. ``clock`` (monotonic ns) drives the cursor.
+    Video is decoded on the cursor's own thread: with ``media_wait_s=0`` (the default) a tick never waits
+    for it, and a frame still being decoded after a seek is shown on the tick after it is ready; a test
+    that steps a fake clock passes None to wait for each frame.
     """
 
     sig_position_changed = Signal(object)  # ns: past the range of a C int
@@ -354,6 +357,7 @@ class QtReplayPlayer(QWidget):
         can_author: bool = False,
         score_book: Path | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
+        media_wait_s: float | None = 0.0,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -361,7 +365,7 @@ class QtReplayPlayer(QWidget):
         self.recording = recording
         self.user = user or "trainee"
         self.can_author = can_author
-        self.replay = ReplayCursor(recording, clock=clock)
+        self.replay = ReplayCursor(recording, clock=clock, media_wait_s=media_wait_s)
         self.book = ScoreBook(score_book or recording.folder / SCORES_FILE)
         self.pause_points: list[PausePoint] = load_pause_points(recording.folder)
         self.current_point: PausePoint | None = None
@@ -486,6 +490,10 @@ class QtReplayPlayer(QWidget):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
+        self.decoding_timer = QTimer(self)  # paused, but the frame to show is still being decoded
+        self.decoding_timer.setSingleShot(True)
+        self.decoding_timer.setInterval(TICK_MS)
+        self.decoding_timer.timeout.connect(self.tick)
         self._arm_stop(0, inclusive=True)
         self._refresh_marks()
         self.retranslate()
@@ -719,6 +727,8 @@ class QtReplayPlayer(QWidget):
             self.timer.stop()
             if self.replay.at_stop:
                 self._reached_point()
+        if not self.replay.playing and self.replay.media_pending:
+            self.decoding_timer.start()
         self._show_state()
 
     def _take_frame(self) -> Any:
@@ -827,6 +837,7 @@ class QtReplayPlayer(QWidget):
             return
         self._closed = True
         self.timer.stop()
+        self.decoding_timer.stop()
         self.video.close_view()
         self.overlay.close_overlay()
         if self.vitals_panel is not None:

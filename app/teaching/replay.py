@@ -6,14 +6,23 @@ markers. The widget calls :meth:`ReplayCursor.poll` on its display timer and get
 moment has come since the previous poll, video frames and track events together, in time order, so an
 overlay appears at the moment it was drawn and the vitals as they were. Time comes from an injectable
 clock (monotonic nanoseconds), so tests and the widget drive the same code.
+
+Video and audio are decoded ahead on a thread of their own (:class:`_DecodeAhead`; PyAV lets go of the
+GIL while it decodes). A seek reopens the file and decodes from the last keyframe, 0.1-0.2 s at 720p:
+with ``media_wait_s=0`` (the player) ``poll`` never waits for that and hands the frame out on the poll
+after it is ready; with the default (``None``) it waits, which is what a caller stepping a fake clock
+wants.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -161,30 +170,75 @@ class Recording:
         self.manifest.write(self.folder)
 
 
-class _Lookahead:
-    """An iterator of ReplayEvents that can be peeked at."""
+class _DecodeAhead:
+    """A media stream decoded ahead by a thread of its own, at most ``depth`` events; the caller peeks
+    at and takes what is ready, waiting no longer than it asks to. All PyAV work (open, seek, decode,
+    close) happens on the thread; ``close`` only asks it to stop."""
 
-    def __init__(self, source: Iterator[ReplayEvent]) -> None:
+    _END = object()
+
+    def __init__(self, source: Callable[[], Iterator[ReplayEvent]], depth: int = 12) -> None:
         self._source = source
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
         self._next: ReplayEvent | None = None
         self._done = False
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="replay-decode", daemon=True)
+        self._thread.start()
 
-    def peek(self) -> ReplayEvent | None:
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        events = self._source()
+        try:
+            for event in events:
+                if not self._put(event):
+                    break
+        except Exception as exc:  # a damaged media file: what was decoded stays, the stream ends here
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.warning("replay: media decoding stopped: %s", self.error)
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            self._put(self._END)
+
+    def peek(self, wait_s: float | None = None) -> ReplayEvent | None:
+        """The next event, or None at the end of the stream, or when nothing is ready within ``wait_s``
+        (None: as long as it takes)."""
         if self._next is None and not self._done:
-            self._next = next(self._source, None)
-            self._done = self._next is None
+            try:
+                item = self._queue.get(block=wait_s is None or wait_s > 0, timeout=wait_s)
+            except queue.Empty:
+                return None
+            if item is self._END:
+                self._done = True
+            else:
+                self._next = item
         return self._next
 
     def take(self) -> ReplayEvent:
-        event = self.peek()
+        event = self._next
         assert event is not None
         self._next = None
         return event
 
-    def close(self) -> None:
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def close(self, wait_s: float = 0.0) -> None:
+        self._stop.set()
+        if wait_s > 0:
+            self._thread.join(wait_s)
 
 
 class ReplayCursor:
@@ -197,6 +251,7 @@ class ReplayCursor:
         clock: Callable[[], int] = time.monotonic_ns,
         video: bool = True,
         audio: bool = False,
+        media_wait_s: float | None = None,
     ) -> None:
         self.recording = recording
         self._clock = clock
@@ -209,7 +264,8 @@ class ReplayCursor:
         self._events: list[ReplayEvent] = recording.events()
         self._event_times = [e.t_ns for e in self._events]
         self._next_event = 0
-        self._media: dict[str, _Lookahead] = {}
+        self._media: dict[str, _DecodeAhead] = {}
+        self._media_wait_s = media_wait_s
         self._closed = False
         self.polled_at_ns = 0  # the position the last poll delivered up to
         # A moment playback stops at by itself (a pause point); ignored once the position is past it.
@@ -251,6 +307,11 @@ class ReplayCursor:
     def finished(self) -> bool:
         return self._delivered >= self.duration_ns
 
+    @property
+    def media_pending(self) -> bool:
+        """A media stream has nothing decoded at its front yet (just after a seek): poll again soon."""
+        return any(s.peek(0) is None and not s.done for s in self._media.values())
+
     def _re_anchor(self) -> None:
         self._anchor_pos, self._anchor_wall = self.position_ns, self._clock()
 
@@ -286,7 +347,8 @@ class ReplayCursor:
     def _seek_media(self, t_ns: int) -> None:
         for stream in self._media.values():
             stream.close()
-        self._media = {k: _Lookahead(self.recording.media_frames(k, t_ns)) for k in self._media_kinds}
+        frames = self.recording.media_frames
+        self._media = {k: _DecodeAhead(functools.partial(frames, k, t_ns)) for k in self._media_kinds}
 
     # --- chapters ---------------------------------------------------------------------------------
     def add_chapter(self, title: str, t_ns: int | None = None) -> Chapter:
@@ -330,7 +392,7 @@ class ReplayCursor:
             due.append(self._events[self._next_event])
             self._next_event += 1
         for stream in self._media.values():
-            while (event := stream.peek()) is not None and event.t_ns <= position:
+            while (event := stream.peek(self._media_wait_s)) is not None and event.t_ns <= position:
                 due.append(stream.take())
         due.sort(key=lambda e: (e.t_ns, e.track not in MEDIA_TRACKS, e.order))
         self._delivered = max(self._delivered, position)
@@ -345,5 +407,5 @@ class ReplayCursor:
             return
         self._closed = True
         for stream in self._media.values():
-            stream.close()
+            stream.close(wait_s=1.0)  # let go of the media file
         self._media = {}

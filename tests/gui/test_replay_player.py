@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -117,8 +119,9 @@ def recording(base_recording: Path, tmp_path: Path) -> Recording:
 
 
 def _player(qtbot: Any, recording: Recording, **kwargs: object) -> tuple[QtReplayPlayer, FakeClock]:
+    """A player on a fake clock that waits for each decoded frame, so every tick is exact."""
     clock = FakeClock()
-    player = QtReplayPlayer(recording, clock=clock, **kwargs)  # type: ignore[arg-type]
+    player = QtReplayPlayer(recording, clock=clock, media_wait_s=None, **kwargs)  # type: ignore[arg-type]
     qtbot.addWidget(player)
     player.resize(1200, 780)
     return player, clock
@@ -207,6 +210,31 @@ def test_real_timer_paints_frames(qtbot: Any, recording: Recording) -> None:
     qtbot.keyClick(player.slider, Qt.Key.Key_Space)
     assert not player.replay.playing
     player.close()
+
+def test_seeking_never_waits_for_the_decoder(qtbot: Any, recording: Recording) -> None:
+    """The UI thread does not decode: while the decoder is held up, a seek returns at once and the
+    overlays and chat move; the picture follows as soon as its frame is decoded, with no play running."""
+    release = threading.Event()
+    decoding = recording.media_frames
+
+    def held_up(kind: str = "video", start_ns: int = 0) -> Iterator[Any]:
+        release.wait(10)
+        yield from decoding(kind, start_ns)
+
+    recording.media_frames = held_up  # type: ignore[method-assign]
+    player = QtReplayPlayer(recording)
+    qtbot.addWidget(player)
+    assert player.frames_delivered == 0  # the first picture is not there yet: nothing waited for it
+    player.seek(1500 * MS)
+    assert player.position_ns == 1500 * MS and _video_shapes(player) == ["marker"]
+    assert player.frames_delivered == 0 and player.replay.media_pending and not player.replay.playing
+    release.set()
+    qtbot.waitUntil(lambda: player.frames_delivered == 1, timeout=5000)
+    assert player.last_frame_t_ns is not None and 1400 * MS < player.last_frame_t_ns <= 1500 * MS
+    qtbot.waitUntil(lambda: not player.decoding_timer.isActive(), timeout=5000)
+    assert player.frames_delivered == 1  # paused: one picture, the one showing at 1.5 s
+    player.close_player()
+
 
 
 def test_speed_changes_the_rate(qtbot: Any, recording: Recording) -> None:
