@@ -239,11 +239,28 @@ class InstructorClass(QObject):
             return
         self.recorder, self.recording_started, self.chapters = recorder, time.monotonic(), 0
         recorder.attach_document(self.link.annotations)
+        study = self._study_files()
+        if study:  # the study travels with the recording, for replay and teaching files
+            recorder.add_imaging_in_background(study)
         loop = self.link.runtime.loop
         loop.call_soon_threadsafe(recorder.attach_session, session)
         self._announce(True, consult_id)
         self.strip.show_message(None)
         log.info("class: recording into %s", folder)
+
+    def _study_files(self) -> list[Path]:
+        """The files of the study open in this window's imaging panel (all its series), if one is open."""
+        from viewers.imaging_panel import QtImagingPanel
+
+        panel = self.window.findChild(QtImagingPanel)
+        series = panel.series if panel is not None else None
+        if panel is None or series is None:
+            return []
+        studies = [st for p in panel.discovery.patients for st in p.studies] if panel.discovery else []
+        uid = series.series_instance_uid
+        study = next((st for st in studies if any(s.series_instance_uid == uid for s in st.series)), None)
+        in_study = study.series if study is not None else [series]
+        return list(dict.fromkeys(instance.path for s in in_study for instance in s.instances))
 
     def _stop_recording(self) -> None:
         recorder, self.recorder, self.recording_started = self.recorder, None, None

@@ -51,6 +51,46 @@ def _vec3(values: Any) -> tuple[float, float, float]:
     return x, y, z
 
 
+def apply_view_state(panel: QtImagingPanel, state: ViewState) -> bool:
+    """Show ``state`` in ``panel``: mode, window, slice, zoom, pan, MPR crosshair, 3D camera. False when
+    its series is not the one loaded: the panel is asked to load it (if it is not loading it already),
+    and the caller applies the state again once ``sig_loaded`` says it is there."""
+    current = panel.series.series_instance_uid if panel.series is not None else None
+    if current != state.series_uid or panel.load_result is None:
+        if current != state.series_uid:
+            panel.load_series(state.series_uid)
+        return False
+    mode = _TO_PANEL[state.mode]
+    if panel.stack.currentIndex() != mode:
+        panel.set_mode(mode)
+    window = WindowLevel(state.window_center, state.window_width)
+    view = panel.slice_view
+    if view.current_window() != window:
+        view.set_window(window)
+        panel.mpr_view.set_window(window)
+    if state.slice_lps is not None and view.renderer is not None:
+        slice_coord, _pos = view.lps_to_image(np.asarray(state.slice_lps))
+        view.set_slice(round(slice_coord))
+    view.set_zoom(state.zoom)
+    scale = _px_per_mm(view) if view.renderer is not None else 1.0
+    view.pan = QPointF(state.pan_mm[0] * scale, state.pan_mm[1] * scale)
+    view.update()
+    mpr = panel.mpr_view
+    if state.crosshair_lps is not None and mpr.views[Plane.AXIAL].volume is not None:
+        point = np.asarray(state.crosshair_lps, dtype=np.float64)
+        if mpr.crosshair is None or not np.allclose(mpr.crosshair, point):
+            mpr.set_crosshair(point)
+    volume_view = panel.volume_view
+    if state.camera is not None and volume_view is not None:
+        cam = volume_view.renderer.GetActiveCamera()
+        cam.SetPosition(*state.camera.position)
+        cam.SetFocalPoint(*state.camera.focal_point)
+        cam.SetViewUp(*state.camera.view_up)
+        volume_view.renderer.ResetCameraClippingRange()
+        volume_view.render()
+    return True
+
+
 class QtViewMirror(QObject):
     """Connects one :class:`QtImagingPanel` to a :class:`ViewMirror`; ``close()`` twice is harmless."""
 
@@ -158,45 +198,7 @@ class QtViewMirror(QObject):
 
     # --- applying a state ---------------------------------------------------------------------
     def apply(self, state: ViewState) -> None:
-        panel = self.panel
-        current = panel.series.series_instance_uid if panel.series is not None else None
-        if current != state.series_uid or panel.load_result is None:
-            self._pending = state
-            if current != state.series_uid:
-                panel.load_series(state.series_uid)
-            return
-        self._pending = None
-        mode = _TO_PANEL[state.mode]
-        if panel.stack.currentIndex() != mode:
-            panel.set_mode(mode)
-        window = WindowLevel(state.window_center, state.window_width)
-        view = panel.slice_view
-        if view.current_window() != window:
-            view.set_window(window)
-            panel.mpr_view.set_window(window)
-        if state.slice_lps is not None and view.renderer is not None:
-            slice_coord, _pos = view.lps_to_image(np.asarray(state.slice_lps))
-            view.set_slice(round(slice_coord))
-        view.set_zoom(state.zoom)
-        scale = _px_per_mm(view) if view.renderer is not None else 1.0
-        view.pan = QPointF(state.pan_mm[0] * scale, state.pan_mm[1] * scale)
-        view.update()
-        mpr = panel.mpr_view
-        if state.crosshair_lps is not None and mpr.views[Plane.AXIAL].volume is not None:
-            point = np.asarray(state.crosshair_lps, dtype=np.float64)
-            if mpr.crosshair is None or not np.allclose(mpr.crosshair, point):
-                mpr.set_crosshair(point)
-        if state.camera is not None and panel.volume_view is not None:
-            self._apply_camera(state.camera)
-
-    def _apply_camera(self, camera: Camera) -> None:
-        volume_view = self.panel.volume_view
-        cam = volume_view.renderer.GetActiveCamera()
-        cam.SetPosition(*camera.position)
-        cam.SetFocalPoint(*camera.focal_point)
-        cam.SetViewUp(*camera.view_up)
-        volume_view.renderer.ResetCameraClippingRange()
-        volume_view.render()
+        self._pending = None if apply_view_state(self.panel, state) else state
 
     def _series_loaded(self, _result: LoadResult) -> None:
         pending = self._pending

@@ -4,8 +4,10 @@ The player observes a :class:`app.teaching.replay.ReplayCursor` (Qt-free) and on
 ``poll()`` hands out on a display timer: the newest video frame (a :class:`QtVideoView` pulls it), the
 annotation operations merged into a local :class:`AnnotationDocument` drawn by a
 :class:`QtAnnotationOverlay`, the vitals batches fed through a :class:`StreamReceiver` into a remote
-vitals panel whose clock is the recording's (so "as they were", numerics included), and the chat lines.
-A seek rebuilds the document, the chat and the vitals from what came before the new position.
+vitals panel whose clock is the recording's (so "as they were", numerics included), the chat lines, and
+(when the recording carries the study) the instructor's imaging view states, applied to the recording's
+imaging in a :class:`QtReplayImaging` beside the video. A seek rebuilds the document, the chat, the
+vitals and the imaging view from what came before the new position.
 
 Pause and predict (app/teaching/scoring.py): the instructor adds pause points at the cursor; on replay
 the cursor stops at each one (``ReplayCursor.stop_ns``), the question shows, and the answer (a click on
@@ -60,6 +62,7 @@ from widgets.i18n import tr
 from widgets.video_view import QtVideoView
 
 if TYPE_CHECKING:
+    from widgets.replay_imaging import QtReplayImaging
     from widgets.vitals.panel import QtVitalsPanel
 
 log = logging.getLogger(__name__)
@@ -383,6 +386,14 @@ class QtReplayPlayer(QWidget):
         self.document = AnnotationDocument("replay", self.user)
         self.overlay = QtAnnotationOverlay(self.video, self.document)
 
+        # imaging: the study the recording carries, as the instructor's view states show it
+        self.imaging: QtReplayImaging | None = None
+        imaging_folder = recording.imaging_path
+        if imaging_folder is not None and recording.tracks.get("views"):
+            from widgets.replay_imaging import QtReplayImaging  # VTK and the DICOM loaders: only if used
+
+            self.imaging = QtReplayImaging(imaging_folder, show_identity=can_author)
+
         # vitals
         self._vitals_offset = vitals_offset_s(recording)
         self.vitals_box = QWidget()
@@ -449,8 +460,12 @@ class QtReplayPlayer(QWidget):
         side_layout.addWidget(self.chat, 1)
         side_layout.addWidget(self.editor)
         side.setMinimumWidth(330)
+        pictures = QSplitter(Qt.Orientation.Horizontal)
+        pictures.addWidget(self.video)
+        if self.imaging is not None:
+            pictures.addWidget(self.imaging)
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.video)
+        left.addWidget(pictures)
         left.addWidget(self.vitals_box)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
@@ -562,6 +577,9 @@ class QtReplayPlayer(QWidget):
         self.chat.clear()
         for event in self.replay.state_events("chat"):
             self._chat(event)
+        views = self.replay.state_events("views")
+        if views and self.imaging is not None:
+            self.imaging.show_state(views[-1].data)
         if position <= self._vitals_fed_ns or position - self._vitals_fed_ns > VITALS_HISTORY_NS:
             self._clear_vitals()
         since = max(self._vitals_fed_ns + 1, position - VITALS_HISTORY_NS)
@@ -712,6 +730,7 @@ class QtReplayPlayer(QWidget):
         if self._closed:
             return
         was_playing = self.replay.playing
+        view: ReplayEvent | None = None
         for event in self.replay.poll():
             if event.track == "video":
                 self._frame = event.data
@@ -723,6 +742,10 @@ class QtReplayPlayer(QWidget):
                 self._vitals(event)
             elif event.track == "chat":
                 self._chat(event)
+            elif event.track == "views":
+                view = event  # only the newest of a tick is shown
+        if view is not None and self.imaging is not None:
+            self.imaging.show_state(view.data)
         if was_playing and not self.replay.playing:
             self.timer.stop()
             if self.replay.at_stop:
@@ -842,6 +865,8 @@ class QtReplayPlayer(QWidget):
         self.overlay.close_overlay()
         if self.vitals_panel is not None:
             self.vitals_panel.close_model()
+        if self.imaging is not None:
+            self.imaging.close_pane()
         self.replay.close()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -108,6 +108,14 @@ class Recording:
             return None
         return self.folder / file
 
+    @property
+    def imaging_path(self) -> Path | None:
+        """The folder of the study that travels with the recording, if any."""
+        name = self.manifest.imaging
+        if not name or Path(name).name != name or not (self.folder / name).is_dir():
+            return None
+        return self.folder / name
+
     def events(
         self, track: str | None = None, start_ns: int = 0, end_ns: int | None = None
     ) -> list[ReplayEvent]:

@@ -202,6 +202,8 @@ class SessionRecorder:
         self._documents: list[Any] = []
         self._closed = False
         self._lock = threading.Lock()
+        self._imaging_copy: threading.Thread | None = None
+        self.imaging_error: str | None = None
 
     # --- sources ---------------------------------------------------------------------------------
     def attach_session(self, session: Any) -> None:
@@ -268,6 +270,23 @@ class SessionRecorder:
         self.manifest.imaging = IMAGING
         return copied
 
+    def add_imaging_in_background(self, files: Iterable[Path]) -> None:
+        """:meth:`add_imaging` on a thread of its own (a CT is tens of megabytes); ``close()`` waits for it.
+        A failed copy is logged, kept in :attr:`imaging_error` and leaves no half study behind."""
+        paths = list(files)
+
+        def copy() -> None:
+            try:
+                self.add_imaging(paths)
+            except OSError as exc:
+                self.imaging_error = f"{type(exc).__name__}: {exc}"
+                self.manifest.imaging = None
+                shutil.rmtree(self.folder / IMAGING, ignore_errors=True)
+                log.warning("recording %s: the study was not copied: %s", self.folder, self.imaging_error)
+
+        self._imaging_copy = threading.Thread(target=copy, name="recording-imaging", daemon=True)
+        self._imaging_copy.start()
+
     def add_chapter(self, title: str, t_ns: int | None = None) -> Chapter:
         chapter = Chapter(t_ns=self.clock.now_ns() if t_ns is None else t_ns, title=title)
         with self._lock:
@@ -295,6 +314,8 @@ class SessionRecorder:
             doc.op_emitted.disconnect(self._on_local_op)
         for track in self._tracks.values():
             track.close()
+        if self._imaging_copy is not None:
+            self._imaging_copy.join()
         info = MediaInfo()
         if self.media is not None:
             self.media.close()

@@ -2509,6 +2509,13 @@ API：%4</translation>
     </message>
   </context>
   <context>
+    <name>ReplayImaging</name>
+    <message>
+      <source>Imaging as the instructor saw it</source>
+      <translation>带教老师当时看到的影像</translation>
+    </message>
+  </context>
+  <context>
     <name>ReplayPlayer</name>
     <message>
       <source>%1 / %2</source>

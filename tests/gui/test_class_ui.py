@@ -359,7 +359,17 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         qtbot.waitUntil(lambda: follower.tool is None, timeout=15_000)
         assert overlay.tool is Tool.NONE and not toolbar.tool_buttons[Tool.ARROW].isEnabled()
 
-        # record: "● REC" at the trainee and the bedside; the class scenario reaches the bedside
+        # record: "● REC" at the trainee and the bedside; the class scenario reaches the bedside. The
+        # specialist leads the imaging view (Follow me), so the study and the view states are recorded too
+        from viewers.imaging_panel import QtImagingPanel
+        from viewers.view_mirror_qt import QtViewMirror
+
+        imaging = specialist.window.findChild(QtImagingPanel)
+        assert imaging is not None
+        qtbot.waitUntil(lambda: imaging.series is not None and not imaging.busy, timeout=60_000)
+        mirror = imaging.findChild(QtViewMirror)
+        assert mirror is not None and mirror.act_follow.isEnabled()
+        mirror.act_follow.trigger()
         instructor.strip.record_button.click()
         assert instructor.recorder is not None and instructor.strip.rec.text().startswith("● REC 00:0")
         qtbot.waitUntil(lambda: follower.banner.rec.isVisible(), timeout=15_000)
@@ -388,6 +398,24 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         assert [c.title for c in manifest.chapters] == ["Chapter 1"] and manifest.duration_s > 1.0
         assert manifest.media.video_frames > 0 and (folder / "media.mkv").stat().st_size > 0
         assert manifest.tracks["vitals"].events > 0  # the bedside's monitor, on the recording's clock
+        assert manifest.imaging == "imaging" and manifest.tracks["views"].events >= 1
+        assert imaging.discovery is not None
+        held = sum(len(s.instances) for s in imaging.discovery.all_series())
+        assert len(list((folder / "imaging").iterdir())) == held > 0  # the whole study travels with it
+        from app.teaching.replay import Recording
+        from widgets.replay_player import QtReplayPlayer
+
+        player = QtReplayPlayer(Recording.open(folder), can_author=True)  # replayed: the view as it was
+        qtbot.addWidget(player)
+        assert player.imaging is not None
+        replayed = player.imaging
+        loaded = lambda: replayed.panel.load_result is not None and not replayed.panel.busy  # noqa: E731
+        qtbot.waitUntil(loaded, timeout=60_000)
+        player.seek(player.recording.duration_ns)
+        assert replayed.states_applied >= 1 and replayed.state is not None
+        assert replayed.state.series_uid == imaging.series.series_instance_uid  # type: ignore[union-attr]
+        assert replayed.panel.slice_view.index == imaging.slice_view.index
+        player.close_player()
         chat = (folder / "chat.jsonl").read_text(encoding="utf-8")
         assert manifest.tracks["chat"].events >= 1 and "Note the effusion" in chat  # what this side said
         qtbot.waitUntil(lambda: not follower.banner.rec.isVisible(), timeout=15_000)

@@ -1,0 +1,133 @@
+"""Replay of the imaging track: a recording that carries the consult's CT and the instructor's view states
+plays them back beside the video, each state at its moment, and after a seek the one that was showing;
+a teaching file does the same with its de-identified copy (the UIDs in the view states are mapped with
+the imaging's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.teaching.library import CaseLibrary
+from app.teaching.replay import Recording
+from app.teaching.tracks import SessionRecorder
+from tests.gui.test_replay_player import FPS, MS, PATIENT, FakeClock, S, SteppedClock, _frame
+from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
+from viewers.reslice import WindowLevel
+from viewers.viewstate import ViewState
+from widgets.replay_player import QtReplayPlayer
+
+FIRST = (3, 40.0, 400.0, 1.0)  # slice, window centre, width, zoom: shown from 0.5 s
+SECOND = (9, 300.0, 1500.0, 2.0)  # from 1.5 s
+
+
+def _state(series: SyntheticSeries, slice_index: int, centre: float, width: float, zoom: float) -> Any:
+    """What the mirrored view sends (and the recorder keeps): a ViewState as JSON."""
+    slice_lps = tuple(float(v) for v in series.positions[slice_index])
+    state = ViewState(study_uid=series.study_uid, series_uid=series.series_uid, slice_lps=slice_lps,
+                      window_center=centre, window_width=width, zoom=zoom)
+    return state.model_dump(mode="json")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SyntheticSeries]:
+    root = tmp_path_factory.mktemp("replay-imaging")
+    series = write_ct_series(root / "ct", shape=(12, 32, 32), patient_name="Wang^Min", patient_id="P-9")
+    clock = SteppedClock()
+    recorder = SessionRecorder(root / "rec", title="CT review, Wang Min", specialty="radiology",
+                               patient=PATIENT, fps=FPS, clock=clock)
+    assert recorder.add_imaging(series.paths) == 12
+    assert recorder.media is not None
+    for step in range(61):  # 2 s, 30 steps a second: every other one a frame
+        clock.now = round(step * S / 30)
+        if step % 2 == 0:
+            recorder.media.video(_frame(step // 2))
+        if step == 15:
+            recorder.view_state(_state(series, *FIRST))
+        if step == 30:
+            recorder.view_state({"v": 1, "study_uid": "not a uid"})  # damaged: skipped, the view stays
+        if step == 45:
+            recorder.view_state(_state(series, *SECOND))
+    recorder.close()
+    return root / "rec", series
+
+
+def _player(qtbot: Any, folder: Path, **kwargs: Any) -> tuple[QtReplayPlayer, FakeClock]:
+    clock = FakeClock()
+    player = QtReplayPlayer(Recording.open(folder), clock=clock, media_wait_s=None, **kwargs)
+    qtbot.addWidget(player)
+    player.resize(1400, 800)
+    assert player.imaging is not None
+    panel = player.imaging.panel
+    qtbot.waitUntil(lambda: panel.load_result is not None and not panel.busy, timeout=20_000)
+    return player, clock
+
+
+def _advance(player: QtReplayPlayer, clock: FakeClock, to_ns: int) -> None:
+    player.play()
+    while clock.now < to_ns:
+        clock.now = min(to_ns, clock.now + 50 * MS)
+        player.tick()
+    player.pause()
+
+
+def _expected_index(player: QtReplayPlayer, series: SyntheticSeries, slice_index: int) -> int:
+    assert player.imaging is not None
+    view = player.imaging.panel.slice_view
+    coord, _ = view.lps_to_image(np.asarray(series.positions[slice_index], dtype=np.float64))
+    return round(coord)
+
+
+def _shows(player: QtReplayPlayer, series: SyntheticSeries, expected: tuple[int, float, float, float],
+           ) -> bool:
+    assert player.imaging is not None
+    view = player.imaging.panel.slice_view
+    slice_index, centre, width, zoom = expected
+    return (view.index == _expected_index(player, series, slice_index)
+            and view.current_window() == WindowLevel(centre, width) and abs(view.zoom - zoom) < 1e-9)
+
+
+def test_view_states_replay_at_their_moment_and_after_a_seek(
+    qtbot: Any, recorded: tuple[Path, SyntheticSeries]
+) -> None:
+    folder, series = recorded
+    player, clock = _player(qtbot, folder, can_author=True)
+    imaging = player.imaging
+    assert imaging is not None and imaging.panel.series is not None
+    assert imaging.panel.series.series_instance_uid == series.series_uid
+    assert not imaging.panel.act_open.isVisible() and not imaging.panel.act_pacs.isVisible()
+    assert _expected_index(player, series, FIRST[0]) != _expected_index(player, series, SECOND[0])
+    assert imaging.state is None  # nothing recorded before 0.5 s: the series as it opened
+
+    _advance(player, clock, 1000 * MS)
+    assert _shows(player, series, FIRST) and imaging.bad_states == 1  # the damaged one at 1.0 s: skipped
+    _advance(player, clock, 1600 * MS)
+    assert _shows(player, series, SECOND)
+
+    player.seek(700 * MS)  # back: the state that was showing at 0.7 s
+    assert _shows(player, series, FIRST)
+    player.seek(1900 * MS)
+    assert _shows(player, series, SECOND)
+    player.close_player()
+    player.close_player()
+
+
+def test_a_teaching_file_replays_its_deidentified_imaging(
+    qtbot: Any, recorded: tuple[Path, SyntheticSeries], tmp_path: Path
+) -> None:
+    folder, series = recorded
+    case = CaseLibrary(tmp_path / "library").add_teaching_case(folder, b"site-salt")
+    player, clock = _player(qtbot, case.folder)
+    imaging = player.imaging
+    assert imaging is not None and imaging.panel.series is not None
+    copied = imaging.panel.series
+    assert copied.series_instance_uid != series.series_uid  # de-identified: new UIDs
+    assert "Wang" not in str(copied.instances[0].dataset.get("PatientName", ""))
+    _advance(player, clock, 1700 * MS)
+    assert imaging.state is not None and imaging.state.series_uid == copied.series_instance_uid
+    assert _shows(player, series, SECOND)  # geometry is kept: the same slice as the instructor's
+    player.close_player()
