@@ -95,6 +95,13 @@ class AudioPlayback:
                 self.bytes_dropped += len(dropped)
             self._cond.notify()
 
+    def flush(self) -> None:
+        """Drop what waits to be played (a player paused or jumped: the old sound must not follow)."""
+        with self._cond:
+            self.bytes_dropped += self._bytes
+            self._chunks.clear()
+            self._bytes = 0
+
     def _open_device(self) -> Any:
         return subprocess.Popen(
             ["aplay", "-q", "-t", "raw", "-f", "S16_LE", "-c", str(CHANNELS), "-r", str(RATE)],

@@ -124,6 +124,11 @@ class MediaRecorder:
         session.video_frame_received.disconnect(self.video)
         session.audio_frame_received.disconnect(self.audio)
 
+    @property
+    def backlog(self) -> int:
+        """Frames waiting for the encoder (a full queue drops new ones)."""
+        return self._queue.qsize()
+
     def _put(self, item: tuple[str, int, Any]) -> None:
         if self._closed:
             return

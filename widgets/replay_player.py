@@ -57,6 +57,7 @@ from app.teaching.scoring import (
 from app.vitals.buffer import NumericTrend, RingBuffer, VitalsStore
 from app.vitals.simulator import Scenario
 from app.vitals.stream import ProtocolError, StreamReceiver, WaveBatch, decode
+from rtc.playback import AudioPlayback
 from widgets.annotation_overlay import QtAnnotationOverlay
 from widgets.i18n import tr
 from widgets.video_view import QtVideoView
@@ -345,7 +346,8 @@ class QtReplayPlayer(QWidget):
     ``can_author`` shows the instructor's pause-point form. ``clock`` (monotonic ns) drives the cursor.
     Video is decoded on the cursor's own thread: with ``media_wait_s=0`` (the default) a tick never waits
     for it, and a frame still being decoded after a seek is shown on the tick after it is ready; a test
-    that steps a fake clock passes None to wait for each frame.
+    that steps a fake clock passes None to wait for each frame. The recorded sound plays at 1x (muted at
+    other speeds, not pitched) through ``audio_sink`` (a file-like ``write``; None: the sound card).
     """
 
     sig_position_changed = Signal(object)  # ns: past the range of a C int
@@ -361,6 +363,7 @@ class QtReplayPlayer(QWidget):
         score_book: Path | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
         media_wait_s: float | None = 0.0,
+        audio_sink: Any = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -368,7 +371,10 @@ class QtReplayPlayer(QWidget):
         self.recording = recording
         self.user = user or "trainee"
         self.can_author = can_author
-        self.replay = ReplayCursor(recording, clock=clock, media_wait_s=media_wait_s)
+        has_audio = recording.media_path is not None and recording.manifest.media.audio_frames > 0
+        self.replay = ReplayCursor(recording, clock=clock, media_wait_s=media_wait_s, audio=has_audio)
+        self.sound: AudioPlayback | None = AudioPlayback(sink=audio_sink) if has_audio else None
+        self.audio_frames_fed = 0
         self.book = ScoreBook(score_book or recording.folder / SCORES_FILE)
         self.pause_points: list[PausePoint] = load_pause_points(recording.folder)
         self.current_point: PausePoint | None = None
@@ -438,6 +444,13 @@ class QtReplayPlayer(QWidget):
             self.speed.addItem(f"{value:g}×", value)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.speed.currentIndexChanged.connect(lambda _i: self.set_speed(float(self.speed.currentData())))
+        self.sound_button = QPushButton()
+        self.sound_button.setObjectName("replaySound")
+        self.sound_button.setCheckable(True)
+        self.sound_button.setChecked(self.sound is not None and self.sound.available)
+        self.sound_button.setEnabled(self.sound is not None and self.sound.available)
+        self.sound_button.setVisible(self.sound is not None)
+        self.sound_button.toggled.connect(self._sound_toggled)
         self.previous_button = QPushButton()
         self.previous_button.clicked.connect(self.previous_chapter)
         self.next_button = QPushButton()
@@ -480,6 +493,7 @@ class QtReplayPlayer(QWidget):
         timeline.addWidget(self.slider, 1)
         timeline.addWidget(self.position_label)
         timeline.addWidget(self.speed)
+        timeline.addWidget(self.sound_button)
         chapters = QHBoxLayout()
         chapters.addWidget(self.previous_button)
         chapters.addWidget(self.next_button)
@@ -521,6 +535,12 @@ class QtReplayPlayer(QWidget):
         self.previous_button.setToolTip(tr("ReplayPlayer", "Previous chapter"))
         self.next_button.setText(tr("ReplayPlayer", "Chapter ▶"))
         self.next_button.setToolTip(tr("ReplayPlayer", "Next chapter"))
+        self.sound_button.setText(tr("ReplayPlayer", "Sound"))
+        if self.sound is not None and not self.sound.available:
+            reason = self.sound.unavailable_reason
+            self.sound_button.setToolTip(tr("ReplayPlayer", "No sound: %1").replace("%1", reason))
+        else:
+            self.sound_button.setToolTip(tr("ReplayPlayer", "The recorded sound, played at 1× speed"))
         self.chapter_title.setPlaceholderText(tr("ReplayPlayer", "Chapter title"))
         self.add_chapter_button.setText(tr("ReplayPlayer", "Add chapter"))
         self.header.setText(self._header_text())
@@ -553,6 +573,7 @@ class QtReplayPlayer(QWidget):
 
     def pause(self) -> None:
         self.replay.pause()
+        self._silence()
         self.timer.stop()
         self.tick()
         self._show_state()
@@ -562,6 +583,8 @@ class QtReplayPlayer(QWidget):
 
     def set_speed(self, speed: float) -> None:
         self.replay.set_speed(speed)
+        if speed != 1.0:
+            self._silence()
         index = self.speed.findData(speed)
         if index >= 0 and index != self.speed.currentIndex():
             self.speed.setCurrentIndex(index)
@@ -569,6 +592,7 @@ class QtReplayPlayer(QWidget):
     def seek(self, t_ns: int) -> None:
         """Jump: the annotations, chat and vitals are rebuilt as they were at ``t_ns``."""
         self._close_question()
+        self._silence()
         self.replay.seek(t_ns)
         position = self.replay.position_ns
         self.document.reset()
@@ -730,6 +754,7 @@ class QtReplayPlayer(QWidget):
         if self._closed:
             return
         was_playing = self.replay.playing
+        sounding = was_playing and self.replay.speed == 1.0 and self.sound_button.isChecked()
         view: ReplayEvent | None = None
         for event in self.replay.poll():
             if event.track == "video":
@@ -744,6 +769,10 @@ class QtReplayPlayer(QWidget):
                 self._chat(event)
             elif event.track == "views":
                 view = event  # only the newest of a tick is shown
+            elif event.track == "audio" and sounding:
+                assert self.sound is not None
+                self.sound.feed(event.data)
+                self.audio_frames_fed += 1
         if view is not None and self.imaging is not None:
             self.imaging.show_state(view.data)
         if was_playing and not self.replay.playing:
@@ -753,6 +782,14 @@ class QtReplayPlayer(QWidget):
         if not self.replay.playing and self.replay.media_pending:
             self.decoding_timer.start()
         self._show_state()
+
+    def _sound_toggled(self, on: bool) -> None:
+        if not on:
+            self._silence()
+
+    def _silence(self) -> None:
+        if self.sound is not None:
+            self.sound.flush()
 
     def _take_frame(self) -> Any:
         frame, self._frame = self._frame, None
@@ -867,6 +904,8 @@ class QtReplayPlayer(QWidget):
             self.vitals_panel.close_model()
         if self.imaging is not None:
             self.imaging.close_pane()
+        if self.sound is not None:
+            self.sound.close()
         self.replay.close()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

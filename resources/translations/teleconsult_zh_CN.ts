@@ -2634,6 +2634,10 @@ API：%4</translation>
       <translation>下一章节</translation>
     </message>
     <message>
+      <source>No sound: %1</source>
+      <translation>无声音：%1</translation>
+    </message>
+    <message>
       <source>No target drawn on the video before this moment.</source>
       <translation>此时刻之前视频上未标注目标。</translation>
     </message>
@@ -2694,8 +2698,16 @@ API：%4</translation>
       <translation>窦性心动过速</translation>
     </message>
     <message>
+      <source>Sound</source>
+      <translation>声音</translation>
+    </message>
+    <message>
       <source>Target on the picture</source>
       <translation>画面上的目标</translation>
+    </message>
+    <message>
+      <source>The recorded sound, played at 1× speed</source>
+      <translation>录制的声音，仅在 1× 速度下播放</translation>
     </message>
     <message>
       <source>Tolerance</source>

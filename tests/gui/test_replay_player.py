@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -235,6 +236,77 @@ def test_seeking_never_waits_for_the_decoder(qtbot: Any, recording: Recording) -
     assert player.frames_delivered == 1  # paused: one picture, the one showing at 1.5 s
     player.close_player()
 
+
+class _Sink:
+    """Where the player's sound goes instead of the sound card: the bytes written."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+def _recording_with_sound(folder: Path) -> Path:
+    """2 s: a 440 Hz tone in 20 ms frames, video at 15 fps."""
+    clock = SteppedClock()
+    recorder = SessionRecorder(folder, title="Auscultation", specialty="cardiology", patient=PATIENT, fps=FPS,
+                               clock=clock)
+    assert recorder.media is not None
+    for step in range(101):  # 20 ms steps
+        clock.now = step * 20 * MS
+        if step % 10 in (0, 3, 7):  # 15 a second
+            recorder.media.video(_frame(step))
+        samples = (np.arange(960) + step * 960) / 48_000
+        pcm = (0.3 * 32767 * np.sin(2 * np.pi * 440 * samples)).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = 48_000
+        recorder.media.audio(frame)
+        while recorder.media.backlog > 20:  # faster than real time: let the encoder keep up
+            time.sleep(0.002)
+    manifest = recorder.close()
+    assert manifest.media.error is None and manifest.media.audio_frames == 101
+    return folder
+
+
+def test_sound_plays_at_normal_speed_only(qtbot: Any, tmp_path: Path) -> None:
+    sink = _Sink()
+    recording = Recording.open(_recording_with_sound(tmp_path / "rec"))
+    player, clock = _player(qtbot, recording, audio_sink=sink)
+    assert player.sound is not None and not player.sound_button.isHidden() and player.sound_button.isChecked()
+    player.play()
+    _advance(player, clock, 1000 * MS, step_ns=20 * MS)
+    heard = player.audio_frames_fed
+    assert 40 <= heard <= 52  # about a second of 20 ms frames (the encoder's own framing)
+    qtbot.waitUntil(lambda: len(sink.data) > 100_000, timeout=5000)  # 48 kHz stereo s16: 192 kB a second
+    assert player.sound.level > 0.1  # the tone, not silence
+    player.set_speed(2.0)  # faster: muted, not pitched up
+    _advance(player, clock, 1300 * MS, step_ns=20 * MS)
+    assert player.audio_frames_fed == heard and player.replay.position_ns > 1500 * MS
+    player.set_speed(1.0)
+    player.sound_button.click()  # sound off
+    _advance(player, clock, 1500 * MS, step_ns=20 * MS)
+    assert player.audio_frames_fed == heard
+    player.sound_button.click()
+    _advance(player, clock, 1700 * MS, step_ns=20 * MS)
+    assert player.audio_frames_fed > heard
+    player.pause()
+    after = player.audio_frames_fed
+    _advance(player, clock, 2500 * MS, step_ns=20 * MS)
+    assert player.audio_frames_fed == after  # paused: silence
+    player.close_player()
+    player.close_player()
+
+
+def test_no_sound_card_is_said_not_silent(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("rtc.playback.audio_output_available", lambda: (False, "no sound card"))
+    recording = Recording.open(_recording_with_sound(tmp_path / "rec"))
+    player, _clock = _player(qtbot, recording)
+    assert not player.sound_button.isEnabled() and not player.sound_button.isChecked()
+    assert player.sound_button.toolTip() == "No sound: no sound card"
+    player.close_player()
 
 
 def test_speed_changes_the_rate(qtbot: Any, recording: Recording) -> None:
