@@ -399,6 +399,7 @@ class QtReplayPlayer(QWidget):
             from widgets.replay_imaging import QtReplayImaging  # VTK and the DICOM loaders: only if used
 
             self.imaging = QtReplayImaging(imaging_folder, show_identity=can_author)
+            self.imaging.panel.attach_annotations(self.document)  # landmarks, trajectories... as drawn
 
         # vitals
         self._vitals_offset = vitals_offset_s(recording)

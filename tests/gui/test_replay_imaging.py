@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.annotations.model import AnnotationDocument
 from app.teaching.library import CaseLibrary
 from app.teaching.replay import Recording
 from app.teaching.tracks import SessionRecorder
@@ -42,12 +43,18 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SyntheticS
                                patient=PATIENT, fps=FPS, clock=clock)
     assert recorder.add_imaging(series.paths) == 12
     assert recorder.media is not None
+    remote = AnnotationDocument("site-a", "dr.li")  # the bedside marks the study: patient space, LPS
+    remote.op_emitted.connect(lambda op: recorder.annotation_op(op, "remote"))
     for step in range(61):  # 2 s, 30 steps a second: every other one a frame
         clock.now = round(step * S / 30)
         if step % 2 == 0:
             recorder.media.video(_frame(step // 2))
         if step == 15:
             recorder.view_state(_state(series, *FIRST))
+        if step == 20:
+            landmark = [float(v) for v in series.positions[FIRST[0]] + np.array([6.0, 8.0, 0.0])]
+            remote.add("landmark", "patient", [landmark], text="L1", study_uid=series.study_uid,
+                       series_uid=series.series_uid)
         if step == 30:
             recorder.view_state({"v": 1, "study_uid": "not a uid"})  # damaged: skipped, the view stays
         if step == 45:
@@ -103,13 +110,19 @@ def test_view_states_replay_at_their_moment_and_after_a_seek(
     assert _expected_index(player, series, FIRST[0]) != _expected_index(player, series, SECOND[0])
     assert imaging.state is None  # nothing recorded before 0.5 s: the series as it opened
 
+    overlay = imaging.panel.slice_view.annotation_overlay
+    assert overlay is not None and overlay.projections() == []
     _advance(player, clock, 1000 * MS)
     assert _shows(player, series, FIRST) and imaging.bad_states == 1  # the damaged one at 1.0 s: skipped
+    assert [p.text for p in overlay.projections()] == ["L1"]  # the landmark drawn at 0.67 s, on its slice
     _advance(player, clock, 1600 * MS)
     assert _shows(player, series, SECOND)
 
-    player.seek(700 * MS)  # back: the state that was showing at 0.7 s
-    assert _shows(player, series, FIRST)
+    assert overlay.projections() == []  # another slice
+    player.seek(700 * MS)  # back: the state that was showing at 0.7 s, the landmark drawn
+    assert _shows(player, series, FIRST) and [p.text for p in overlay.projections()] == ["L1"]
+    player.seek(600 * MS)  # before the landmark
+    assert _shows(player, series, FIRST) and overlay.projections() == []
     player.seek(1900 * MS)
     assert _shows(player, series, SECOND)
     player.close_player()
@@ -130,4 +143,7 @@ def test_a_teaching_file_replays_its_deidentified_imaging(
     _advance(player, clock, 1700 * MS)
     assert imaging.state is not None and imaging.state.series_uid == copied.series_instance_uid
     assert _shows(player, series, SECOND)  # geometry is kept: the same slice as the instructor's
+    player.seek(1000 * MS)
+    overlay = imaging.panel.slice_view.annotation_overlay
+    assert overlay is not None and [p.text for p in overlay.projections()] == ["L1"]
     player.close_player()
