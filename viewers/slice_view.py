@@ -9,6 +9,7 @@ in its current slice and adds new ones there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -119,6 +120,7 @@ class QtSliceView(QWidget):
         self.zoom = 1.0
         self.pan = QPointF(0.0, 0.0)
         self.tool = Tool.NAVIGATE
+        self._picker: Callable[[np.ndarray], object] | None = None
         self.crosshair: np.ndarray | None = None
         self.show_crosshair = False
         self.overlay_left: list[str] = []
@@ -522,6 +524,15 @@ class QtSliceView(QWidget):
         else:
             super().keyPressEvent(event)
 
+    def pick_point(self, callback: Callable[[np.ndarray], object] | None) -> None:
+        """Hand the next left click, as an LPS point in mm, to ``callback`` instead of the tool (None:
+        stop). A question asked on the imaging is answered this way."""
+        self._picker = callback
+        if callback is None:
+            self.unsetCursor()
+        else:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.renderer is None:
             return
@@ -529,6 +540,13 @@ class QtSliceView(QWidget):
         button = event.button()
         self._drag_start = pos
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        picker = self._picker
+        left = button == Qt.MouseButton.LeftButton
+        if picker is not None and left and not shift and self.volume is not None:
+            self.pick_point(None)
+            picker(self.widget_to_lps(pos))
+            event.accept()
+            return
         if button == Qt.MouseButton.RightButton:
             self._drag = "window"
             self._drag_window = self.renderer.window

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent
@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.annotations.model import AnnotationDocument
+from app.annotations.model import AnnotationDocument, Space
 from app.teaching.replay import Recording, ReplayCursor, ReplayEvent
 from app.teaching.scoring import (
     PausePoint,
@@ -111,11 +111,12 @@ def vitals_offset_s(recording: Recording) -> float | None:
     return None
 
 
-def expert_video_target(recording: Recording, t_ns: int) -> tuple[float, ...]:
+def expert_target_at(recording: Recording, t_ns: int, space: str = "video") -> tuple[float, ...]:
     """The expert's target for a question asked at ``t_ns``: the first needle, trajectory, marker,
-    landmark, ruler or arrow added on the video at or after ``t_ns``, else the best one before."""
+    landmark, ruler or arrow added in ``space`` ("video": normalised picture coordinates; "patient":
+    LPS millimetres on the imaging) at or after ``t_ns``, else the best one before."""
     ops = [e for e in recording.events("annotations")
-           if isinstance(e.data, dict) and e.data.get("space") == "video" and e.data.get("op") == "add"]
+           if isinstance(e.data, dict) and e.data.get("space") == space and e.data.get("op") == "add"]
     for event in ops:
         if event.t_ns >= t_ns:
             try:
@@ -209,8 +210,12 @@ class QtPauseQuestion(QFrame):
         super().changeEvent(event)
 
     def _show_hint(self, point: PausePoint) -> None:
-        self.hint.setText(tr("ReplayPlayer", "Choose the rhythm, then Answer.") if point.kind == "rhythm" else
-                          tr("ReplayPlayer", "Click where you would place the target on the picture."))
+        if point.kind == "rhythm":
+            self.hint.setText(tr("ReplayPlayer", "Choose the rhythm, then Answer."))
+        elif point.space == "patient":
+            self.hint.setText(tr("ReplayPlayer", "Click where you would place the target on the imaging."))
+        else:
+            self.hint.setText(tr("ReplayPlayer", "Click where you would place the target on the picture."))
 
     def ask(self, point: PausePoint) -> None:
         self.point = point
@@ -263,6 +268,7 @@ class QtPausePointEditor(QGroupBox):
         self.kind = QComboBox()
         self.kind.addItem("", "target")
         self.kind.addItem("", "rhythm")
+        self.kind.addItem("", "imaging_target")  # shown when the recording carries its study
         self.rhythm = QComboBox()
         for scenario in Scenario:
             self.rhythm.addItem("", scenario.value)
@@ -300,14 +306,24 @@ class QtPausePointEditor(QGroupBox):
         form.addRow(self.add_button)
         form.addRow(self.message)
         self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.set_imaging_available(False)
         self._kind_changed()
         self.retranslate()
+
+    def set_imaging_available(self, available: bool) -> None:
+        """Offer targets on the imaging (scored in patient millimetres) when the recording has it."""
+        index = self.kind.findData("imaging_target")
+        view = self.kind.view()
+        view.setRowHidden(index, not available)  # type: ignore[attr-defined]
+        if not available and self.kind.currentIndex() == index:
+            self.kind.setCurrentIndex(0)
 
     def retranslate(self) -> None:
         self.setTitle(tr("ReplayPlayer", "Add a pause point"))
         self.question.setPlaceholderText(tr("ReplayPlayer", "Where would you place the needle?"))
         self.kind.setItemText(0, tr("ReplayPlayer", "Target on the picture"))
         self.kind.setItemText(1, tr("ReplayPlayer", "Rhythm"))
+        self.kind.setItemText(2, tr("ReplayPlayer", "Target on the imaging"))
         for index in range(self.rhythm.count()):
             self.rhythm.setItemText(index, rhythm_title(str(self.rhythm.itemData(index))))
         for label, text in zip(self.labels, (
@@ -324,10 +340,10 @@ class QtPausePointEditor(QGroupBox):
         super().changeEvent(event)
 
     def _kind_changed(self) -> None:
-        target = self.kind.currentData() == "target"
-        self.rhythm.setEnabled(not target)
-        self._fov.setEnabled(target)
-        self.tolerance.setEnabled(target)
+        kind = self.kind.currentData()
+        self.rhythm.setEnabled(kind == "rhythm")
+        self._fov.setEnabled(kind == "target")  # the imaging has its own millimetres
+        self.tolerance.setEnabled(kind != "rhythm")
 
     def _add(self) -> None:
         self.sig_add.emit({
@@ -425,6 +441,7 @@ class QtReplayPlayer(QWidget):
         self.editor = QtPausePointEditor()
         self.editor.sig_add.connect(self._add_pause_point_from_form)
         self.editor.setVisible(can_author)
+        self.editor.set_imaging_available(self.imaging is not None)
 
         # timeline
         self.play_button = QPushButton()
@@ -656,13 +673,20 @@ class QtReplayPlayer(QWidget):
         expert_rhythm: str | None = None,
         video_mm: tuple[float, float] = (100.0, 75.0),
         tolerance_mm: float = 10.0,
+        space: str = "video",
     ) -> PausePoint:
         """A pause point at the cursor, saved at once. A target question is scored against what the
-        expert did next: the first target drawn on the video from here on (else the last one drawn
-        before); ValueError when the video has none."""
+        expert did next: the first target drawn in ``space`` ("video", or "patient": on the imaging, in
+        millimetres) from here on (else the last one drawn before); ValueError when there is none."""
         position = self.replay.position_ns
-        if kind == "target":
-            target = expert_video_target(self.recording, position)
+        if kind == "target" and space == "patient":
+            if self.imaging is None:
+                raise ValueError("this recording carries no imaging to place a target on")
+            target = expert_target_at(self.recording, position, "patient")
+            point = PausePoint(t_ns=position, question=question, kind="target", space="patient",
+                               expert_target=target, tolerance_mm=tolerance_mm)
+        elif kind == "target":
+            target = expert_target_at(self.recording, position, "video")
             point = PausePoint(t_ns=position, question=question, kind="target", space="video",
                                expert_target=target, video_mm=video_mm, tolerance_mm=tolerance_mm)
         else:
@@ -674,14 +698,21 @@ class QtReplayPlayer(QWidget):
         return point
 
     def _add_pause_point_from_form(self, values: dict[str, Any]) -> None:
+        imaging = values["kind"] == "imaging_target"
         try:
-            self.add_pause_point(values["question"], values["kind"], expert_rhythm=values["expert_rhythm"],
-                                 video_mm=values["video_mm"], tolerance_mm=values["tolerance_mm"])
+            self.add_pause_point(values["question"], "target" if imaging else values["kind"],
+                                 expert_rhythm=values["expert_rhythm"], video_mm=values["video_mm"],
+                                 tolerance_mm=values["tolerance_mm"], space="patient" if imaging else "video")
         except ValueError as exc:
             log.info("pause point refused: %s", exc)
-            self.editor.message.setText(
-                tr("ReplayPlayer", "No target drawn on the video before this moment.")
-                if "target" in str(exc) else str(exc)[:200])
+            if "target" not in str(exc):
+                self.editor.message.setText(str(exc)[:200])
+            elif imaging:
+                self.editor.message.setText(
+                    tr("ReplayPlayer", "No target drawn on the imaging in this recording."))
+            else:
+                self.editor.message.setText(
+                    tr("ReplayPlayer", "No target drawn on the video before this moment."))
             return
         added = format_time(self.replay.position_ns)
         self.editor.message.setText(tr("ReplayPlayer", "Pause point added at %1.").replace("%1", added))
@@ -699,27 +730,35 @@ class QtReplayPlayer(QWidget):
         self.current_point = point
         self.timer.stop()
         self.question.ask(point)
-        if point.kind == "target":
+        if point.kind == "target" and point.space == "video":
             self.overlay.pick_point(self._picked)
+        elif point.kind == "target" and self.imaging is not None:
+            self.imaging.panel.slice_view.pick_point(self._picked)
         self._show_state()
         self.sig_paused_at_point.emit(point)
 
     def answer(self, value: Any) -> ScoreResult | None:
-        """The user's answer to the question shown: a normalised ``(x, y)`` on the picture or a rhythm."""
+        """The user's answer to the question shown: a normalised ``(x, y)`` on the picture, an LPS point
+        (mm) on the imaging, or a rhythm."""
         point = self.current_point
         if point is None:
             return None
-        self.overlay.pick_point(None)
+        self._stop_picking()
         answer = value if isinstance(value, str) else tuple(float(v) for v in value)
         result = self.book.answer(point, self.user, answer)
         self.question.show_result(point, result)
         if point.kind == "target" and point.expert_target is not None and not isinstance(answer, str):
-            self._show_feedback(answer, point.expert_target)
+            self._show_feedback(answer, point.expert_target, point.space)
         self.sig_answered.emit(result)
         return result
 
-    def _picked(self, point: tuple[float, float]) -> None:
+    def _picked(self, point: Any) -> None:
         self.answer(point)
+
+    def _stop_picking(self) -> None:
+        self.overlay.pick_point(None)
+        if self.imaging is not None:
+            self.imaging.panel.slice_view.pick_point(None)
 
     def continue_after_question(self) -> None:
         position = self.replay.position_ns
@@ -727,14 +766,17 @@ class QtReplayPlayer(QWidget):
         self._arm_stop(position, inclusive=False)
         self.play()
 
-    def _show_feedback(self, answer: tuple[float, ...], expert: tuple[float, ...]) -> None:
-        """The answer and the expert's target side by side on the picture, until the replay goes on
-        (local shapes of the replay's own document: nothing is sent or stored)."""
+    def _show_feedback(
+        self, answer: tuple[float, ...], expert: tuple[float, ...], space: Space = "video"
+    ) -> None:
+        """The answer and the expert's target side by side on the picture (or the imaging), until the
+        replay goes on (local shapes of the replay's own document: nothing is sent or stored)."""
         self._clear_feedback()
+        kind: Literal["marker", "landmark"] = "marker" if space == "video" else "landmark"
         # Only the expert's is labelled: two labels side by side would cover each other on a near miss.
         for where, text, colour in ((answer, "", ANSWER_COLOUR), (expert, tr("ReplayPlayer", "Expert"),
                                                                   EXPERT_COLOUR)):
-            shape = self.document.add("marker", "video", [list(where)], text=text, colour=colour)
+            shape = self.document.add(kind, space, [list(where)], text=text, colour=colour)
             self._feedback.append(shape.id)
         self.question.hint.setText(tr("ReplayPlayer", "Blue: your answer. Green: the expert's target."))
 
@@ -746,7 +788,7 @@ class QtReplayPlayer(QWidget):
     def _close_question(self) -> None:
         self._clear_feedback()
         self.current_point = None
-        self.overlay.pick_point(None)
+        self._stop_picking()
         self.question.hide()
 
     # --- delivery -----------------------------------------------------------------------------------

@@ -2594,6 +2594,10 @@ API：%4</translation>
       <translation>选择心律，然后点击作答。</translation>
     </message>
     <message>
+      <source>Click where you would place the target on the imaging.</source>
+      <translation>请在影像上点击您认为目标应放置的位置。</translation>
+    </message>
+    <message>
       <source>Click where you would place the target on the picture.</source>
       <translation>在画面上点击您认为目标应在的位置。</translation>
     </message>
@@ -2636,6 +2640,10 @@ API：%4</translation>
     <message>
       <source>No sound: %1</source>
       <translation>无声音：%1</translation>
+    </message>
+    <message>
+      <source>No target drawn on the imaging in this recording.</source>
+      <translation>此录制中没有在影像上标注的目标。</translation>
     </message>
     <message>
       <source>No target drawn on the video before this moment.</source>
@@ -2700,6 +2708,10 @@ API：%4</translation>
     <message>
       <source>Sound</source>
       <translation>声音</translation>
+    </message>
+    <message>
+      <source>Target on the imaging</source>
+      <translation>影像上的目标</translation>
     </message>
     <message>
       <source>Target on the picture</source>

@@ -6,15 +6,19 @@ the imaging's).
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
 
 from app.annotations.model import AnnotationDocument
 from app.teaching.library import CaseLibrary
 from app.teaching.replay import Recording
+from app.teaching.scoring import ScoreBook
 from app.teaching.tracks import SessionRecorder
 from tests.gui.test_replay_player import FPS, MS, PATIENT, FakeClock, S, SteppedClock, _frame
 from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
@@ -147,3 +151,53 @@ def test_a_teaching_file_replays_its_deidentified_imaging(
     overlay = imaging.panel.slice_view.annotation_overlay
     assert overlay is not None and [p.text for p in overlay.projections()] == ["L1"]
     player.close_player()
+
+
+def test_pause_and_predict_on_the_imaging_scores_in_millimetres(
+    qtbot: Any, recorded: tuple[Path, SyntheticSeries], tmp_path: Path
+) -> None:
+    source, series = recorded
+    folder = tmp_path / "rec"
+    shutil.copytree(source, folder)
+    landmark = series.positions[FIRST[0]] + np.array([6.0, 8.0, 0.0])  # drawn by the expert at 0.67 s
+
+    # the instructor asks at 0.6 s, on the imaging: the expert's target is the landmark drawn next
+    instructor, _clock = _player(qtbot, folder, user="dr.chen", can_author=True)
+    kinds = [instructor.editor.kind.itemData(i) for i in range(instructor.editor.kind.count())]
+    assert "imaging_target" in kinds
+    instructor.seek(600 * MS)
+    instructor.editor.question.setText("Where is the lesion?")
+    instructor.editor.kind.setCurrentIndex(kinds.index("imaging_target"))
+    assert not instructor.editor._fov.isEnabled() and instructor.editor.tolerance.isEnabled()
+    instructor.editor.add_button.click()
+    (point,) = instructor.pause_points
+    assert point.space == "patient" and point.t_ns == 600 * MS
+    assert point.expert_target == pytest.approx(tuple(landmark))
+    instructor.close_player()
+
+    # a trainee: stopped at 0.6 s on the first view, answers with a click 3 mm to the right of it
+    trainee, clock = _player(qtbot, folder, user="student.zhao")
+    trainee.show()
+    qtbot.waitExposed(trainee)
+    _advance(trainee, clock, 2000 * MS)
+    assert trainee.current_point is not None and trainee.position_ns == 600 * MS
+    assert trainee.question.hint.text() == "Click where you would place the target on the imaging."
+    assert trainee.imaging is not None
+    view = trainee.imaging.panel.slice_view
+    assert _shows(trainee, series, FIRST)
+    aim = landmark + np.array([3.0, 0.0, 0.0])
+    at = view.lps_to_widget(aim)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(round(at.x()), round(at.y())))
+    (result,) = trainee.book.results("student.zhao")
+    assert result.kind == "target" and result.correct and result.distance_mm is not None
+    assert abs(result.distance_mm - 3.0) < 1.0  # a click lands on a pixel: 0.7 x 0.8 mm here
+    assert "mm from the expert's target: well placed" in trainee.question.result.text()
+    shown = sorted((a.text, a.kind) for a in trainee.document.in_space("patient"))
+    assert ("Expert", "landmark") in shown and len(shown) == 2  # the answer and the expert, side by side
+    if os.environ.get("TC_SHOTS"):  # the screenshot we look at, on request
+        qtbot.wait(200)
+        trainee.grab().save("/tmp/shots/pause-predict-imaging.png")
+    trainee.continue_after_question()
+    assert all(a.text != "Expert" for a in trainee.document.in_space("patient"))  # the feedback is gone
+    trainee.close_player()
+    assert ScoreBook(folder / "scores.json").summary("student.zhao")["answered"] == 1
