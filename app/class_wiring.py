@@ -242,6 +242,9 @@ class InstructorClass(QObject):
         study = self._study_files()
         if study:  # the study travels with the recording, for replay and teaching files
             recorder.add_imaging_in_background(study)
+            view = self._current_view()
+            if view is not None:  # replay opens on the view as it is now; changes follow as they are sent
+                recorder.view_state(view, "local")
         loop = self.link.runtime.loop
         loop.call_soon_threadsafe(recorder.attach_session, session)
         self._announce(True, consult_id)
@@ -261,6 +264,18 @@ class InstructorClass(QObject):
         study = next((st for st in studies if any(s.series_instance_uid == uid for s in st.series)), None)
         in_study = study.series if study is not None else [series]
         return list(dict.fromkeys(instance.path for s in in_study for instance in s.instances))
+
+    def _current_view(self) -> dict[str, Any] | None:
+        """This window's imaging view as a view state (JSON), if a study is open."""
+        from viewers.view_mirror_qt import QtViewMirror
+
+        adapter = self.window.findChild(QtViewMirror)
+        try:
+            state = adapter.capture() if adapter is not None else None
+        except ValueError as exc:  # UIDs that are not valid DICOM UIDs: nothing to replay the view on
+            log.info("class: the imaging view is not recorded: %s", exc)
+            return None
+        return state.model_dump(mode="json") if state is not None else None
 
     def _stop_recording(self) -> None:
         recorder, self.recorder, self.recording_started = self.recorder, None, None
