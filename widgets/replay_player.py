@@ -111,7 +111,7 @@ def vitals_offset_s(recording: Recording) -> float | None:
     return None
 
 
-def expert_target_at(recording: Recording, t_ns: int, space: str = "video") -> tuple[float, ...]:
+def expert_target_at(recording: Recording, t_ns: int, space: Space = "video") -> tuple[float, ...]:
     """The expert's target for a question asked at ``t_ns``: the first needle, trajectory, marker,
     landmark, ruler or arrow added in ``space`` ("video": normalised picture coordinates; "patient":
     LPS millimetres on the imaging) at or after ``t_ns``, else the best one before."""
