@@ -173,3 +173,67 @@ def test_a_full_queue_drops_frames_instead_of_blocking(tmp_path: Path) -> None:
     recorder.close()
     assert recorder.stats.dropped > 0
     assert recorder.stats.video_frames + recorder.stats.dropped == 400
+
+
+def _media_recording(folder: Path, frames: int = 40) -> Path:
+    clock = FakeClockRecording()
+    folder.mkdir(parents=True)
+    recorder = MediaRecorder(folder / "media.mkv", clock, fps=10, audio=False)  # type: ignore[arg-type]
+    for i in range(frames):
+        clock.t = i * 100 * MS
+        recorder.video(av.VideoFrame.from_ndarray(
+            np.random.default_rng(i).integers(0, 255, (240, 320, 3), dtype=np.uint8), format="rgb24"))
+    recorder.close()
+    manifest = Manifest(started_at="2026-01-01T00:00:00+00:00", duration_ns=frames * 100 * MS)
+    manifest.media.file = "media.mkv"
+    manifest.media.video_frames = frames
+    manifest.write(folder)
+    return folder
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_a_damaged_media_file_plays_what_it_can(tmp_path: Path, damage: str) -> None:
+    folder = _media_recording(tmp_path / "rec")
+    media = folder / "media.mkv"
+    data = bytearray(media.read_bytes())
+    if damage == "truncated":  # the disk filled up, or the workstation lost power mid-recording
+        media.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        middle = len(data) // 2
+        noise = np.random.default_rng(0).integers(0, 255, 4096, dtype=np.uint8)
+        data[middle: middle + 4096] = noise.tobytes()
+        media.write_bytes(bytes(data))
+    clock = FakeClock()
+    cursor = ReplayCursor(Recording.open(folder), clock=clock)
+    cursor.play()
+    frames = []
+    while cursor.playing:
+        clock.now += 50 * MS
+        frames += [e for e in cursor.poll() if e.track == "video"]
+    assert 5 < len(frames) <= 40  # what could be decoded, in order, and then the replay goes on to the end
+    assert [e.t_ns for e in frames] == sorted(e.t_ns for e in frames)
+    assert cursor.finished and not cursor.media_pending
+    cursor.close()
+
+
+def test_the_study_copy_waits_for_close_and_a_failed_one_leaves_nothing(tmp_path: Path) -> None:
+    study = tmp_path / "study"
+    study.mkdir()
+    files = []
+    for i in range(3):
+        files.append(study / f"IM{i}")
+        files[-1].write_bytes(b"DICM" * 100)
+    good = SessionRecorder(tmp_path / "good", media=False)
+    good.add_imaging_in_background(files)
+    manifest = good.close()  # waits for the copy
+    assert manifest.imaging == "imaging" and good.imaging_error is None
+    copied = sorted(p.name for p in (tmp_path / "good" / "imaging").iterdir())
+    assert copied == ["00000.dcm", "00001.dcm", "00002.dcm"]
+    assert Manifest.read(tmp_path / "good").imaging == "imaging"
+
+    bad = SessionRecorder(tmp_path / "bad", media=False)
+    bad.add_imaging_in_background([files[0], study / "gone"])  # a file removed under it
+    manifest = bad.close()
+    assert manifest.imaging is None and bad.imaging_error is not None and "gone" in bad.imaging_error
+    assert not (tmp_path / "bad" / "imaging").exists()  # no half study
+    assert Recording.open(tmp_path / "bad").imaging_path is None
