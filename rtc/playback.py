@@ -143,3 +143,64 @@ class AudioPlayback:
         if thread is not None:
             thread.join(timeout=2)
 
+
+class Tempo:
+    """Audio at another speed with its pitch kept (FFmpeg's ``atempo`` through PyAV), for replay at
+    :data:`MIN_SPEED` to :data:`MAX_SPEED`: a voice or a murmur at 2x still sounds like itself."""
+
+    MIN_SPEED, MAX_SPEED = 0.5, 4.0
+
+    def __init__(self) -> None:
+        self._graph: Any = None
+        self._key: tuple[Any, ...] | None = None
+        self._pts = 0
+
+    @classmethod
+    def supports(cls, speed: float) -> bool:
+        return cls.MIN_SPEED <= speed <= cls.MAX_SPEED
+
+    def reset(self) -> None:
+        """Forget what is buffered (a seek, a pause, a new speed)."""
+        self._graph, self._key, self._pts = None, None, 0
+
+    def process(self, frame: Any, speed: float) -> list[Any]:
+        """The audio of ``frame`` at ``speed`` (what is ready of it: the filter works on blocks)."""
+        if speed == 1.0:
+            return [frame]
+        if not self.supports(speed):
+            raise ValueError(f"tempo {speed} is outside {self.MIN_SPEED}-{self.MAX_SPEED}")
+        import av
+
+        key = (speed, frame.format.name, frame.layout.name, frame.sample_rate)
+        if key != self._key:
+            self._build(key)
+        frame.pts = self._pts
+        self._pts += frame.samples
+        self._graph.push(frame)
+        out = []
+        while True:
+            try:
+                out.append(self._graph.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return out
+
+    def _build(self, key: tuple[Any, ...]) -> None:
+        from fractions import Fraction
+
+        import av.filter
+
+        speed, sample_format, layout, rate = key
+        graph = av.filter.Graph()
+        source = graph.add_abuffer(format=sample_format, sample_rate=rate, layout=layout,
+                                   time_base=Fraction(1, rate))
+        tempo = graph.add("atempo", f"{speed:g}")
+        # out as it came in (atempo would hand back packed samples for planar ones)
+        same = graph.add("aformat",
+                         f"sample_fmts={sample_format}:channel_layouts={layout}:sample_rates={rate}")
+        sink = graph.add("abuffersink")
+        source.link_to(tempo)
+        tempo.link_to(same)
+        same.link_to(sink)
+        graph.configure()
+        self._graph, self._key, self._pts = graph, key, 0
+

@@ -57,7 +57,7 @@ from app.teaching.scoring import (
 from app.vitals.buffer import NumericTrend, RingBuffer, VitalsStore
 from app.vitals.simulator import Scenario
 from app.vitals.stream import ProtocolError, StreamReceiver, WaveBatch, decode
-from rtc.playback import AudioPlayback
+from rtc.playback import AudioPlayback, Tempo
 from widgets.annotation_overlay import QtAnnotationOverlay
 from widgets.i18n import tr
 from widgets.video_view import QtVideoView
@@ -362,8 +362,9 @@ class QtReplayPlayer(QWidget):
     ``can_author`` shows the instructor's pause-point form. ``clock`` (monotonic ns) drives the cursor.
     Video is decoded on the cursor's own thread: with ``media_wait_s=0`` (the default) a tick never waits
     for it, and a frame still being decoded after a seek is shown on the tick after it is ready; a test
-    that steps a fake clock passes None to wait for each frame. The recorded sound plays at 1x (muted at
-    other speeds, not pitched) through ``audio_sink`` (a file-like ``write``; None: the sound card).
+    that steps a fake clock passes None to wait for each frame. The recorded sound plays at 0.5-4x with its
+    pitch kept (:class:`rtc.playback.Tempo`) through ``audio_sink`` (a file-like ``write``; None: the
+    sound card).
     """
 
     sig_position_changed = Signal(object)  # ns: past the range of a C int
@@ -390,7 +391,9 @@ class QtReplayPlayer(QWidget):
         has_audio = recording.media_path is not None and recording.manifest.media.audio_frames > 0
         self.replay = ReplayCursor(recording, clock=clock, media_wait_s=media_wait_s, audio=has_audio)
         self.sound: AudioPlayback | None = AudioPlayback(sink=audio_sink) if has_audio else None
-        self.audio_frames_fed = 0
+        self.audio_frames_fed = 0  # recorded frames played
+        self.audio_seconds_out = 0.0  # what went to the sound card, after the tempo
+        self._tempo = Tempo()
         self.book = ScoreBook(score_book or recording.folder / SCORES_FILE)
         self.pause_points: list[PausePoint] = load_pause_points(recording.folder)
         self.current_point: PausePoint | None = None
@@ -558,7 +561,7 @@ class QtReplayPlayer(QWidget):
             reason = self.sound.unavailable_reason
             self.sound_button.setToolTip(tr("ReplayPlayer", "No sound: %1").replace("%1", reason))
         else:
-            self.sound_button.setToolTip(tr("ReplayPlayer", "The recorded sound, played at 1× speed"))
+            self.sound_button.setToolTip(tr("ReplayPlayer", "The recorded sound, at its pitch, 0.5× to 4×"))
         self.chapter_title.setPlaceholderText(tr("ReplayPlayer", "Chapter title"))
         self.add_chapter_button.setText(tr("ReplayPlayer", "Add chapter"))
         self.header.setText(self._header_text())
@@ -600,9 +603,9 @@ class QtReplayPlayer(QWidget):
         self.pause() if self.replay.playing else self.play()
 
     def set_speed(self, speed: float) -> None:
-        self.replay.set_speed(speed)
-        if speed != 1.0:
+        if speed != self.replay.speed:
             self._silence()
+        self.replay.set_speed(speed)
         index = self.speed.findData(speed)
         if index >= 0 and index != self.speed.currentIndex():
             self.speed.setCurrentIndex(index)
@@ -797,7 +800,8 @@ class QtReplayPlayer(QWidget):
         if self._closed:
             return
         was_playing = self.replay.playing
-        sounding = was_playing and self.replay.speed == 1.0 and self.sound_button.isChecked()
+        speed = self.replay.speed
+        sounding = was_playing and Tempo.supports(speed) and self.sound_button.isChecked()
         view: ReplayEvent | None = None
         for event in self.replay.poll():
             if event.track == "video":
@@ -814,7 +818,9 @@ class QtReplayPlayer(QWidget):
                 view = event  # only the newest of a tick is shown
             elif event.track == "audio" and sounding:
                 assert self.sound is not None
-                self.sound.feed(event.data)
+                for out in self._tempo.process(event.data, speed):
+                    self.sound.feed(out)
+                    self.audio_seconds_out += out.samples / out.sample_rate
                 self.audio_frames_fed += 1
         if view is not None and self.imaging is not None:
             self.imaging.show_state(view.data)
@@ -831,6 +837,7 @@ class QtReplayPlayer(QWidget):
             self._silence()
 
     def _silence(self) -> None:
+        self._tempo.reset()
         if self.sound is not None:
             self.sound.flush()
 

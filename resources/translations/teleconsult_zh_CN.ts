@@ -2718,8 +2718,12 @@ API：%4</translation>
       <translation>画面上的目标</translation>
     </message>
     <message>
+      <source>The recorded sound, at its pitch, 0.5× to 4×</source>
+      <translation>录制的声音，0.5× 至 4× 播放时保持原音调</translation>
+    </message>
+    <message>
       <source>The recorded sound, played at 1× speed</source>
-      <translation>录制的声音，仅在 1× 速度下播放</translation>
+      <translation type="vanished">录制的声音，仅在 1× 速度下播放</translation>
     </message>
     <message>
       <source>Tolerance</source>

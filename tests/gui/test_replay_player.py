@@ -269,7 +269,14 @@ def _recording_with_sound(folder: Path) -> Path:
     return folder
 
 
-def test_sound_plays_at_normal_speed_only(qtbot: Any, tmp_path: Path) -> None:
+def _peak_hz(pcm_bytes: bytes) -> float:
+    """The strongest frequency of 48 kHz stereo s16 sound (its left channel)."""
+    left = np.frombuffer(pcm_bytes[: len(pcm_bytes) // 4 * 4], dtype="<i2")[::2].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(left * np.hanning(left.size)))
+    return float(np.fft.rfftfreq(left.size, 1 / 48_000)[int(np.argmax(spectrum))])
+
+
+def test_sound_keeps_its_pitch_at_other_speeds(qtbot: Any, tmp_path: Path) -> None:
     sink = _Sink()
     recording = Recording.open(_recording_with_sound(tmp_path / "rec"))
     player, clock = _player(qtbot, recording, audio_sink=sink)
@@ -278,12 +285,28 @@ def test_sound_plays_at_normal_speed_only(qtbot: Any, tmp_path: Path) -> None:
     _advance(player, clock, 1000 * MS, step_ns=20 * MS)
     heard = player.audio_frames_fed
     assert 40 <= heard <= 52  # about a second of 20 ms frames (the encoder's own framing)
+    assert abs(player.audio_seconds_out - heard * 0.02) < 0.03  # at 1x, as recorded
     qtbot.waitUntil(lambda: len(sink.data) > 100_000, timeout=5000)  # 48 kHz stereo s16: 192 kB a second
-    assert player.sound.level > 0.1  # the tone, not silence
-    player.set_speed(2.0)  # faster: muted, not pitched up
+    assert player.sound.level > 0.1 and abs(_peak_hz(bytes(sink.data)) - 440) < 10  # the tone
+    qtbot.wait(300)  # the writer has written what it had
+
+    # 2x: half a second of the recording in a quarter of a second of sound, still at 440 Hz
+    player.set_speed(2.0)
+    before, out_before, start = player.audio_frames_fed, player.audio_seconds_out, len(sink.data)
+    _advance(player, clock, 1250 * MS, step_ns=20 * MS)
+    assert player.replay.position_ns == 1500 * MS and player.audio_frames_fed - before >= 20
+    assert 0.15 < player.audio_seconds_out - out_before <= 0.27
+    qtbot.waitUntil(lambda: len(sink.data) - start > 48_000 * 4 // 10, timeout=5000)
+    assert abs(_peak_hz(bytes(sink.data[start:])) - 440) < 15  # not 880: the pitch is kept
+
+    # beyond 4x: muted; sound off: muted; on again: heard
+    player.set_speed(8.0)
+    heard = player.audio_frames_fed
     _advance(player, clock, 1300 * MS, step_ns=20 * MS)
-    assert player.audio_frames_fed == heard and player.replay.position_ns > 1500 * MS
+    assert player.audio_frames_fed == heard and player.replay.position_ns == 1900 * MS
     player.set_speed(1.0)
+    player.seek(500 * MS)
+    player.play()
     player.sound_button.click()  # sound off
     _advance(player, clock, 1500 * MS, step_ns=20 * MS)
     assert player.audio_frames_fed == heard
