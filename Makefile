@@ -18,6 +18,7 @@ test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_architecture.py
 	$(PY) scripts/translations.py check
 	dbus-run-session -- $(XVFB) $(VENV)/bin/pytest
 

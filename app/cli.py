@@ -9,12 +9,18 @@ import sys
 import time
 from pathlib import Path
 
-from app.config import ConfigError, UserSettingsStore, apply_locks, find_site_config, load_site_config
-from app.i18n import SUPPORTED_LANGUAGES, resolve_language
 from app.logs import setup_logging
-from app.paths import app_paths
-from app.roles import Role
 from app.versions import app_version
+from core.config.paths import app_paths
+from core.config.roles import Role
+from core.config.settings import (
+    ConfigError,
+    UserSettingsStore,
+    apply_locks,
+    find_site_config,
+    load_site_config,
+)
+from core.i18n import SUPPORTED_LANGUAGES, resolve_language
 
 log = logging.getLogger("app")
 _STARTED = time.perf_counter()
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         window.resize(1600, 1000)  # the same picture whatever size the window was last left at
     if store.recovered_from is not None:
-        from widgets.i18n import tr
+        from core.i18n import tr
 
         notice = tr(
             "MainWindow", "Your settings file was damaged and was set aside as %1; defaults are in use."

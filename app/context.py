@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.config import SiteConfig, UserSettings, UserSettingsStore
-from app.connection import ConnectionStatus
-from app.paths import AppPaths
-from app.patient import PatientContext
-from app.roles import PERMISSIONS, Permissions, Role
+from core.client.connection import ConnectionStatus
+from core.config.paths import AppPaths
+from core.config.roles import PERMISSIONS, Permissions, Role
+from core.config.settings import SiteConfig, UserSettings, UserSettingsStore
+from core.consult.patient import PatientContext
 
 
 @dataclass

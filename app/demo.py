@@ -9,7 +9,7 @@ import contextlib
 import logging
 from typing import Any
 
-from app.backend_client import BackendClient
+from core.client.backend import BackendClient
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ class DemoBedside:
     def _start_vitals(self, session: Any) -> None:
         """Her bedside monitor: the tamponade story (tachycardia, falling pressure), streamed on the
         call's ``vitals`` channel as a real bedside workstation streams its monitor."""
-        from app.vitals.buffer import VitalsStore
-        from app.vitals.link import VitalsUplink
-        from app.vitals.simulator import Scenario, SimulatorSource
+        from core.vitals.buffer import VitalsStore
+        from core.vitals.link import VitalsUplink
+        from core.vitals.simulator import Scenario, SimulatorSource
 
         store = VitalsStore(seconds=30.0)
         monitor = SimulatorSource(store, Scenario.HYPOTENSION, seed=7)
@@ -107,7 +107,7 @@ class DemoBedside:
     def _on_control(self, session: Any, message: Any) -> None:
         """The instructor's control actions (issue 11): the recording indicator, and the class scenario
         for her simulated monitor (an unknown scenario is refused with the reason)."""
-        from app.vitals.simulator import Scenario
+        from core.vitals.simulator import Scenario
 
         envelope = message.envelope
         if message.channel != "control" or envelope is None or session is not self.session:

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.config import (
+from core.config.paths import AppPaths
+from core.config.settings import (
     ConfigError,
     IceServer,
     PacsEndpoint,
@@ -38,7 +39,6 @@ from app.config import (
     find_site_config,
     load_site_config,
 )
-from app.paths import AppPaths
 
 GIB = 1024**3
 CERT_WARN_DAYS = 21

@@ -13,7 +13,7 @@ from PySide6.QtCore import QLibraryInfo, QLocale, QObject, Qt, QTranslator, Sign
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.i18n import qm_file
+from core.i18n import qm_file
 from widgets.crash_dialog import QtCrashDialog
 
 log = logging.getLogger(__name__)

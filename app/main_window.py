@@ -1,4 +1,4 @@
-"""The main window, composed per role from dockable panels (see app.roles.LAYOUTS)."""
+"""The main window, composed per role from dockable panels (see core.config.roles.LAYOUTS)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
-from app.config import WindowState
-from app.connection import LinkState, LinkStatus
 from app.context import Workstation
-from app.roles import LAYOUTS, Area, PanelId, Role
 from app.versions import component_versions
+from core.client.connection import LinkState, LinkStatus
+from core.config.roles import LAYOUTS, Area, PanelId, Role
+from core.config.settings import WindowState
+from core.i18n import tr
 from widgets.about_dialog import QtAboutDialog
 from widgets.diagnostics_panel import QtDiagnosticsPanel
 from widgets.empty_state import QtEmptyState
-from widgets.i18n import tr
 from widgets.patient_banner import QtPatientBanner
 from widgets.settings_dialog import QtSettingsDialog
 

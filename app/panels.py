@@ -1,6 +1,6 @@
 """The panels each capability contributes to the main window, gathered in one place.
 
-Each capability owns its own wiring module (``app/*_wiring.py``); this module only merges them, so
+Each capability owns its own wiring module (``app/wiring/*.py``); this module only merges them, so
 the capabilities can grow without touching each other.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.roles import PanelId
+from core.config.roles import PanelId
 
 if TYPE_CHECKING:
     from app.main_window import PanelFactory
@@ -16,18 +16,9 @@ if TYPE_CHECKING:
 
 
 def capability_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
-    from app import (
-        annotations_wiring,
-        call_wiring,
-        imaging_wiring,
-        plugin_wiring,
-        viewstate_wiring,
-        vitals_wiring,
-    )
+    from app.wiring import annotations, call, imaging, plugins, viewstate, vitals
 
     factories: dict[PanelId, PanelFactory] = {}
-    for module in (
-        annotations_wiring, imaging_wiring, call_wiring, vitals_wiring, plugin_wiring, viewstate_wiring
-    ):
+    for module in (annotations, imaging, call, vitals, plugins, viewstate):
         factories.update(module.panels(link))
     return factories

@@ -18,8 +18,9 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.context import Workstation
-from app.vitals.buffer import VitalsStore
-from app.vitals.signals import Numeric
+from core.i18n import tr
+from core.vitals.buffer import VitalsStore
+from core.vitals.signals import Numeric
 from plugins.analysers import AnalyserRunner
 from plugins.api import (
     AnalyserResult,
@@ -35,7 +36,6 @@ from plugins.api import (
 )
 from plugins.manager import PluginManager, PluginRecord, PluginState
 from plugins.registry import ErrorKind, PluginError
-from widgets.i18n import tr
 from widgets.plugin_manager import QtPluginManager, notice_text
 
 log = logging.getLogger(__name__)

@@ -16,16 +16,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.annotations.model import AnnotationDocument
-from app.backend_client import BackendClient, BackendError, UserInfo
-from app.connection import LinkState
 from app.context import Workstation
-from app.conversation import Conversation
-from app.embedded_backend import EmbeddedBackend
-from app.outbox import Outbox, OutboxSender
-from app.session import SignIn
-from app.token_store import TokenStore
-from app.worklist import WorklistModel
+from core.annotations.model import AnnotationDocument
+from core.client.backend import BackendClient, BackendError, UserInfo
+from core.client.connection import LinkState
+from core.client.embedded_backend import EmbeddedBackend
+from core.client.session import SignIn
+from core.client.token_store import TokenStore
+from core.consult.conversation import Conversation
+from core.worklist.model import WorklistModel
+from core.worklist.outbox import Outbox, OutboxSender
 from rtc.runtime import AsyncRuntime
 from widgets.qt_async import QtAsyncBridge
 
@@ -256,7 +256,7 @@ class BackendLink(QObject):
         self.bridge.call(client.transition(consult_id, action, body), done, failed)
 
     def open_consult(self, consult_id: int, consult: dict[str, Any] | None = None) -> None:
-        from app.worklist import ConsultItem
+        from core.worklist.model import ConsultItem
 
         client = self._need_client()
 
@@ -356,8 +356,8 @@ class BackendLink(QObject):
     # annotations (issue 7) -------------------------------------------------------------------
     @property
     def annotations(self) -> AnnotationDocument:
-        """The shared annotation document (made by app/annotations_wiring.py on first use)."""
-        from app.annotations_wiring import document_for
+        """The shared annotation document (made by app/wiring/annotations.py on first use)."""
+        from app.wiring.annotations import document_for
 
         return document_for(self)
 

@@ -8,12 +8,12 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from app.backend_client import UserInfo
 from app.main_window import MainWindow
-from app.roles import Role
 from app.services import DEMO_PASSWORD, DEMO_USERS, BackendLink
-from app.session import InactivityLock
-from widgets.i18n import tr
+from core.client.backend import UserInfo
+from core.client.session import InactivityLock
+from core.config.roles import Role
+from core.i18n import tr
 from widgets.lock_screen import QtLockScreen
 from widgets.login_dialog import QtLoginDialog
 

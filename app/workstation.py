@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QWidget
 from app.context import Workstation
 from app.main_window import MainWindow, PanelFactory
 from app.panels import capability_panels
-from app.roles import PanelId
 from app.services import BackendLink
 from app.session_controller import SessionController
+from core.config.roles import PanelId
 from rtc.runtime import AsyncRuntime
 
 
@@ -54,7 +54,7 @@ def _worklist_factory(link: BackendLink) -> PanelFactory:
 
 def _new_request(link: BackendLink, window: MainWindow, parent: QWidget) -> None:
     """The county doctor's request form, with the study sent to the site archive (issue 10)."""
-    from app.roles import PanelId
+    from core.config.roles import PanelId
     from viewers.attach_dialog import request_consult
 
     dock = window.docks.get(PanelId.IMAGING)
@@ -98,14 +98,14 @@ def compose(
     }
     window = MainWindow(ws, factories)
     session = SessionController(window, link)
-    from app.prefetch import wire_prefetch
+    from core.worklist.prefetch import wire_prefetch
 
     wire_prefetch(link, window)  # the specialist's studies travel ahead of the call (issue 10)
-    from app.answer_wiring import wire_answer_composer, wire_answers
+    from app.wiring.answer import wire_answer_composer, wire_answers
 
     wire_answers(link, window)  # store-and-forward: the county doctor reads the written answer
     wire_answer_composer(link, window)  # the specialist answers in writing with key images
-    from app.library_wiring import wire_case_library
+    from app.wiring.library import wire_case_library
 
     wire_case_library(window, link)  # teaching: recordings and teaching files, replay (issue 11)
     composed = Composed(window, link, session, runtime)

@@ -4,7 +4,7 @@ Trainees get ``Patient XXXXXXXX`` / ``ANON-XXXXXXXX`` (an HMAC of the patient id
 the same patient keeps the same pseudonym across consults) instead of the identity, and every text a
 trainee receives (question, answer, outcome, notes, chat, annotation labels) passes through
 `Scrubber`. The workstation's teaching files pseudonymise the same way on the client side
-(app/teaching/library.py); this module stays beside the backend because the backend never imports the
+(core/teaching/library.py); this module stays beside the backend because the backend never imports the
 desktop packages.
 """
 

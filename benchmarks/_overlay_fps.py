@@ -76,7 +76,7 @@ def populate(doc: Any, count: int = ANNOTATIONS, seed: int = 11) -> list[str]:
 def _run(with_annotations: bool, seconds: float) -> dict[str, float]:
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from app.annotations.model import AnnotationDocument
+    from core.annotations.model import AnnotationDocument
     from widgets.annotation_overlay import QtAnnotationOverlay
     from widgets.us_guidance import install_labels
     from widgets.video_view import QtVideoView

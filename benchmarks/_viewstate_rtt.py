@@ -5,7 +5,7 @@ Two workstation runtimes (two AsyncRuntime threads, each with its own CallSessio
 room through the real backend (EmbeddedServer, SQLite, seeded demo users) on loopback, with small
 video flowing both ways as in a call. Site A leads (viewers.viewstate.ViewMirror, "Follow me"); every
 50 ms it offers a new view (slice, window, zoom/pan, crosshair, 3D camera), which goes through the
-mirror's throttle, the ``control`` data channel (app.viewstate_wiring.MirrorLink), and at site B is
+mirror's throttle, the ``control`` data channel (app.wiring.viewstate.MirrorLink), and at site B is
 validated and accepted by its follower mirror; B's apply step answers with a small echo on ``control``.
 Round trip = A's offer to A's receipt of that echo, so it includes validation and the mirror's
 decisions at both ends, not painting (each site renders from its own copy; painting is the views'
@@ -44,7 +44,7 @@ class _Site:
     """One workstation: own runtime thread, backend client, call session and view mirror."""
 
     def __init__(self, name: str, base_url: str) -> None:
-        from app.viewstate_wiring import MirrorLink
+        from app.wiring.viewstate import MirrorLink
         from rtc.runtime import AsyncRuntime
         from viewers.viewstate import ViewMirror
 
@@ -62,7 +62,7 @@ class _Site:
         return self.runtime.run(coro, timeout)
 
     async def login(self) -> None:
-        from app.backend_client import BackendClient
+        from core.client.backend import BackendClient
 
         self.client = BackendClient(self.base_url)
         await self.client.login(self.name, "demo")

@@ -29,11 +29,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.annotations.model import AnnotationDocument
-from app.annotations.sync import AnnotationSync
-from app.backend_client import BackendClient
 from backend.server import EmbeddedServer
 from benchmarks._common import parse
+from core.annotations.model import AnnotationDocument
+from core.annotations.sync import AnnotationSync
+from core.client.backend import BackendClient
 from rtc.runtime import AsyncRuntime
 from rtc.session import CallSession, CallState
 from rtc.signalling import WebSocketSignalling

@@ -34,9 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.backend_client import BackendClient
 from backend.server import EmbeddedServer
 from benchmarks._common import parse, report
+from core.client.backend import BackendClient
 from rtc.channels import ChannelMessage
 from rtc.relay import UdpRelay
 from rtc.runtime import AsyncRuntime

@@ -5,9 +5,9 @@ A synthetic 16-bit CT (512x512x300; --quick: 512x512x60) is sent to a loopback O
 packages orthanc + orthanc-dicomweb, started as tests/orthanc_server.py does) with our STOW-RS
 uploader (its time is printed too). The embedded backend (SQLite, demo users) holds a consult whose
 request names the study. Then, alternately, a few times each:
-- ours: the specialist's POST /accept, the accept answer handed to app.prefetch.Prefetcher (what the
-  workstation does), WADO-RS into a fresh app.study_cache.StudyCache, until the prefetcher reports the
-  study ready (every instance on disk, the cache index written);
+- ours: the specialist's POST /accept, the accept answer handed to core.worklist.prefetch.Prefetcher
+  (what the workstation does), WADO-RS into a fresh core.worklist.study_cache.StudyCache, until the prefetcher
+  reports the study ready (every instance on disk, the cache index written);
 - peer: a plain pynetdicom C-GET of the study (study root, one storage context per transfer syntax
   Orthanc holds) writing each instance to a file as it arrives.
 prefetch_ratio_vs_cget = median(ours) / median(C-GET) (below 1: our prefetch is faster).
@@ -87,9 +87,9 @@ def main() -> int:
 
     import httpx
 
-    from app.prefetch import Prefetcher, StudyState
-    from app.study_cache import StudyCache
     from backend.server import EmbeddedServer
+    from core.worklist.prefetch import Prefetcher, StudyState
+    from core.worklist.study_cache import StudyCache
     from tests.helpers import CONSULT_REQUEST, free_port
     from tests.orthanc_server import OrthancServer, available
     from viewers.dicom import synthetic

@@ -21,10 +21,10 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.vitals.buffer import VitalsStore
-from app.vitals.signals import ECG_LEADS, Wave
-from app.vitals.simulator import Scenario, SimulatorSource
 from benchmarks._common import median, parse, report
+from core.vitals.buffer import VitalsStore
+from core.vitals.signals import ECG_LEADS, Wave
+from core.vitals.simulator import Scenario, SimulatorSource
 from widgets.vitals.strips import QtWaveformStrips, TraceSpec
 
 SPECS = [TraceSpec(Wave.ECG, lead, lead) for lead in ECG_LEADS] + [

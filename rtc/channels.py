@@ -56,7 +56,7 @@ class ChatBody(_Body):
 
 
 class AnnotationBody(_Body):
-    """One operation of the annotation document (app/annotations/model.py validates ``data`` further).
+    """One operation of the annotation document (core/annotations/model.py validates ``data`` further).
 
     ``snapshot_request`` asks the peer for its whole document; ``snapshot`` carries part of one (a late
     joiner merges the parts); ``pointer`` is ephemeral. ``site`` breaks Lamport ties between sites.

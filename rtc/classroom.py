@@ -11,7 +11,7 @@ viewer): the host offers, the link sends the bedside's decoded video and audio (
 and the four data channels. Every channel message of the instructor's session, received or sent, is
 forwarded to every viewer, text scrubbed by ``replace`` (defence in depth: a trainee never sees who the
 patient is). A viewer's own messages are accepted only while it holds a tool
-(:meth:`app.teaching.live.ClassModel.allows`): then they are applied at the instructor as if remote and
+(:meth:`core.teaching.live.ClassModel.allows`): then they are applied at the instructor as if remote and
 forwarded to the bedside and to the other viewers; otherwise dropped, and the viewer gets a control
 ``refused``. A viewer's ``snapshot_request`` is answered from the host's copy of the annotation document
 (late joiners), and a new link starts with the current recording flag.
@@ -29,7 +29,7 @@ peer; a trainee whose own subscription fails asks for, and gets, a peer-to-peer 
 :class:`ViewerSession` is the trainee's side: a receive-only CallSession that answers the instructor's
 offer and never offers itself, or subscribes through Janus when told to; either way frames and messages
 come out of the same attributes and listeners, and control actions update its
-:class:`app.teaching.live.TraineeControl`.
+:class:`core.teaching.live.TraineeControl`.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ from aiortc import RTCStatsReport
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from pydantic import ValidationError
 
-from app.annotations.model import AnnotationDocument
-from app.annotations.sync import REQUEST_KIND, SNAPSHOT_KIND, snapshot_parts
-from app.teaching.live import GRANT, RECORDING, REFUSED, TAKE_BACK, ClassModel, TraineeControl, check_tool
+from core.annotations.model import AnnotationDocument
+from core.annotations.sync import REQUEST_KIND, SNAPSHOT_KIND, snapshot_parts
+from core.teaching.live import GRANT, RECORDING, REFUSED, TAKE_BACK, ClassModel, TraineeControl, check_tool
 from rtc.channels import (
     CHANNELS,
     MAX_TEXT_BYTES,

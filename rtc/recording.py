@@ -1,7 +1,7 @@
 """Recording a call's received media to a Matroska file through PyAV, on one clock. Qt-free.
 
 The clock (:class:`RecordingClock`) is monotonic nanoseconds since the recording started; the side
-tracks (app/teaching/tracks.py) use the same clock, and the container's time base is the millisecond
+tracks (core/teaching/tracks.py) use the same clock, and the container's time base is the millisecond
 (Matroska's own), so an event at ``t_ns`` and a frame at ``pts = t_ns // 1_000_000`` were seen at the
 same moment.
 

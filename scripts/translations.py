@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TS_DIR = ROOT / "resources" / "translations"
 LANGUAGES = ("zh_CN",)
-SOURCES = ("app", "widgets", "viewers", "rtc", "plugins")
+SOURCES = ("app", "widgets", "viewers", "plugins", "core", "rtc")
 CALLS = {"tr", "translate"}
 
 Key = tuple[str, str]  # (context, source text)

@@ -41,10 +41,10 @@ def compose_workstation(
 ) -> object:
     """The composed workstation (window, backend link, session) for ``role`` with this site file,
     in the test's isolated TELECONSULT_HOME; the caller closes it (``window.close()``, ``shutdown()``)."""
-    from app.config import SiteConfig, UserSettingsStore
     from app.context import Workstation
-    from app.paths import app_paths
     from app.workstation import compose
+    from core.config.paths import app_paths
+    from core.config.settings import SiteConfig, UserSettingsStore
 
     paths = app_paths().ensure()
     store = UserSettingsStore(paths.user_settings_file)

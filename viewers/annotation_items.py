@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QInputDialog, QWidget
 
+from core.i18n import tr
 from viewers.annotation_layer import (
     LABEL,
     LANDMARK,
@@ -29,7 +30,6 @@ from viewers.annotation_layer import (
     SliceGeometry,
     project_all,
 )
-from widgets.i18n import tr
 
 if TYPE_CHECKING:
     from viewers.slice_view import QtSliceView

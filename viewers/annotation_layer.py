@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.observable import Event
+from core.observable import Event
 from viewers.reslice import Plane, PlaneMapping, index_to_screen, plane_mapping, screen_to_index
 
 if TYPE_CHECKING:

@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.config.roles import specialty_text
+from core.i18n import tr
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.pacs import PacsSettings
 from viewers.dicom.stow import LocalStudy, StowUploader, UploadCancelledError, UploadResult, scan_study
-from widgets.i18n import tr
-from widgets.worklist_panel import specialty_text
 
 
 class _Relay(QObject):

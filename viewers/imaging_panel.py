@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from viewers.annotation_layer import AnnotationContext
 from viewers.dicom.discovery import DiscoveryResult, Rejected, Series, discover
 from viewers.dicom.loaders import examine
@@ -43,7 +44,6 @@ from viewers.mpr_view import QtMprView
 from viewers.reslice import Plane, Preset, auto_window, provisional_volume
 from viewers.slice_view import QtSliceView, Tool, preset_title
 from viewers.study_browser import THUMB_SIZE, QtStudyBrowser
-from widgets.i18n import tr
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ class ViewMode:
     VOLUME = 2
 
 
-# Turns the paths to open into the paths to load (a trainee's de-identified copy; app/trainee_imaging.py),
-# on the loading thread: (paths, progress, cancel) -> paths.
+# Turns the paths to open into the paths to load (a trainee's de-identified copy;
+# core/teaching/trainee_imaging.py), on the loading thread: (paths, progress, cancel) -> paths.
 Prepare = Callable[[list[Path], Callable[[int, int], None], threading.Event], list[Path]]
 
 
@@ -437,7 +437,7 @@ class QtImagingPanel(QWidget):
             from viewers.pacs_dialog import QtPacsDialog
         except ImportError:
             return None
-        from app.paths import app_paths
+        from core.config.paths import app_paths
 
         cache_dir = self.cache_dir or app_paths().cache_dir / "pacs"
         dialog = QtPacsDialog(self.pacs_endpoints, cache_dir, self)
@@ -665,7 +665,7 @@ class QtImagingPanel(QWidget):
         """Show and place landmarks, trajectories, planes and labels of ``document`` (the consult's
         shared AnnotationDocument) in the 2D, MPR and 3D views; None: a document of this panel's own."""
         if document is None:
-            from app.annotations.model import AnnotationDocument
+            from core.annotations.model import AnnotationDocument
 
             document = AnnotationDocument("local", "local")
         previous = self.annotation_context

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.observable import Event
+from core.observable import Event
 
 if TYPE_CHECKING:
     from viewers.dicom.volume import Volume

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from core.i18n import tr
 from viewers.dicom.volume import Volume
 from viewers.measure import MeasurementDocument
 from viewers.reslice import Plane, Preset, WindowLevel
 from viewers.slice_view import QtSliceView, Tool
-from widgets.i18n import tr
 
 
 class QtMprView(QWidget):

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from viewers.dicom.pacs import (
     PacsClient,
     PacsError,
@@ -38,10 +39,9 @@ from viewers.dicom.pacs import (
     SeriesMatch,
     StudyMatch,
 )
-from widgets.i18n import tr
 
 if TYPE_CHECKING:
-    from app.config import PacsEndpoint
+    from core.config.settings import PacsEndpoint
 
 MODALITIES = ("", "CT", "MR", "US", "CR", "DX", "XA", "PT", "NM", "MG", "OT")
 _ROLE = Qt.ItemDataRole.UserRole

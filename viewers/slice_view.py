@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from core.i18n import tr
 from viewers.dicom.volume import Volume
 from viewers.measure import Kind, Measurement, MeasurementDocument
 from viewers.reslice import (
@@ -43,7 +44,6 @@ from viewers.reslice import (
     index_to_screen,
     screen_to_index,
 )
-from widgets.i18n import tr
 
 MEASURE_COLOUR = QColor("#ffd54f")
 DRAFT_COLOUR = QColor("#4dd0e1")

@@ -7,8 +7,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from core.i18n import tr
 from viewers.dicom.discovery import DiscoveryResult, Rejected
-from widgets.i18n import tr
 
 THUMB_SIZE = 64
 SERIES_UID_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -21,13 +21,13 @@ from PySide6.QtCore import QObject, QPointF, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
+from core.i18n import tr
 from viewers.dicom.volume import LoadResult
 from viewers.imaging_panel import QtImagingPanel
 from viewers.imaging_panel import ViewMode as PanelMode
 from viewers.reslice import Plane, WindowLevel
 from viewers.slice_view import QtSliceView
 from viewers.viewstate import Availability, Camera, Role, ViewMirror, ViewMode, ViewState
-from widgets.i18n import tr
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ anatomy whatever the local order. Pan is in millimetres for the same reason (the
   of showing something else).
 
 Qt-free; the Qt adapter (viewers/view_mirror_qt.py) reads and applies view state, and the wiring
-(app/viewstate_wiring.py) carries the messages between the rtc loop and the UI thread.
+(app/wiring/viewstate.py) carries the messages between the rtc loop and the UI thread.
 """
 
 from __future__ import annotations

@@ -43,11 +43,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from widgets.i18n import tr
+from core.i18n import tr
 from widgets.video_view import QtVideoView, fit_rect
 
 if TYPE_CHECKING:
-    from app.annotations.model import Annotation, AnnotationDocument
+    from core.annotations.model import Annotation, AnnotationDocument
 
 VideoPoint = tuple[float, float]
 
@@ -383,7 +383,7 @@ class QtAnnotationOverlay(QWidget):
         author, space, point = pointer
         if space != "video":
             return
-        from app.annotations.model import colour_for
+        from core.annotations.model import colour_for
 
         self._pointers[author] = _Pointer(point, self.clock(), QColor(colour_for(author)))
         if not self._fade.isActive():
@@ -446,7 +446,7 @@ class QtAnnotationOverlay(QWidget):
         self._apply_tool()
 
     def _colour(self) -> str:
-        from app.annotations.model import colour_for
+        from core.annotations.model import colour_for
 
         return self.colour or colour_for(self.document.author)
 
@@ -521,7 +521,7 @@ class QtAnnotationOverlay(QWidget):
                 return  # a click, not a shape
             self._add(self.tool.value, [a, b])
         elif self.tool is Tool.STROKE:
-            from app.annotations.model import MAX_POINTS
+            from core.annotations.model import MAX_POINTS
 
             step = max(1, math.ceil(len(draft) / MAX_POINTS))  # a very long stroke is thinned, not lost
             points = draft[::step]
@@ -805,7 +805,7 @@ class QtAnnotationOverlay(QWidget):
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_draft(self, painter: QPainter, rect: QRectF) -> None:
-        from app.annotations.model import Annotation
+        from core.annotations.model import Annotation
 
         kind = {Tool.ARROW: "arrow", Tool.ELLIPSE: "ellipse", Tool.RULER: "ruler"}.get(self.tool, "polyline")
         if self.tool is Tool.STROKE:
@@ -884,7 +884,7 @@ def anchor_point(annotation: Annotation) -> tuple[float, float]:
 
 
 class QtAnchorFollower(QObject):
-    """Anchored annotations follow the tissue (app.annotations.tracking.AnchorTracker, OpenCV optical
+    """Anchored annotations follow the tissue (core.annotations.tracking.AnchorTracker, OpenCV optical
     flow) on the picture this site shows. Display only: every site follows on its own copy of the same
     video, so no operation is sent per frame. The newest shown frame, scaled down to ``width`` and grey,
     goes to one worker thread; while it works, newer frames are skipped (never queued), so the video
@@ -943,7 +943,7 @@ class QtAnchorFollower(QObject):
         """On the worker thread."""
         try:
             if self._tracker is None:
-                from app.annotations.tracking import AnchorTracker
+                from core.annotations.tracking import AnchorTracker
 
                 self._tracker = AnchorTracker()
             for annotation_id in gone:

@@ -8,8 +8,8 @@ from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QMenu, QToolButton, QWidget
 
+from core.i18n import tr
 from widgets.annotation_overlay import QtAnnotationOverlay, Tool
-from widgets.i18n import tr
 
 
 def _swatch(colour: str) -> QIcon:
@@ -77,7 +77,7 @@ class QtAnnotationToolbar(QWidget):
         self.tool_buttons[tool].setChecked(True)
 
     def _fill_colours(self) -> None:
-        from app.annotations.model import AUTHOR_COLOURS
+        from core.annotations.model import AUTHOR_COLOURS
 
         self.colour_menu.clear()
         mine = self.colour_menu.addAction(tr("Annotations", "My colour"))
@@ -98,7 +98,7 @@ class QtAnnotationToolbar(QWidget):
         self._render()
 
     def _render(self) -> None:
-        from app.annotations.model import colour_for
+        from core.annotations.model import colour_for
 
         self.undo_button.setEnabled(self.document.can_undo)
         self.redo_button.setEnabled(self.document.can_redo)

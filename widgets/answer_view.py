@@ -1,6 +1,6 @@
 """A written store-and-forward answer: the question, the specialist's text and the annotated key images.
 
-Thin: it shows a ``ConsultItem`` (app.worklist) and the key images handed to it as RGB arrays. Fetching
+Thin: it shows a ``ConsultItem`` (core.worklist.model) and the key images handed to it as RGB arrays. Fetching
 them (viewers.dicom.keyimage.fetch_key_images from the site PACS) blocks, so :meth:`QtAnswerView.load`
 runs the caller's fetch function on a worker thread and the results come back as a queued signal.
 """
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.worklist import ConsultItem
-from widgets.i18n import tr
+from core.i18n import tr
+from core.worklist.model import ConsultItem
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.i18n import tr
 from rtc.runtime import AsyncRuntime
-from widgets.i18n import tr
 from widgets.qt_async import QtAsyncBridge
 
 if TYPE_CHECKING:

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from widgets.call_controller import CONNECTED, CONNECTING, ENDED, IDLE, RECONNECTING, QtCallController
-from widgets.i18n import tr
 from widgets.video_view import QtVideoView
 
 if TYPE_CHECKING:
-    from app.annotations.model import AnnotationDocument
+    from core.annotations.model import AnnotationDocument
     from rtc.media import MediaSource
     from rtc.stats import CallQuality
     from widgets.annotation_overlay import QtAnnotationOverlay

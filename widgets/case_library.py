@@ -1,4 +1,4 @@
-"""QtCaseLibrary: the case library dialog (app/teaching/library.py CaseLibrary).
+"""QtCaseLibrary: the case library dialog (core/teaching/library.py CaseLibrary).
 
 Search by text, specialty and tag; the list gives each case's title, date, duration, specialty and
 patient (always as the site's pseudonym); *Open* plays a case in a :class:`QtReplayPlayer` window;
@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.roles import PERMISSIONS, Role
-from app.teaching.library import CaseEntry, CaseLibrary
-from widgets.i18n import tr
+from core.config.roles import PERMISSIONS, Role
+from core.i18n import tr
+from core.teaching.library import CaseEntry, CaseLibrary
 from widgets.replay_player import format_time
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ class QtCaseLibrary(QDialog):
     # --- open ---------------------------------------------------------------------------------------
     def open_case(self, folder: Path) -> QWidget | None:
         """A player window for the case in ``folder`` (None, with a message, when refused or unreadable)."""
-        from app.teaching.replay import Recording
+        from core.teaching.replay import Recording
         from widgets.replay_player import QtReplayPlayer
 
         folder = Path(folder)

@@ -1,9 +1,9 @@
 """The instructor's class strip in the call panel (issue 11) and the recording indicator every site shows.
 
-:class:`QtClassStrip` shows who follows the call (app.teaching.live.ClassViewer rows), per trainee
+:class:`QtClassStrip` shows who follows the call (core.teaching.live.ClassViewer rows), per trainee
 "Hand over pointer", "Hand over annotation" and "Take back"; "Record" with "● REC mm:ss" and
 "Add chapter" while recording; and the vitals simulator's scenarios for the bedside. It only shows what
-it is given and emits what the instructor asked for (``sig_*``); app/class_wiring.py does the work.
+it is given and emits what the instructor asked for (``sig_*``); app/wiring/classroom.py does the work.
 Without trainees it collapses to one row (recording and scenarios still serve the bedside).
 
 :class:`QtRecIndicator` is the red "● REC" (with the elapsed time when it knows the start).
@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.i18n import tr
+from core.i18n import tr
 
 if TYPE_CHECKING:
-    from app.teaching.live import ClassViewer
+    from core.teaching.live import ClassViewer
 
 REC_STYLE = (
     "#recIndicator { color: white; background: #c0392b; border-radius: 3px; padding: 1px 6px;"
@@ -149,7 +149,7 @@ class QtClassStrip(QFrame):
     sig_take_back = Signal(str)  # member id
     sig_record = Signal(bool)  # start (True) or stop recording
     sig_chapter = Signal()
-    sig_scenario = Signal(str)  # app.vitals.simulator.Scenario value, for the bedside's simulator
+    sig_scenario = Signal(str)  # core.vitals.simulator.Scenario value, for the bedside's simulator
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -241,7 +241,7 @@ class QtClassStrip(QFrame):
 
     # scenarios ---------------------------------------------------------------------------------
     def _fill_scenarios(self) -> None:
-        from app.vitals.simulator import Scenario
+        from core.vitals.simulator import Scenario
         from widgets.vitals.panel import scenario_name  # pyqtgraph: only once the menu opens
 
         self.scenario_menu.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from widgets.i18n import tr
+from core.i18n import tr
 
 
 class QtCrashDialog(QMessageBox):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from widgets.i18n import tr
+from core.i18n import tr
 
 if TYPE_CHECKING:
     from rtc.media import MediaSource

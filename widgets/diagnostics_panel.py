@@ -6,8 +6,8 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from app.connection import ConnectionStatus, LinkStatus
-from widgets.i18n import tr
+from core.client.connection import ConnectionStatus, LinkStatus
+from core.i18n import tr
 
 
 class QtDiagnosticsPanel(QWidget):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.i18n import tr
+from core.i18n import tr
 
 
 class QtLoginDialog(QDialog):

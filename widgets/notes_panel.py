@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.conversation import Conversation
+from core.consult.conversation import Conversation
+from core.i18n import tr
 from widgets.empty_state import QtEmptyState
-from widgets.i18n import tr
 
 STATE_MARK = {"queued": "◷", "sent": "✓", "failed": "✗"}
 

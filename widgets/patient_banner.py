@@ -7,8 +7,8 @@ from datetime import date
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from app.patient import Patient, PatientContext
-from widgets.i18n import tr
+from core.consult.patient import Patient, PatientContext
+from core.i18n import tr
 
 
 class QtPatientBanner(QWidget):

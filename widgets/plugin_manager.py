@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from plugins.api import API_VERSION
 from plugins.manager import PluginManager, PluginRecord, PluginState
 from plugins.registry import ErrorKind, PluginError
-from widgets.i18n import tr
 
 STATE_COLOURS = {PluginState.ACTIVE: "#2e7d32", PluginState.FAILED: "#c62828", PluginState.DENIED: "#8a6d00"}
 COL_ON, COL_NAME, COL_VERSION, COL_SOURCE, COL_STATE, COL_REASON = range(6)

@@ -1,6 +1,6 @@
 """QtReplayPlayer: a recorded session played back with every track in sync.
 
-The player observes a :class:`app.teaching.replay.ReplayCursor` (Qt-free) and only shows what its
+The player observes a :class:`core.teaching.replay.ReplayCursor` (Qt-free) and only shows what its
 ``poll()`` hands out on a display timer: the newest video frame (a :class:`QtVideoView` pulls it), the
 annotation operations merged into a local :class:`AnnotationDocument` drawn by a
 :class:`QtAnnotationOverlay`, the vitals batches fed through a :class:`StreamReceiver` into a remote
@@ -9,7 +9,7 @@ vitals panel whose clock is the recording's (so "as they were", numerics include
 imaging in a :class:`QtReplayImaging` beside the video. A seek rebuilds the document, the chat, the
 vitals and the imaging view from what came before the new position.
 
-Pause and predict (app/teaching/scoring.py): the instructor adds pause points at the cursor; on replay
+Pause and predict (core/teaching/scoring.py): the instructor adds pause points at the cursor; on replay
 the cursor stops at each one (``ReplayCursor.stop_ns``), the question shows, and the answer (a click on
 the picture in the video's normalised coordinates, or a rhythm from the list) is scored and kept in the
 recording's score book under the user's name.
@@ -44,9 +44,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.annotations.model import AnnotationDocument, Space
-from app.teaching.replay import Recording, ReplayCursor, ReplayEvent
-from app.teaching.scoring import (
+from core.annotations.model import AnnotationDocument, Space
+from core.i18n import tr
+from core.teaching.replay import Recording, ReplayCursor, ReplayEvent
+from core.teaching.scoring import (
     PausePoint,
     ScoreBook,
     ScoreResult,
@@ -54,16 +55,15 @@ from app.teaching.scoring import (
     load_pause_points,
     save_pause_points,
 )
-from app.vitals.buffer import NumericTrend, RingBuffer, VitalsStore
-from app.vitals.simulator import Scenario
-from app.vitals.stream import ProtocolError, StreamReceiver, WaveBatch, decode
+from core.vitals.buffer import NumericTrend, RingBuffer, VitalsStore
+from core.vitals.simulator import Scenario
+from core.vitals.stream import ProtocolError, StreamReceiver, WaveBatch, decode
 from rtc.playback import AudioPlayback, Tempo
 from widgets.annotation_overlay import QtAnnotationOverlay
-from widgets.i18n import tr
 from widgets.video_view import QtVideoView
 
 if TYPE_CHECKING:
-    from widgets.replay_imaging import QtReplayImaging
+    from viewers.replay_imaging import QtReplayImaging
     from widgets.vitals.panel import QtVitalsPanel
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def vitals_offset_s(recording: Recording) -> float | None:
         except (ProtocolError, TypeError, ValueError):
             continue
         if isinstance(batch, WaveBatch):
-            from app.vitals.signals import WAVES
+            from core.vitals.signals import WAVES
 
             fs = WAVES[batch.wave].fs
             return batch.t_first + batch.values.shape[1] / fs - event.t_ns / 1e9
@@ -415,7 +415,7 @@ class QtReplayPlayer(QWidget):
         self.imaging: QtReplayImaging | None = None
         imaging_folder = recording.imaging_path
         if imaging_folder is not None and recording.tracks.get("views"):
-            from widgets.replay_imaging import QtReplayImaging  # VTK and the DICOM loaders: only if used
+            from viewers.replay_imaging import QtReplayImaging  # VTK and the DICOM loaders: only if used
 
             self.imaging = QtReplayImaging(imaging_folder, show_identity=can_author)
             self.imaging.panel.attach_annotations(self.document)  # landmarks, trajectories... as drawn

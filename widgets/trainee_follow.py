@@ -4,7 +4,7 @@
 specialty, titles pseudonymised by the backend) with "Follow" and "Stop following".
 :class:`QtTraineeBanner` says whom the trainee follows and what they may do ("view only", or the tool
 the instructor handed over) and shows "● REC" while the instructor records. Both only show what they
-are given and emit what the trainee asked for; app/class_wiring.py does the work.
+are given and emit what the trainee asked for; app/wiring/classroom.py does the work.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from widgets.class_strip import QtRecIndicator
-from widgets.i18n import tr
 
 if TYPE_CHECKING:
-    from app.worklist import ConsultItem
+    from core.worklist.model import ConsultItem
 
 LIVE_STATES = ("in_session",)
 

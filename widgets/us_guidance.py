@@ -5,7 +5,7 @@ Both live in the shared annotation document, so both sites see them and compute 
   text is ``"calibration:<mm>"`` (the distance between them); the newest one counts;
 - the needle path is a ``needle`` ``[entry, target]``, or ``[entry, target, tip]`` once the tip is
   marked; the overlay writes its angle, length, depth and the remaining distance beside it.
-Millimetres come from ``app.annotations.guidance`` with each site's own frame size: the points are
+Millimetres come from ``core.annotations.guidance`` with each site's own frame size: the points are
 normalised, so a site that receives the video scaled down still gets the same millimetres.
 """
 
@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.i18n import tr
 from widgets.annotation_overlay import QtAnnotationOverlay, VideoPoint
-from widgets.i18n import tr
 
 if TYPE_CHECKING:
-    from app.annotations.guidance import NeedlePath
-    from app.annotations.model import Annotation, AnnotationDocument
+    from core.annotations.guidance import NeedlePath
+    from core.annotations.model import Annotation, AnnotationDocument
 
 CALIBRATION_PREFIX = "calibration:"
 
@@ -57,7 +57,7 @@ def current_calibration(doc: AnnotationDocument) -> Annotation | None:
 
 
 def mm_per_px(doc: AnnotationDocument, frame_size: tuple[int, int] | None) -> float | None:
-    from app.annotations.guidance import calibrate_depth
+    from core.annotations.guidance import calibrate_depth
 
     ruler = current_calibration(doc)
     if ruler is None or frame_size is None:
@@ -73,7 +73,7 @@ def mm_per_px(doc: AnnotationDocument, frame_size: tuple[int, int] | None) -> fl
 def needle_readout(
     needle: Annotation, scale: float | None, frame_size: tuple[int, int] | None
 ) -> NeedlePath | None:
-    from app.annotations.guidance import needle_path
+    from core.annotations.guidance import needle_path
 
     if needle.kind != "needle" or scale is None or frame_size is None or len(needle.points) < 2:
         return None
@@ -112,7 +112,7 @@ def install_labels(overlay: QtAnnotationOverlay) -> None:
             return [tr("UsGuidance", "%1 mm (depth calibration)").replace("%1", f"{distance:g}")]
         scale = mm_per_px(doc, size)
         if annotation.kind == "ruler" and scale is not None and size is not None:
-            from app.annotations.guidance import pixel_distance
+            from core.annotations.guidance import pixel_distance
 
             mm = pixel_distance(annotation.points[0], annotation.points[1], size) * scale
             return [tr("UsGuidance", "%1 mm").replace("%1", f"{mm:.1f}")]

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.worklist import ConsultItem, WorklistModel, format_wait
+from core.config.roles import specialty_text
+from core.i18n import tr
+from core.worklist.model import ConsultItem, WorklistModel, format_wait
 from widgets.empty_state import QtEmptyState
-from widgets.i18n import tr
 
 URGENCY_COLOURS = {"emergency": "#ff7b72", "urgent": "#f0b429", "routine": "#8b949e"}
 
@@ -33,16 +34,6 @@ def urgency_text(urgency: str) -> str:
         "urgent": tr("Worklist", "Urgent"),
         "routine": tr("Worklist", "Routine"),
     }.get(urgency, urgency)
-
-
-def specialty_text(specialty: str) -> str:
-    return {
-        "radiology": tr("Worklist", "Radiology"),
-        "cardiology": tr("Worklist", "Cardiology"),
-        "ultrasound": tr("Worklist", "Ultrasound"),
-        "oncology": tr("Worklist", "Oncology"),
-        "stroke": tr("Worklist", "Stroke"),
-    }.get(specialty, specialty)
 
 
 def state_text(state: str) -> str:
@@ -56,7 +47,7 @@ def state_text(state: str) -> str:
 
 
 def study_text(item: ConsultItem, study: tuple[str, float, str] | None) -> str:
-    """The Study column: whether the consult's study is on this workstation (see app.prefetch)."""
+    """The Study column: whether the consult's study is on this workstation (see core.worklist.prefetch)."""
     if not item.study_uid:
         return ""
     if study is None:  # nobody fetches it here (the requesting site): it is attached to the request

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.config import SiteConfig, UserSettingsStore
 from app.context import Workstation
 from app.gui import LanguageManager
 from app.main_window import MainWindow
-from app.paths import app_paths
-from app.roles import Role
+from core.config.paths import app_paths
+from core.config.roles import Role
+from core.config.settings import SiteConfig, UserSettingsStore
 
 MakeWorkstation = Callable[..., MainWindow]
 

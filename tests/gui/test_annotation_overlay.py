@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent, QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.annotations.model import AnnotationDocument
+from core.annotations.model import AnnotationDocument
 from widgets.annotation_overlay import QtAnnotationOverlay, Tool, to_widget
 from widgets.annotation_toolbar import QtAnnotationToolbar
 from widgets.video_view import QtVideoView

@@ -13,7 +13,7 @@ import pydicom
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.worklist import ConsultItem, WorklistModel
+from core.worklist.model import ConsultItem, WorklistModel
 from tests.orthanc_server import OrthancServer, available
 from viewers.dicom import synthetic
 from viewers.dicom.dicomweb import DicomWebClient

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication, QMenu
 
-from app.library_wiring import TEACHING_MENU, site_salt, wire_case_library
-from app.roles import Role
-from app.teaching.library import CaseLibrary, default_library_root
-from app.teaching.scoring import PausePoint, load_pause_points, save_pause_points
-from app.teaching.tracks import SessionRecorder
+from app.wiring.library import TEACHING_MENU, site_salt, wire_case_library
+from core.config.roles import Role
+from core.teaching.library import CaseLibrary, default_library_root
+from core.teaching.scoring import PausePoint, load_pause_points, save_pause_points
+from core.teaching.tracks import SessionRecorder
 from tests.gui.test_replay_player import PATIENT, make_recording
 from widgets.case_library import QtCaseLibrary
 from widgets.replay_player import QtReplayPlayer

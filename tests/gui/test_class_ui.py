@@ -1,6 +1,6 @@
 """The live class UI at the three sites (issue 11): the instructor's class strip, the trainee's live
 sessions, banner and tools, the bedside's recording indicator and scenario switching
-(widgets/class_strip.py, widgets/trainee_follow.py, app/class_wiring.py); and end to end on the real
+(widgets/class_strip.py, widgets/trainee_follow.py, app/wiring/classroom.py); and end to end on the real
 backend: a specialist in a call with the demo bedside and a trainee workstation following."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from app.class_wiring import BedsideClass, InstructorClass, TraineeClass
-from app.roles import PanelId, Role
-from app.teaching.live import ClassViewer, TraineeControl
-from app.worklist import ConsultItem
+from app.wiring.classroom import BedsideClass, InstructorClass, TraineeClass
 from app.workstation import Composed
+from core.config.roles import PanelId, Role
+from core.teaching.live import ClassViewer, TraineeControl
+from core.worklist.model import ConsultItem
 from tests.helpers import compose_workstation, free_port
 from widgets.annotation_overlay import Tool
 from widgets.call_panel import QtCallPanel
@@ -194,7 +194,7 @@ def test_trainee_tools_are_view_only_until_handed_over_and_taken_back_at_once(of
 
 
 def test_bedside_shows_rec_and_switches_only_its_simulator(offline, qtbot) -> None:  # type: ignore[no-untyped-def]
-    from app.vitals.simulator import Scenario
+    from core.vitals.simulator import Scenario
     from widgets.deferred_panel import QtDeferredPanel
 
     made = offline(Role.COUNTY_DOCTOR, demo=True)  # the demo bedside's monitor is the simulator
@@ -268,9 +268,9 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
 ) -> None:
     from PySide6.QtCore import QPointF
 
-    from app.backend_client import BackendClient
     from app.demo import LIVE_REQUEST, DemoBedside
-    from app.teaching.tracks import Manifest
+    from core.client.backend import BackendClient
+    from core.teaching.tracks import Manifest
 
     base = server.base_url
     specialist: Composed = compose_workstation(
@@ -402,7 +402,7 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         assert imaging.discovery is not None
         held = sum(len(s.instances) for s in imaging.discovery.all_series())
         assert len(list((folder / "imaging").iterdir())) == held > 0  # the whole study travels with it
-        from app.teaching.replay import Recording
+        from core.teaching.replay import Recording
         from widgets.replay_player import QtReplayPlayer
 
         player = QtReplayPlayer(Recording.open(folder), can_author=True)  # replayed: the view as it was

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app.annotations.model import AnnotationDocument
+from core.annotations.model import AnnotationDocument
 from viewers.annotation_layer import AnnotationContext, plane_points
 from viewers.dicom.synthetic import phantom, write_ct_series
 from viewers.dicom.volume import Volume

@@ -227,12 +227,12 @@ def test_cancel_stops_loading(qtbot, tmp_path: Path) -> None:  # type: ignore[no
 
 
 def test_demo_workstation_opens_the_synthetic_ct(qtbot, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
-    from app.config import SiteConfig, UserSettingsStore
     from app.context import Workstation
-    from app.imaging_wiring import DEMO_CT_SHAPE, panels
     from app.main_window import MainWindow
-    from app.paths import app_paths
-    from app.roles import PanelId, Role
+    from app.wiring.imaging import DEMO_CT_SHAPE, panels
+    from core.config.paths import app_paths
+    from core.config.roles import PanelId, Role
+    from core.config.settings import SiteConfig, UserSettingsStore
 
     paths = app_paths().ensure()
     store = UserSettingsStore(paths.user_settings_file)

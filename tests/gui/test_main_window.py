@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel
 
-from app.connection import LinkState
 from app.gui import CrashReporter, LanguageManager
-from app.patient import Patient
-from app.roles import LAYOUTS, PanelId, Role
+from core.client.connection import LinkState
+from core.config.roles import LAYOUTS, PanelId, Role
+from core.consult.patient import Patient
 from widgets.crash_dialog import QtCrashDialog
 from widgets.empty_state import QtEmptyState
 
@@ -132,7 +132,7 @@ def test_dock_state_persists_per_role(make_workstation: MakeWorkstation) -> None
 
 def test_damaged_saved_layout_falls_back_to_default(make_workstation: MakeWorkstation) -> None:
     window = make_workstation()
-    from app.config import WindowState
+    from core.config.settings import WindowState
 
     window.ws.settings.windows = {"specialist": WindowState(geometry="!!notbase64", state="AAAA")}
     window.ws.save_settings()
@@ -231,10 +231,10 @@ def test_window_reports_first_paint(make_workstation: MakeWorkstation, qtbot) ->
 
 
 def test_heavy_panels_are_built_after_the_first_paint(qtbot, isolated_home) -> None:  # type: ignore[no-untyped-def]
-    from app.config import SiteConfig, UserSettingsStore
     from app.context import Workstation
     from app.main_window import MainWindow
-    from app.paths import app_paths
+    from core.config.paths import app_paths
+    from core.config.settings import SiteConfig, UserSettingsStore
     from widgets.deferred_panel import QtDeferredPanel
 
     built: list[QLabel] = []

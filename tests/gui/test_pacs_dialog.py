@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.config import PacsEndpoint
+from core.config.settings import PacsEndpoint
 from tests.helpers import free_port
 from tests.orthanc_server import OrthancServer, available
 from viewers.dicom import synthetic

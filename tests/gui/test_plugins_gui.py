@@ -10,14 +10,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMenu, QWidget
 
-from app.config import SiteConfig, UserSettingsStore
 from app.context import Workstation
 from app.main_window import MainWindow
-from app.paths import app_paths
 from app.plugin_host import QtPluginsPanel
-from app.plugin_wiring import build_plugins_panel
-from app.roles import PanelId, Role
-from app.vitals.simulator import Scenario, run_for
+from app.wiring.plugins import build_plugins_panel
+from core.config.paths import app_paths
+from core.config.roles import PanelId, Role
+from core.config.settings import SiteConfig, UserSettingsStore
+from core.vitals.simulator import Scenario, run_for
 from plugins.api import PluginContext
 from plugins.manager import PluginManager, PluginState
 from plugins.oncology import OncologyPlugin

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from app.annotations.model import AnnotationDocument
-from app.teaching.library import CaseLibrary
-from app.teaching.replay import Recording
-from app.teaching.scoring import ScoreBook
-from app.teaching.tracks import SessionRecorder
+from core.annotations.model import AnnotationDocument
+from core.teaching.library import CaseLibrary
+from core.teaching.replay import Recording
+from core.teaching.scoring import ScoreBook
+from core.teaching.tracks import SessionRecorder
 from tests.gui.test_replay_player import FPS, MS, PATIENT, FakeClock, S, SteppedClock, _frame
 from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
 from viewers.reslice import WindowLevel

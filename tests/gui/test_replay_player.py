@@ -20,15 +20,15 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from app.annotations.model import AnnotationDocument
-from app.patient import Patient
-from app.teaching.replay import Recording
-from app.teaching.scoring import ScoreBook, load_pause_points
-from app.teaching.tracks import SessionRecorder
-from app.vitals.buffer import VitalsStore
-from app.vitals.signals import Wave
-from app.vitals.simulator import Scenario, Simulator
-from app.vitals.stream import StreamSender
+from core.annotations.model import AnnotationDocument
+from core.consult.patient import Patient
+from core.teaching.replay import Recording
+from core.teaching.scoring import ScoreBook, load_pause_points
+from core.teaching.tracks import SessionRecorder
+from core.vitals.buffer import VitalsStore
+from core.vitals.signals import Wave
+from core.vitals.simulator import Scenario, Simulator
+from core.vitals.stream import StreamSender
 from rtc.recording import RecordingClock
 from widgets.replay_player import QtReplayPlayer
 
@@ -544,8 +544,8 @@ def _announce_language(app: QCoreApplication) -> None:
 
 
 def test_language_change_retranslates(qtbot: Any, recording: Recording, tmp_path: Path) -> None:
-    from app.roles import Role
-    from app.teaching.library import CaseLibrary
+    from core.config.roles import Role
+    from core.teaching.library import CaseLibrary
     from widgets.case_library import QtCaseLibrary
 
     player, _clock = _player(qtbot, recording, can_author=True)

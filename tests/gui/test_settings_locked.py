@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.config import LockedSettings, SiteConfig, UserSettingsStore, apply_locks
 from app.context import Workstation
 from app.main_window import MainWindow
-from app.paths import app_paths
-from app.roles import Role
+from core.config.paths import app_paths
+from core.config.roles import Role
+from core.config.settings import LockedSettings, SiteConfig, UserSettingsStore, apply_locks
 from widgets.settings_dialog import QtSettingsDialog
 
 pytestmark = pytest.mark.gui

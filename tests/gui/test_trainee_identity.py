@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 import viewers.slice_view as slice_view_module
-from app.backend_client import BackendClient
-from app.imaging_wiring import TRAINEE_CACHE
-from app.paths import app_paths
-from app.roles import PanelId, Role
-from app.study_cache import StudyCache
+from app.wiring.imaging import TRAINEE_CACHE
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
+from core.config.paths import app_paths
+from core.config.roles import PanelId, Role
+from core.worklist.study_cache import StudyCache
 from tests.helpers import compose_workstation
 from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OrthancServer, available
@@ -321,8 +321,8 @@ def test_the_demo_study_reaches_a_trainee_de_identified(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo CT (Zhang Wei, CT-2026-0042) with no consult open: the site's own stable pseudonym."""
-    import app.imaging_wiring as wiring
-    from app.patient import Patient
+    import app.wiring.imaging as wiring
+    from core.consult.patient import Patient
 
     monkeypatch.setattr(wiring, "DEMO_CT_SHAPE", (12, 96, 96))  # the demo's anatomy, smaller
     trainee: Composed = compose_workstation(qtbot, Role.TRAINEE, {}, demo=True)  # type: ignore[assignment]

@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from app.viewstate_wiring import MirrorLink
+from app.wiring.viewstate import MirrorLink
 from rtc.runtime import AsyncRuntime
 from rtc.session import CallSession
 from rtc.signalling import memory_pair
@@ -275,12 +275,12 @@ def test_3d_camera_mirrors(qtbot: Any, sites: Any) -> None:
 def test_the_app_wiring_attaches_to_calls_and_follows_the_consult_study(
     qtbot: Any, make_workstation: Any, studies: Studies
 ) -> None:
-    """app/viewstate_wiring.py as the app uses it: a call-session hook, the consult's study from the
+    """app/wiring/viewstate.py as the app uses it: a call-session hook, the consult's study from the
     worklist, the imaging panel found in the main window when the call connects."""
     from PySide6.QtGui import QAction
 
-    from app import viewstate_wiring
     from app.services import BackendLink
+    from app.wiring import viewstate as viewstate_wiring
     from viewers.viewstate import ViewState
 
     window = make_workstation()

@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from app.vitals.alarms import Alarm, AlarmKind, AlarmSnapshot, Priority
-from app.vitals.buffer import VitalsStore
-from app.vitals.signals import Numeric, Wave
-from app.vitals.simulator import Scenario
+from core.vitals.alarms import Alarm, AlarmKind, AlarmSnapshot, Priority
+from core.vitals.buffer import VitalsStore
+from core.vitals.signals import Numeric, Wave
+from core.vitals.simulator import Scenario
 from widgets.vitals import QtVitalsPanel, create_vitals_panel
 from widgets.vitals.alarm_banner import QtAlarmBanner
 from widgets.vitals.strips import QtWaveformStrips, RasterSweepTrace, TraceSpec, px_per_mm
@@ -160,10 +160,10 @@ def _lit_columns(image: QImage) -> np.ndarray:
 
 
 def test_the_panel_sounds_the_highest_alarm_until_acknowledged(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from app.vitals.alarm_sound import AlarmAudio
-    from app.vitals.buffer import VitalsStore as Store
-    from app.vitals.engine import MonitorEngine
-    from app.vitals.simulator import SimulatorSource
+    from core.vitals.alarm_sound import AlarmAudio
+    from core.vitals.buffer import VitalsStore as Store
+    from core.vitals.engine import MonitorEngine
+    from core.vitals.simulator import SimulatorSource
 
     store = Store(seconds=60.0)
     simulator = SimulatorSource(store, Scenario.HYPOTENSION)
@@ -234,8 +234,8 @@ def test_limits_dialog_validates_applies_and_audits(qtbot) -> None:  # type: ign
 def test_source_picker_switches_to_replay_and_hl7_and_reports_bad_input(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import socket
 
-    from app.vitals.hl7 import frame
-    from app.vitals.sources import SourceError, SourceKind
+    from core.vitals.hl7 import frame
+    from core.vitals.sources import SourceError, SourceKind
     from tests.helpers import free_port
 
     port = free_port()

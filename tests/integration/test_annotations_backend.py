@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from app.annotations.model import AnnotationDocument
-from app.annotations.sync import AnnotationSync
-from app.backend_client import BackendClient
-from app.roles import Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.annotations.model import AnnotationDocument
+from core.annotations.sync import AnnotationSync
+from core.client.backend import BackendClient
+from core.config.roles import Role
 from rtc.session import CallSession, CallState
 from rtc.signalling import memory_pair
 from tests.helpers import SMALL_CALL, compose_workstation

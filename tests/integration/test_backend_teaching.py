@@ -15,11 +15,11 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from app.backend_client import BackendClient, BackendError
 from backend.db import Database
 from backend.migrate import alembic_config, upgrade
 from backend.pseudonym import pseudonym_for, scrubber_for
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient, BackendError
 from tests.helpers import CONSULT_REQUEST
 from tests.integration.conftest import Api
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.backend_client import BackendClient
 from app.demo import LIVE_REQUEST, DemoBedside
-from app.roles import PanelId, Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
+from core.config.roles import PanelId, Role
 from rtc.session import CallState
 from tests.helpers import compose_workstation
 from widgets.call_panel import QtCallPanel
@@ -75,7 +75,7 @@ def test_demo_accepting_the_request_starts_the_call(demo_workstation: Composed, 
     qtbot.waitUntil(lambda: deferred.built, timeout=10_000)
     vitals = deferred.content
     assert isinstance(vitals, QtVitalsPanel) and vitals.sources is None  # remote: no source picker
-    from app.vitals.signals import Numeric, Wave
+    from core.vitals.signals import Numeric, Wave
 
     qtbot.waitUntil(lambda: vitals.store.rings[Wave.ECG].total > 1000, timeout=20_000)
     qtbot.waitUntil(lambda: vitals.store.numeric(Numeric.ABP_SYS) is not None, timeout=10_000)

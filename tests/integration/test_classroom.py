@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.annotations.model import AnnotationDocument
-from app.annotations.sync import AnnotationSync
-from app.backend_client import BackendClient
-from app.patient import Patient
-from app.teaching.library import identity_replacer
-from app.teaching.live import ClassModel
 from backend.server import EmbeddedServer
+from core.annotations.model import AnnotationDocument
+from core.annotations.sync import AnnotationSync
+from core.client.backend import BackendClient
+from core.consult.patient import Patient
+from core.teaching.library import identity_replacer
+from core.teaching.live import ClassModel
 from rtc.channels import ChannelMessage
 from rtc.classroom import ClassHost, ViewerSession
 from rtc.session import CallSession, CallState

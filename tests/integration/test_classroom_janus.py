@@ -13,8 +13,8 @@ import json
 import pytest
 from aiortc.stats import RTCOutboundRtpStreamStats
 
-from app.teaching.live import ClassModel
 from backend.server import EmbeddedServer
+from core.teaching.live import ClassModel
 from rtc.classroom import ClassHost, ViewerSession
 from rtc.janus import JanusClient, JanusError
 from rtc.session import CallSession, CallState

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.backend_client import BackendClient, BackendError, BackendUnreachableError
-from app.outbox import Outbox, OutboxSender
-from app.token_store import TokenStore
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient, BackendError, BackendUnreachableError
+from core.client.token_store import TokenStore
+from core.worklist.outbox import Outbox, OutboxSender
 from rtc.runtime import AsyncRuntime
 from tests.helpers import CONSULT_REQUEST, free_port
 from tests.secret_service import running_secret_service

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import load_site_config
+from core.config.settings import load_site_config
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "installer"

@@ -15,13 +15,13 @@ import av
 import numpy as np
 import pytest
 
-from app.annotations.model import AnnotationDocument
-from app.patient import Patient
-from app.teaching.library import CaseLibrary
-from app.teaching.replay import Recording, ReplayCursor, ReplayEvent
-from app.teaching.tracks import TRACKS, SessionRecorder
-from app.vitals.signals import Wave
-from app.vitals.stream import encode_wave
+from core.annotations.model import AnnotationDocument
+from core.consult.patient import Patient
+from core.teaching.library import CaseLibrary
+from core.teaching.replay import Recording, ReplayCursor, ReplayEvent
+from core.teaching.tracks import TRACKS, SessionRecorder
+from core.vitals.signals import Wave
+from core.vitals.stream import encode_wave
 from rtc.session import CallSession, CallState
 from rtc.signalling import memory_pair
 from tests.helpers import SMALL_CALL, until

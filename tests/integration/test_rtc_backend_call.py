@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.backend_client import BackendClient
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
 from rtc.channels import ChannelMessage
 from rtc.session import CallSession, CallState
 from rtc.signalling import CLOSE_BAD_TOKEN, CLOSE_FORBIDDEN, SignallingRefusedError, WebSocketSignalling

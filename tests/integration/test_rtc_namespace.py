@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from app.backend_client import BackendClient
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
 from rtc.channels import ChannelMessage
 from rtc.runtime import AsyncRuntime
 from rtc.session import CallSession, CallState

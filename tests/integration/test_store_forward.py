@@ -16,12 +16,12 @@ from alembic.script import ScriptDirectory
 from PIL import Image
 from sqlalchemy import inspect, text
 
-from app.backend_client import BackendClient, BackendError, vitals_snapshot
-from app.worklist import ConsultItem
 from backend.db import Database
 from backend.migrate import alembic_config, upgrade
 from backend.routes.store_forward import MAX_PHOTO_BYTES
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient, BackendError, vitals_snapshot
+from core.worklist.model import ConsultItem
 from tests.helpers import CONSULT_REQUEST
 from tests.integration.conftest import Api
 

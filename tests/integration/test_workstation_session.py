@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.backend_client import BackendClient
-from app.config import SiteConfig, UserSettingsStore
-from app.connection import LinkState
 from app.context import Workstation
-from app.embedded_backend import EmbeddedBackend
-from app.paths import app_paths
-from app.roles import PanelId, Role
 from app.workstation import Composed, compose
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
+from core.client.connection import LinkState
+from core.client.embedded_backend import EmbeddedBackend
+from core.config.paths import app_paths
+from core.config.roles import PanelId, Role
+from core.config.settings import SiteConfig, UserSettingsStore
 from widgets.notes_panel import QtNotesPanel
 from widgets.worklist_panel import QtWorklistPanel
 
@@ -163,7 +163,7 @@ def test_embedded_backend_child_process(tmp_path: Path) -> None:
 
 
 def test_worklist_ticks_and_flags_overdue(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from app.worklist import WorklistModel
+    from core.worklist.model import WorklistModel
 
     model = WorklistModel()
     panel = QtWorklistPanel(model, can_accept=True, can_close=True)
@@ -186,7 +186,7 @@ def test_worklist_ticks_and_flags_overdue(qtbot) -> None:  # type: ignore[no-unt
 def test_vitals_alarms_reach_the_backend_audit_chain(
     composed: Composed, server: EmbeddedServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
-    from app.vitals.simulator import Scenario
+    from core.vitals.simulator import Scenario
     from widgets.vitals import create_vitals_panel
 
     sign_in(composed, qtbot)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from app.annotations.model import AnnotationDocument
+from core.annotations.model import AnnotationDocument
 from viewers.annotation_layer import (
     AnnotationContext,
     SliceGeometry,

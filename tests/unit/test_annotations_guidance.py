@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from app.annotations.guidance import calibrate_depth, needle_path
+from core.annotations.guidance import calibrate_depth, needle_path
 
 FRAME = (640, 480)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.annotations.model import (
+from core.annotations.model import (
     AUTHOR_COLOURS,
     MAX_POINTS,
     MAX_TEXT,

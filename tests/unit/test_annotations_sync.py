@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.annotations.model import MAX_POINTS, AnnotationDocument
-from app.annotations.sync import AnnotationSync, snapshot_parts
+from core.annotations.model import MAX_POINTS, AnnotationDocument
+from core.annotations.sync import AnnotationSync, snapshot_parts
 from rtc.channels import MAX_TEXT_BYTES, ChannelMessage, encode, make_envelope
 from rtc.session import CallSession, CallState
 from rtc.signalling import memory_pair

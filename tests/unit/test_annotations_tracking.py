@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from app.annotations.tracking import AnchorTracker
+from core.annotations.tracking import AnchorTracker
 
 W, H = 320, 240
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import (
+from core.config.settings import (
     ConfigError,
     SiteConfig,
     UserSettings,

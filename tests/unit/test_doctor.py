@@ -27,7 +27,6 @@ import keyring.backend
 import pytest
 from keyring.backends import fail
 
-from app.config import IceServer, PacsEndpoint, SiteConfig
 from app.doctor import (
     CheckResult,
     Verdict,
@@ -48,6 +47,7 @@ from app.doctor import (
     turn_allocate,
 )
 from backend.server import EmbeddedServer
+from core.config.settings import IceServer, PacsEndpoint, SiteConfig
 from tests.helpers import free_port
 from tests.secret_service import running_secret_service
 

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from app.i18n import normalise_language, qm_file, resolve_language, system_language
-from app.patient import Patient, PatientContext
-from app.roles import LAYOUTS, PERMISSIONS, PanelId, Role, panels_for
+from core.config.roles import LAYOUTS, PERMISSIONS, PanelId, Role, panels_for
+from core.consult.patient import Patient, PatientContext
+from core.i18n import normalise_language, qm_file, resolve_language, system_language
 
 
 @pytest.mark.parametrize(

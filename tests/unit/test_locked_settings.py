@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, UserSettings, apply_locks, load_site_config
+from core.config.settings import ConfigError, UserSettings, apply_locks, load_site_config
 
 
 def _site(tmp_path: Path, text: str) -> Path:

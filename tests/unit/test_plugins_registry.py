@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.config import UserSettings, UserSettingsStore
+from core.config.settings import UserSettings, UserSettingsStore
 from plugins.analysers import AnalyserRunner
 from plugins.api import (
     API_VERSION,

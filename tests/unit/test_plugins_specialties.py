@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.vitals import simulator as sim_module
-from app.vitals.replay import load_wfdb
-from app.vitals.signals import ECG_LEADS, Wave
-from app.vitals.simulator import Scenario, Simulator, leads_from_vcg, run_for
+from core.vitals import simulator as sim_module
+from core.vitals.replay import load_wfdb
+from core.vitals.signals import ECG_LEADS, Wave
+from core.vitals.simulator import Scenario, Simulator, leads_from_vcg, run_for
 from plugins.api import VitalsFrame, WaveData
 from plugins.cardiology import analyse_frame
 from plugins.cardiology.logic import (

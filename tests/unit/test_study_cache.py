@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.study_cache import StudyCache, check_uid
+from core.worklist.study_cache import StudyCache, check_uid
 
 
 class Clock:

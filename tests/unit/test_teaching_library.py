@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.patient import Patient
-from app.teaching.library import CaseLibrary, identity_replacer, make_teaching_case
-from app.teaching.tracks import SessionRecorder
+from core.consult.patient import Patient
+from core.teaching.library import CaseLibrary, identity_replacer, make_teaching_case
+from core.teaching.tracks import SessionRecorder
 
 SALT = b"salt"
 

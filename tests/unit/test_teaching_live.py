@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.teaching.live import TOOLS, ClassModel, ClassViewer, TraineeControl, tool_allows
+from core.teaching.live import TOOLS, ClassModel, ClassViewer, TraineeControl, tool_allows
 
 
 def _op(op: str, author: str = "student.zhao") -> dict[str, object]:

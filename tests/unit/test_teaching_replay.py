@@ -11,8 +11,8 @@ import av
 import numpy as np
 import pytest
 
-from app.teaching.replay import Recording, ReplayCursor
-from app.teaching.tracks import Manifest, SessionRecorder
+from core.teaching.replay import Recording, ReplayCursor
+from core.teaching.tracks import Manifest, SessionRecorder
 from rtc.recording import MediaRecorder, RecordingClock
 
 MS = 1_000_000

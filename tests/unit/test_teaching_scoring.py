@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.teaching.scoring import (
+from core.teaching.scoring import (
     PausePoint,
     ScoreBook,
     distance_mm,
@@ -20,7 +20,7 @@ from app.teaching.scoring import (
     save_pause_points,
     score_answer,
 )
-from app.vitals.simulator import Scenario
+from core.vitals.simulator import Scenario
 
 
 def needle_question(**overrides: object) -> PausePoint:

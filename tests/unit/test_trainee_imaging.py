@@ -1,5 +1,5 @@
-"""The trainee's de-identifying imaging cache (app/trainee_imaging.py), without a GUI: UIDs retained,
-the consult's pseudonym in place of the patient, no trace of the identity in any text element."""
+"""The trainee's de-identifying imaging cache (core/teaching/trainee_imaging.py), without a GUI: UIDs
+retained, the consult's pseudonym in place of the patient, no trace of the identity in any text element."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from app.patient import Patient
-from app.trainee_imaging import Pseudonyms, TraineeImagingCache
+from core.consult.patient import Patient
+from core.teaching.trainee_imaging import Pseudonyms, TraineeImagingCache
 from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
 from viewers.dicom.volume import LoadCancelled
 

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from app.vitals.alarm_sound import PATTERNS, SAMPLE_RATE, AlarmAudio, audio_output_available, burst
-from app.vitals.alarms import Priority
+from core.vitals.alarm_sound import PATTERNS, SAMPLE_RATE, AlarmAudio, audio_output_available, burst
+from core.vitals.alarms import Priority
 
 
 def _pulses(pcm: np.ndarray) -> list[tuple[float, float]]:

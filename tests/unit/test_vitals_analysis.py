@@ -9,13 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from app.vitals.alarms import AlarmCondition, AlarmKind, AlarmManager, Priority
-from app.vitals.buffer import VitalsStore
-from app.vitals.engine import MonitorEngine
-from app.vitals.news2 import Consciousness, Risk, news2_score
-from app.vitals.qrs import detect_pulses, detect_qrs, rate_from_beats
-from app.vitals.signals import Numeric, Wave
-from app.vitals.simulator import Scenario, Simulator, SimulatorSource, run_for
+from core.vitals.alarms import AlarmCondition, AlarmKind, AlarmManager, Priority
+from core.vitals.buffer import VitalsStore
+from core.vitals.engine import MonitorEngine
+from core.vitals.news2 import Consciousness, Risk, news2_score
+from core.vitals.qrs import detect_pulses, detect_qrs, rate_from_beats
+from core.vitals.signals import Numeric, Wave
+from core.vitals.simulator import Scenario, Simulator, SimulatorSource, run_for
 
 
 def match_beats(detected_s: np.ndarray, truth_s: np.ndarray, tol: float = 0.05) -> tuple[float, float]:
@@ -107,7 +107,7 @@ def cond(alarm_id: str, p: Priority, kind: AlarmKind = AlarmKind.PHYSIOLOGICAL) 
 def test_alarm_onset_escalation_acknowledge_and_clear(caplog: pytest.LogCaptureFixture) -> None:
     audit: list[tuple[str, dict]] = []
     alarms = AlarmManager(clock=lambda: 0.0, audit=lambda k, d: audit.append((k, d)))
-    caplog.set_level(logging.INFO, logger="app.vitals.alarms")
+    caplog.set_level(logging.INFO, logger="core.vitals.alarms")
     alarms.update([cond("spo2_low", Priority.MEDIUM)], now=1.0)
     snap = alarms.snapshot(now=1.0)
     assert snap.highest is Priority.MEDIUM and snap.audio_on

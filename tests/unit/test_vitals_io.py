@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.vitals.buffer import VitalsStore
-from app.vitals.hl7 import FS, VT, Hl7Error, MllpListener, frame, parse_hl7_time, parse_oru
-from app.vitals.qrs import detect_qrs
-from app.vitals.replay import ReplayError, ReplaySource, load_csv, load_recording, load_wfdb
-from app.vitals.signals import Numeric, Wave
-from app.vitals.simulator import Scenario, Simulator
-from app.vitals.stream import ProtocolError, StreamReceiver, StreamSender, decode, encode_wave
+from core.vitals.buffer import VitalsStore
+from core.vitals.hl7 import FS, VT, Hl7Error, MllpListener, frame, parse_hl7_time, parse_oru
+from core.vitals.qrs import detect_qrs
+from core.vitals.replay import ReplayError, ReplaySource, load_csv, load_recording, load_wfdb
+from core.vitals.signals import Numeric, Wave
+from core.vitals.simulator import Scenario, Simulator
+from core.vitals.stream import ProtocolError, StreamReceiver, StreamSender, decode, encode_wave
 
 DATA = Path(__file__).parent.parent / "data" / "vitals"
 

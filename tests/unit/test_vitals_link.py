@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 
-from app.vitals.buffer import VitalsStore
-from app.vitals.link import VitalsDownlink, VitalsUplink
-from app.vitals.signals import Numeric, Wave
-from app.vitals.simulator import Scenario, SimulatorSource
+from core.vitals.buffer import VitalsStore
+from core.vitals.link import VitalsDownlink, VitalsUplink
+from core.vitals.signals import Numeric, Wave
+from core.vitals.simulator import Scenario, SimulatorSource
 from rtc.session import CallSession, CallState
 from rtc.signalling import memory_pair
 from tests.helpers import SMALL_CALL, until

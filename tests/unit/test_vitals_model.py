@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.vitals.buffer import RingBuffer, VitalsStore
-from app.vitals.signals import ECG_LEADS, WAVES, Numeric, Wave
-from app.vitals.simulator import Scenario, Simulator, leads_from_vcg, run_for
+from core.vitals.buffer import RingBuffer, VitalsStore
+from core.vitals.signals import ECG_LEADS, WAVES, Numeric, Wave
+from core.vitals.simulator import Scenario, Simulator, leads_from_vcg, run_for
 
 
 def test_ring_wraps_around_and_keeps_order_and_timestamps() -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from app.vitals.alarms import AuditCallback
-from app.vitals.buffer import VitalsStore
-from app.vitals.engine import MonitorEngine
-from app.vitals.simulator import Scenario
-from app.vitals.sources import SourceError, SourceKind, SourceSwitch
+from core.vitals.alarms import AuditCallback
+from core.vitals.buffer import VitalsStore
+from core.vitals.engine import MonitorEngine
+from core.vitals.simulator import Scenario
+from core.vitals.sources import SourceError, SourceKind, SourceSwitch
 from widgets.vitals.panel import QtVitalsPanel
 
 
@@ -54,7 +54,7 @@ def create_remote_vitals_panel(
     parent: QWidget | None = None, audit: AuditCallback | None = None, store: VitalsStore | None = None
 ) -> QtVitalsPanel:
     """The specialist's monitor: an empty store that the call's ``vitals`` channel fills
-    (:class:`app.vitals.link.VitalsDownlink`); alarms are evaluated here too, on what arrives."""
+    (:class:`core.vitals.link.VitalsDownlink`); alarms are evaluated here too, on what arrives."""
     store = store or VitalsStore(seconds=60.0)
     engine = MonitorEngine(store, audit=audit)
     engine.start()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
-from app.vitals.alarms import Alarm, AlarmSnapshot, Priority
-from widgets.i18n import tr
+from core.i18n import tr
+from core.vitals.alarms import Alarm, AlarmSnapshot, Priority
 
 BANNER_COLOURS: dict[Priority, tuple[str, str]] = {
     Priority.HIGH: ("#e00000", "#ffffff"),

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.vitals.engine import AlarmLimits, MonitorEngine
-from widgets.i18n import tr
+from core.i18n import tr
+from core.vitals.engine import AlarmLimits, MonitorEngine
 
 # (field, unit, minimum, maximum, step, decimals)
 FIELDS: tuple[tuple[str, str, float, float, float, int], ...] = (

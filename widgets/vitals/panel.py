@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.vitals.alarm_sound import AlarmAudio
-from app.vitals.buffer import VitalsStore
-from app.vitals.engine import MonitorEngine
-from app.vitals.news2 import Consciousness, Risk
-from app.vitals.signals import Numeric, Wave
-from app.vitals.simulator import Scenario, SimulatorSource
-from app.vitals.sources import SourceError, SourceKind, SourceSwitch
-from widgets.i18n import tr
+from core.i18n import tr
+from core.vitals.alarm_sound import AlarmAudio
+from core.vitals.buffer import VitalsStore
+from core.vitals.engine import MonitorEngine
+from core.vitals.news2 import Consciousness, Risk
+from core.vitals.signals import Numeric, Wave
+from core.vitals.simulator import Scenario, SimulatorSource
+from core.vitals.sources import SourceError, SourceKind, SourceSwitch
 from widgets.vitals.alarm_banner import QtAlarmBanner
 from widgets.vitals.limits_dialog import QtLimitsDialog
 from widgets.vitals.strips import COLOURS, NumericStyle, QtWaveformStrips, TraceSpec

@@ -19,8 +19,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-from app.vitals.buffer import RingBuffer, VitalsStore
-from app.vitals.signals import Wave
+from core.vitals.buffer import RingBuffer, VitalsStore
+from core.vitals.signals import Wave
 
 # Bedside-monitor conventions: ECG green, SpO2 cyan, respiration yellow, arterial pressure red, CO2 white.
 COLOURS: dict[Wave, str] = {

@@ -14,11 +14,11 @@ import pydicom
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.answer_wiring import wire_answer_composer, wire_answers
-from app.backend_client import BackendClient, vitals_snapshot
-from app.roles import PanelId, Role
+from app.wiring.answer import wire_answer_composer, wire_answers
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient, vitals_snapshot
+from core.config.roles import PanelId, Role
 from tests.helpers import CONSULT_REQUEST, compose_workstation
 from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OpenOrthanc, OrthancServer

@@ -12,7 +12,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from app.config import PacsEndpoint
+from core.config.settings import PacsEndpoint
 from tests.helpers import free_port
 from tests.orthanc_server import OrthancServer, PacsData
 from viewers.dicom import synthetic

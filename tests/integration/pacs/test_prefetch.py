@@ -11,10 +11,10 @@ import httpx
 import pydicom
 import pytest
 
-from app.prefetch import Prefetcher, StudyState
-from app.study_cache import StudyCache
-from app.worklist import WorklistModel
 from backend.server import EmbeddedServer
+from core.worklist.model import WorklistModel
+from core.worklist.prefetch import Prefetcher, StudyState
+from core.worklist.study_cache import StudyCache
 from tests.helpers import CONSULT_REQUEST
 from tests.orthanc_server import OrthancServer
 from viewers.dicom import synthetic

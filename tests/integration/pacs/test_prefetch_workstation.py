@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.backend_client import BackendClient
-from app.paths import app_paths
-from app.roles import PanelId, Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
+from core.config.paths import app_paths
+from core.config.roles import PanelId, Role
 from tests.helpers import CONSULT_REQUEST, compose_workstation
 from tests.integration.test_workstation_session import sign_in
 from tests.orthanc_server import OrthancServer

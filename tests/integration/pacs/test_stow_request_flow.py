@@ -13,10 +13,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.backend_client import BackendClient
-from app.roles import PanelId, Role
 from app.workstation import Composed
 from backend.server import EmbeddedServer
+from core.client.backend import BackendClient
+from core.config.roles import PanelId, Role
 from tests.helpers import compose_workstation
 from tests.orthanc_server import OpenOrthanc
 from viewers.attach_dialog import QtConsultRequestDialog
