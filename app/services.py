@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.context import Workstation
-from core.annotations.model import AnnotationDocument
 from core.client.backend import BackendClient, BackendError, UserInfo
 from core.client.connection import LinkState
 from core.client.embedded_backend import EmbeddedBackend
@@ -353,14 +352,7 @@ class BackendLink(QObject):
         if self.embedded is not None:
             self.embedded.stop()
 
-    # annotations (issue 7) -------------------------------------------------------------------
-    @property
-    def annotations(self) -> AnnotationDocument:
-        """The shared annotation document (made by app/wiring/annotations.py on first use)."""
-        from app.wiring.annotations import document_for
-
-        return document_for(self)
-
+    # annotations (issue 7): the shared document is app.wiring.annotations.document_for(link) -------
     def post_annotation(self, op: dict[str, Any]) -> str | None:
         """Queue one annotation operation for the open consult's record (and audit); any thread."""
         consult_id = self.conversation.consult_id

@@ -1,605 +1,131 @@
-"""A live class: trainees follow the instructor's call, peer to peer through the instructor's workstation
-(a few viewers) or through the site's Janus SFU (a class).
+"""A live class, the instructor's side: the host that fans the call out to the trainees who follow it,
+peer to peer through the instructor's workstation (a few viewers) or through the site's Janus SFU (a class).
 
 Qt-free; everything runs on the rtc loop (rtc/runtime.py) except the methods marked thread-safe.
+
+The host is transport only. It never decides what a trainee may do: every question whose answer is the
+class's (does a trainee's message pass? what is a late joiner given? which of the instructor's messages
+concern the class? what does a control action from the instructor change?) goes to its ``policy``, a
+:class:`ClassPolicy` that speaks plain strings and dicts. The app composes the two
+(app/wiring/classroom.py: core.teaching.class_policy.ClassRules), so rtc stays a library that knows no
+domain, and the rules can be read and tested without a network.
 
 The backend room admits trainees of the consult's specialty as ``viewer=True`` members. The instructor's
 :class:`rtc.session.CallSession` (the call with the bedside) hands their presence and signalling to a
 :class:`ClassHost` (its ``viewer_handler``). For each viewer the host runs one more CallSession, the
-*link*, over a sub-signalling that shares the instructor's room membership (messages addressed to that
-viewer): the host offers, the link sends the bedside's decoded video and audio (re-encoded per viewer)
-and the four data channels. Every channel message of the instructor's session, received or sent, is
-forwarded to every viewer, text scrubbed by ``replace`` (defence in depth: a trainee never sees who the
-patient is). A viewer's own messages are accepted only while it holds a tool
-(:meth:`core.teaching.live.ClassModel.allows`): then they are applied at the instructor as if remote and
-forwarded to the bedside and to the other viewers; otherwise dropped, and the viewer gets a control
-``refused``. A viewer's ``snapshot_request`` is answered from the host's copy of the annotation document
-(late joiners), and a new link starts with the current recording flag.
+*link* (rtc/viewer_link.py), over a sub-signalling that shares the instructor's room membership: the host
+offers, the link sends the bedside's decoded video and audio (re-encoded per viewer, rtc/forward_tracks.py)
+and the four data channels. Every channel message of the instructor's session, received or sent, that
+the policy ``forwards`` goes to every viewer, text scrubbed by ``replace`` (defence in depth: a trainee
+never sees who the patient is). A viewer's own messages go to the policy's ``from_viewer``: what passes
+is applied at the instructor as if remote and forwarded to the bedside and to the other viewers; the
+policy's replies (a refusal, a snapshot) go back to that viewer alone.
 
 Through Janus (``ClassHost(janus_url=...)``, site file ``[teaching] janus_url``) the instructor's
 workstation sends ONE stream whatever the class size: the host creates a video room, publishes the
 bedside's video and audio into it with one encoder (rtc/janus.py), and puts every forwarded message,
 scrubbed, on the publication's data channel as JSON text (vitals bytes in base64). Viewers learn where to
-subscribe over the backend room, and what concerns one trainee (its tool, refusals, the snapshot) and
-whatever a trainee sends travel over signalling, under the same ``allows`` rule (the wire format is
-described above :class:`JanusSource`). If Janus cannot be reached, or drops the publication, the host
-says so (``janus_status`` "failed", ``janus_error``, an error log line) and serves the class peer to
-peer; a trainee whose own subscription fails asks for, and gets, a peer-to-peer link.
-
-:class:`ViewerSession` is the trainee's side: a receive-only CallSession that answers the instructor's
-offer and never offers itself, or subscribes through Janus when told to; either way frames and messages
-come out of the same attributes and listeners, and control actions update its
-:class:`core.teaching.live.TraineeControl`.
+subscribe over the backend room, and what concerns one trainee and whatever a trainee sends travel over
+signalling, under the same policy (the wire format: rtc/class_wire.py). If Janus cannot be reached, or
+drops the publication, the host says so (``janus_status`` "failed", ``janus_error``, an error log line)
+and serves the class peer to peer; a trainee whose own subscription fails asks for, and gets, a
+peer-to-peer link. The trainee's side is rtc/class_viewer.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import fractions
-import json
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import av
-from aiortc import RTCStatsReport
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from pydantic import ValidationError
 
-from core.annotations.model import AnnotationDocument
-from core.annotations.sync import REQUEST_KIND, SNAPSHOT_KIND, snapshot_parts
-from core.teaching.live import GRANT, RECORDING, REFUSED, TAKE_BACK, ClassModel, TraineeControl, check_tool
-from rtc.channels import (
-    CHANNELS,
-    MAX_TEXT_BYTES,
-    ChannelMessage,
-    ChannelName,
-    Envelope,
-    decode,
-    make_envelope,
+from rtc.channels import ChannelMessage, ChannelName, make_envelope
+from rtc.class_wire import (
+    CLASS_KEY,
+    DOWN,
+    JANUS_FAILED,
+    SUBSCRIBED,
+    UP,
+    JanusSource,
+    Replace,
+    channel_message,
+    channel_of,
+    control_body,
+    scrub,
+    wrap_forwarded,
 )
+from rtc.forward_tracks import ForwardAudioTrack, ForwardVideoTrack
 from rtc.session import CallSession, CallState, Listeners
-from rtc.signalling import (
-    PROTOCOL_VERSION,
-    MemberInfo,
-    Presence,
-    Relayed,
-    ServerError,
-    Signalling,
-    SignallingClosedError,
-    SignalMessage,
-    Welcome,
-)
+from rtc.signalling import MemberInfo, Relayed
+from rtc.viewer_link import ViewerLink, ViewerSignalling
 
 log = logging.getLogger(__name__)
 
-Replace = Callable[[str], str]
 Reply = Callable[[ChannelName, str, dict[str, Any]], Any]  # answers one viewer: channel, kind, body
-
-VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
-AUDIO_QUEUE_FRAMES = 25  # 0.5 s of 20 ms frames: a viewer that cannot keep up loses the oldest audio
-HOST_SITE = "class-host"
-_DOC_OPS = ("add", "update", "delete", "clear")
-_OP_KEYS = ("op", "id", "author", "site", "lamport", "space", "data")
-# Control actions between the instructor and the bedside that are no trainee's business: errors, and
-# the class's own actions (a trainee's tool and refusals come from the host alone), and the instructor's
-# instructions to the bedside's simulator.
-_NOT_FORWARDED = frozenset({"error", GRANT, TAKE_BACK, REFUSED, "scenario"})
-# Structural values, never free text: rewriting one would break the protocol (an annotation id, a site).
-_KEEP_KEYS = frozenset({"op", "id", "author", "site", "space", "kind", "action", "colour", "channel"})
+Outgoing = tuple[str, str, dict[str, Any]]  # a message the policy has the host send: channel, kind, body
 
 
-def scrub(value: Any, replace: Replace, key: str = "") -> Any:
-    """Apply ``replace`` to every free-text string in a JSON-like value. Structural keys (ids, sites,
-    authors' user names, kinds) and DICOM UIDs (keys ending ``_uid``: they identify no one once
-    de-identified, and following a view needs them intact) are left alone."""
-    if isinstance(value, str):
-        return value if key in _KEEP_KEYS or key.endswith("_uid") else replace(value)
-    if isinstance(value, dict):
-        return {k: scrub(v, replace, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v, replace, key) for v in value]
-    return value
+class ViewerVerdict(Protocol):
+    """What becomes of one message a viewer sent (read-only: a frozen dataclass will do)."""
+
+    @property
+    def passes(self) -> bool:
+        """Applied at the instructor as if the bedside sent it, and forwarded to the bedside and the
+        other viewers."""
+
+    @property
+    def replies(self) -> Sequence[Outgoing]:
+        """Sent back to that viewer alone, scrubbed (an annotation snapshot, a refusal)."""
+
+    @property
+    def refusal(self) -> str | None:
+        """Why it was refused, if it was (the host counts and logs refusals)."""
 
 
-def control_body(action: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"action": action, "args": dict(args or {})}
+class ClassPolicy(Protocol):
+    """What the host asks of the class's rules. Called on the rtc loop, except :meth:`check_control`.
 
-
-# --- a class through Janus: what travels where --------------------------------------------------------
-# Over the backend room, a relayed ``message`` whose payload has CLASS_KEY:
-#   host -> viewers  {"class": "janus", "url", "room", "feed"}   where to subscribe (broadcast once the
-#                    publication is up; addressed ``to`` a viewer that joins later)
-#   host -> viewer   {"class": "down", "channel", "kind", "body"} what is for that trainee alone: its
-#                    tool, refusals, the annotation snapshot, the recording flag for a late joiner
-#   viewer -> host   {"class": "up", "channel", "kind", "body"}   what a trainee sends (its ops, its
-#                    snapshot request); the host applies ClassModel.allows as peer to peer
-#   viewer -> host   {"class": "subscribed"} / {"class": "janus_failed", "reason"} (then peer to peer)
-# On the Janus data channel, JSON text: {"class": "fwd", "except": member id or null, "envelope": {...}}
-# or, for bytes (vitals), {"class": "fwd", "except": ..., "channel": "vitals", "b64": "..."}; ``except``
-# is the trainee whose own message this is (it has it already).
-CLASS_KEY = "class"
-JANUS_CLASS, DOWN, UP, SUBSCRIBED, JANUS_FAILED, FORWARDED = (
-    "janus", "down", "up", "subscribed", "janus_failed", "fwd"
-)
-
-
-@dataclass(frozen=True)
-class JanusSource:
-    """Where a class is published: Janus's HTTP API, the video room and the instructor's feed."""
-
-    url: str
-    room: int
-    feed: int
-
-    def payload(self) -> dict[str, Any]:
-        return {CLASS_KEY: JANUS_CLASS, "url": self.url, "room": self.room, "feed": self.feed}
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> JanusSource | None:
-        url, room, feed = payload.get("url"), payload.get("room"), payload.get("feed")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
-            return None
-        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in (room, feed)):
-            return None
-        assert isinstance(room, int) and isinstance(feed, int)
-        return cls(url, room, feed)
-
-
-def channel_message(channel: Any, kind: Any, body: Any) -> ChannelMessage | None:
-    """A validated envelope from its parts (as a class message carries them); None when malformed."""
-    if channel not in CHANNELS or not isinstance(kind, str) or not isinstance(body, dict):
-        return None
-    try:
-        return ChannelMessage(channel, envelope=make_envelope(channel, kind, body, 0))
-    except (ValueError, ValidationError):
-        return None
-
-
-def wrap_forwarded(message: ChannelMessage, seq: int, exclude: str | None) -> str | None:
-    """The Janus data channel's text for one forwarded message; None when it cannot be carried."""
-    envelope = message.envelope
-    if envelope is None:
-        if message.data is None or not CHANNELS[message.channel].binary:
-            return None
-        data = base64.b64encode(message.data).decode("ascii")
-        return json.dumps({CLASS_KEY: FORWARDED, "except": exclude, "channel": message.channel, "b64": data})
-    fresh = make_envelope(message.channel, envelope.kind, envelope.body, seq)
-    return json.dumps({CLASS_KEY: FORWARDED, "except": exclude, "envelope": fresh.model_dump(mode="json")})
-
-
-def unwrap_forwarded(text: str, member_id: str | None) -> ChannelMessage | None:
-    """One message from the Janus data channel, validated as a peer's would be; None when it is
-    malformed (logged) or ``member_id``'s own."""
-    if len(text) > MAX_TEXT_BYTES * 2:
-        log.warning("class: oversized message on the Janus channel ignored (%d bytes)", len(text))
-        return None
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get(CLASS_KEY) != FORWARDED:
-            raise ValueError("not a forwarded class message")
-        if member_id is not None and data.get("except") == member_id:
-            return None
-        if "b64" in data:
-            channel = data.get("channel")
-            if channel not in CHANNELS or not CHANNELS[channel].binary:
-                raise ValueError(f"bytes on channel {channel!r}")
-            raw = base64.b64decode(str(data["b64"]), validate=True)
-            return decode(channel, raw)
-        envelope = Envelope.model_validate(data.get("envelope"))
-        envelope.typed_body()
-        return ChannelMessage(envelope.channel, envelope=envelope)
-    except (ValueError, ValidationError, binascii.Error) as exc:
-        log.warning("class: malformed message on the Janus channel ignored: %s", str(exc)[:300])
-        return None
-
-
-# --- the trainee's side ---------------------------------------------------------------------------
-
-
-class ViewerSession(CallSession):
-    """The trainee's side of a live class (duck-types what widgets/call_controller.py and the
-    ``link.call_session_hooks`` use of a CallSession).
-
-    Peer to peer it never offers and sends no media: the instructor's host offers to it and it answers,
-    addressed to the instructor's member id (the only kind of member a viewer may address). Through
-    Janus the host tells it where to subscribe (a signalling ``message`` {"class": "janus", ...}); it
-    subscribes with :class:`rtc.janus.JanusViewer` and feeds the frames and the class channel's messages
-    through the same paths (``take_video_frame``, ``frames_received``, ``message_received``, ``control``).
-    Incoming messages are scrubbed by ``replace`` and re-emitted on ``message_received``; control actions
-    also update :attr:`control`. ``send`` goes up to the host (over the data channel peer to peer, over
-    signalling through Janus), which accepts it only while this trainee holds a tool.
+    The roster methods report what the transport saw, in order; the rules keep whatever their answers
+    need. Channels are plain names of rtc.channels.CHANNELS; bodies are the envelopes' JSON bodies.
     """
 
-    viewer = True
-    _sends_media = False
+    def call_started(self) -> None:
+        """A new instructor session: nothing the class saw on an earlier one is the class's now."""
 
-    def __init__(
-        self,
-        signalling: Signalling,
-        ice_servers: list[dict[str, Any]] | None = None,
-        replace: Replace | None = None,
-        **options: Any,
-    ) -> None:
-        # nothing is sent: idle placeholders instead of the synthetic sources
-        options.setdefault("video_track", ForwardVideoTrack())
-        options.setdefault("audio_track", ForwardAudioTrack())
-        options.setdefault("adapt_to_loss", False)
-        options.setdefault("keyframe_interval", None)
-        self.janus_timeout = float(options.pop("janus_timeout", 20.0))
-        super().__init__(signalling, ice_servers=ice_servers, **options)
-        self.replace = replace
-        self.control = TraineeControl()
-        self._members: dict[str, MemberInfo] = {}
-        # Through Janus: where the host publishes, the subscription, and the task that makes it.
-        self.janus_source: JanusSource | None = None
-        self.janus_viewer: Any = None  # rtc.janus.JanusViewer (imported when a class uses Janus)
-        self._janus_client: Any = None
-        self._janus_task: asyncio.Task[None] | None = None
-        self._up_lock = asyncio.Lock()
-        self._up_tasks: set[asyncio.Task[None]] = set()
+    def viewer_joined(self, member_id: str, username: str) -> None:
+        """A trainee joined (again: a rejoin keeps nothing of an earlier membership)."""
 
-    @property
-    def instructor_id(self) -> str | None:
-        return self.peer_id
+    def viewer_left(self, member_id: str) -> None: ...
 
-    @property
-    def through_janus(self) -> bool:
-        return self.janus_source is not None
+    def viewers_gone(self) -> None:
+        """Every viewer at once (the instructor's call ended, its membership changed, or the host closed)."""
 
-    async def _on_welcome(self, welcome: Welcome) -> None:
-        self._members = {m.member_id: m for m in welcome.members}
-        if self._pc is not None:
-            await self._reset("signalling rejoined")
-        if self.janus_source is None:
-            self._peer_id = None  # the instructor's host offers again to our new member id
-        # Through Janus the subscription does not depend on our membership: the host announces the
-        # class again to our new member id, and we tell it we are subscribed.
+    def viewer_connected(self, member_id: str, connected: bool) -> None:
+        """A viewer's media arrived (its link connected, or it subscribed through Janus) or stopped."""
 
-    async def _handle(self, message: Welcome | Presence | Relayed | ServerError) -> None:
-        if isinstance(message, Presence):
-            member = message.member
-            if message.event == "join":
-                self._members[member.member_id] = member
-            else:
-                self._members.pop(member.member_id, None)
-                if member.member_id == self._peer_id:
-                    await self._reset("instructor left")
-                    self._peer_id = None
-                    self.control.reset()
-            return
-        await super()._handle(message)
+    def observe(self, channel: str, kind: str, body: dict[str, Any]) -> None:
+        """Every message of the instructor's session, received or sent, before it is forwarded."""
 
-    async def _on_relayed(self, message: Relayed) -> None:
-        sender = self._members.get(message.sender)
-        if message.type == "message" and isinstance(message.payload.get(CLASS_KEY), str):
-            if sender is None or sender.viewer:
-                log.warning("viewer: class message from %s ignored (not the instructor)", message.sender)
-                return
-            await self._on_class_message(sender, message.payload)
-            return
-        if message.type == "offer":
-            if sender is not None and sender.viewer:
-                log.warning("viewer: offer from another viewer %s ignored", message.sender)
-                return
-            if self.janus_source is not None:  # the host fell back to peer to peer for us
-                await self._close_janus()
-            await super()._on_relayed(message)
-            if self._peer_id == message.sender and sender is not None:
-                self.control.set_instructor(sender.username)
-            return
-        await super()._on_relayed(message)
+    def forwards(self, channel: str, kind: str, body: dict[str, Any]) -> bool:
+        """Whether this message of the instructor's session goes to the viewers."""
 
-    async def _on_class_message(self, sender: MemberInfo, payload: dict[str, Any]) -> None:
-        kind = payload[CLASS_KEY]
-        if kind == JANUS_CLASS:
-            source = JanusSource.from_payload(payload)
-            if source is None:
-                log.warning("viewer: malformed Janus announcement ignored: %s", str(payload)[:200])
-                return
-            self._peer_id = sender.member_id
-            self.control.set_instructor(sender.username)
-            if source == self.janus_source and self._janus_task is not None:
-                if self._state is CallState.CONNECTED:
-                    self._send_up({CLASS_KEY: SUBSCRIBED})  # our member id changed: the host learns it
-                return
-            await self._close_janus()
-            if self._pc is not None:
-                await self._reset("the class moved to Janus")
-            self.janus_source = source
-            self._janus_task = asyncio.create_task(self._subscribe(source), name="janus-subscribe")
-        elif kind == DOWN and sender.member_id == self._peer_id:
-            message = channel_message(payload.get("channel"), payload.get("kind"), payload.get("body"))
-            if message is None:
-                log.warning("viewer: malformed class message ignored: %s", str(payload)[:200])
-                return
-            self._deliver(message)
+    def from_viewer(self, member_id: str, channel: str, kind: str, body: dict[str, Any]) -> ViewerVerdict:
+        """What becomes of a viewer's message."""
 
-    async def _subscribe(self, source: JanusSource) -> None:
-        from rtc.janus import JanusClient, JanusViewer
+    def greeting(self) -> Sequence[Outgoing]:
+        """What a viewer arriving now is told first (e.g. that the session is being recorded)."""
 
-        client = JanusClient(source.url)
-        viewer = JanusViewer(client, source.room, source.feed)
-        self._janus_client, self.janus_viewer = client, viewer
-        viewer.video_frame_received.connect(self._on_janus_video)
-        viewer.audio_frame_received.connect(self._on_janus_audio)
-        viewer.message_received.connect(self._on_janus_text)
-        try:
-            await viewer.start(self.janus_timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("viewer: subscribing through Janus at %s failed: %s", source.url, exc)
-            self._send_up({CLASS_KEY: JANUS_FAILED, "reason": str(exc)[:200]})
-            self._janus_task = None  # _close_janus must not cancel us
-            await self._close_janus()
-            self._attempt_at = time.monotonic()
-            self._set_state(CallState.RECONNECTING)  # the host offers peer to peer instead
-            return
-        log.info("viewer: subscribed to the class through Janus (room %s, feed %s)", source.room, source.feed)
-        self._set_state(CallState.CONNECTED)
-        self._send_up({CLASS_KEY: SUBSCRIBED})
+    def check_control(self, action: str, args: dict[str, Any]) -> None:
+        """Raise ValueError for a control action the instructor may not send; on the caller's thread,
+        so a bad request fails where it was made."""
 
-    def _on_janus_video(self, frame: av.VideoFrame) -> None:
-        self._latest_frame = frame
-        self.frames_received += 1
-        self.video_frame_received.emit(frame)
-
-    def _on_janus_audio(self, frame: av.AudioFrame) -> None:
-        self.audio_frames_received += 1
-        self.audio_frame_received.emit(frame)
-
-    def _on_janus_text(self, text: str) -> None:
-        message = unwrap_forwarded(text, self.signalling.member_id)
-        if message is not None:
-            self._deliver(message)
-
-    async def _close_janus(self) -> None:
-        task, self._janus_task = self._janus_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        viewer, client = self.janus_viewer, self._janus_client
-        self.janus_viewer, self._janus_client, self.janus_source = None, None, None
-        if viewer is not None:
-            with contextlib.suppress(Exception):
-                await viewer.close()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.close()
-
-    async def _reset(self, why: str, keep_state: bool = False) -> None:
-        await self._close_janus()
-        await super()._reset(why, keep_state)
-
-    async def _watch_once(self, now: float) -> None:
-        if self.janus_source is None:
-            await super()._watch_once(now)
-            return
-        viewer = self.janus_viewer
-        if viewer is None:
-            return
-        pc = viewer.pc
-        failed = pc is not None and pc.connectionState in ("failed", "closed")
-        if self._state is CallState.CONNECTED and (failed or viewer.hung_up.is_set()):
-            log.warning("viewer: the Janus subscription ended; asking the host for peer to peer")
-            self._send_up({CLASS_KEY: JANUS_FAILED, "reason": "subscription ended"})
-            await self._close_janus()
-            self._attempt_at = now  # the host's offer is on its way: no offer request before it is late
-            self._set_state(CallState.RECONNECTING)
-
-    async def stats(self) -> RTCStatsReport | None:
-        viewer = self.janus_viewer
-        if viewer is not None and viewer.pc is not None:
-            report: RTCStatsReport = await viewer.pc.getStats()
-            return report
-        return await super().stats()
-
-    def send(self, channel: ChannelName, kind: str, body: dict[str, Any]) -> Envelope:
-        if self.janus_source is None:
-            return super().send(channel, kind, body)
-        # A Janus subscriber sends nothing upward: the instructor gets it over signalling.
-        envelope = make_envelope(channel, kind, body, self.outboxes[channel].next_seq())
-        self.message_sent.emit(ChannelMessage(channel, envelope=envelope))
-        self._send_up({CLASS_KEY: UP, "channel": channel, "kind": kind, "body": envelope.body})
-        return envelope
-
-    def send_bytes(self, channel: ChannelName, data: bytes) -> None:
-        if self.janus_source is None:
-            super().send_bytes(channel, data)
-        # through Janus: a trainee's bytes (vitals) are never theirs to send, so they go nowhere
-
-    def _send_up(self, payload: dict[str, Any]) -> None:
-        instructor = self._peer_id
-        if instructor is None or self._closed:
-            return
-
-        async def send() -> None:
-            async with self._up_lock:  # in order, one at a time
-                try:
-                    await self.signalling.send("message", payload, instructor)
-                except Exception as exc:
-                    log.warning("viewer: class message to the instructor not sent: %s", exc)
-
-        task = asyncio.get_running_loop().create_task(send())
-        self._up_tasks.add(task)
-        task.add_done_callback(self._up_tasks.discard)
-
-    def _deliver(self, message: ChannelMessage) -> None:
-        envelope = message.envelope
-        if envelope is not None:
-            if self.replace is not None:
-                body = scrub(envelope.body, self.replace)
-                envelope = envelope.model_copy(update={"body": body})
-                message = ChannelMessage(message.channel, envelope=envelope)
-            if message.channel == "control":
-                action, args = envelope.body.get("action"), envelope.body.get("args", {})
-                if isinstance(action, str) and isinstance(args, dict):
-                    self.control.apply(action, args)
-        self.message_received.emit(message)
-
-    async def close(self) -> None:
-        if self._up_tasks:  # a last message upward (an op, a refusal's cause) goes out first
-            await asyncio.wait(set(self._up_tasks), timeout=1.0)
-        await self._close_janus()
-        await super().close()
-        self.control.reset()
-
-
-# --- the instructor's side: media forwarding --------------------------------------------------------
-
-
-class ForwardVideoTrack(MediaStreamTrack):
-    """The bedside's decoded video for one viewer: newest frame wins; each is copied and re-stamped
-    on this track's own clock (the encoder marks keyframes on the frame, and the bedside's timestamps
-    restart when its connection is renegotiated)."""
-
-    kind = "video"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._frame: av.VideoFrame | None = None
-        self._ready = asyncio.Event()
-        self._start: float | None = None
-        self._last_pts = -1
-        self.frames_forwarded = 0
-
-    def push(self, frame: av.VideoFrame) -> None:
-        self._frame = frame
-        self._ready.set()
-
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        await self._ready.wait()
-        self._ready.clear()
-        frame = self._frame
-        if self.readyState != "live" or frame is None:
-            raise MediaStreamError
-        if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
-            copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
-        else:
-            copy = frame.reformat(format="yuv420p", width=frame.width // 2 * 2, height=frame.height // 2 * 2)
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        self._last_pts = max(int((now - self._start) * 90_000), self._last_pts + 1)
-        copy.pts, copy.time_base = self._last_pts, VIDEO_TIME_BASE
-        self.frames_forwarded += 1
-        return copy
-
-    def stop(self) -> None:
-        super().stop()
-        self._ready.set()  # wake a pending recv(): it raises MediaStreamError
-
-
-class ForwardAudioTrack(MediaStreamTrack):
-    """The bedside's decoded audio for one viewer: a short queue (oldest dropped), re-stamped."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._frames: deque[av.AudioFrame] = deque(maxlen=AUDIO_QUEUE_FRAMES)
-        self._ready = asyncio.Event()
-        self._samples = 0
-
-    def push(self, frame: av.AudioFrame) -> None:
-        self._frames.append(frame)
-        self._ready.set()
-
-    async def recv(self) -> av.AudioFrame:
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        frame = self._frames.popleft()
-        copy = av.AudioFrame.from_ndarray(
-            frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name
-        )
-        copy.sample_rate = frame.sample_rate
-        copy.pts, copy.time_base = self._samples, fractions.Fraction(1, frame.sample_rate)
-        self._samples += frame.samples
-        return copy
-
-    def stop(self) -> None:
-        super().stop()
-        self._ready.set()
-
-
-# --- the instructor's side: one sub-room per viewer ---------------------------------------------------
-
-
-class ViewerSignalling(Signalling):
-    """The instructor's room membership as seen by one viewer link: a room of two (the instructor and
-    that viewer). Sends go to the viewer through the instructor's signalling; the host delivers what
-    the viewer sends. Closing it leaves the instructor's membership alone."""
-
-    def __init__(self, parent: Signalling, host_id: str, viewer: MemberInfo) -> None:
-        self.parent = parent
-        self.member_id = host_id
-        self.viewer = viewer
-        self._queue: asyncio.Queue[SignalMessage | None] = asyncio.Queue()
-        self.closed = False
-
-    async def connect(self) -> Welcome:
-        if self.closed:
-            raise SignallingClosedError("viewer link closed")
-        peer = self.viewer.model_copy(update={"viewer": False})  # the link negotiates with it as a peer
-        return Welcome.model_validate(
-            {
-                "v": PROTOCOL_VERSION,
-                "type": "welcome",
-                "member_id": self.member_id,
-                "members": [{"member_id": self.member_id}, peer.model_dump()],
-            }
-        )
-
-    def deliver(self, message: Relayed) -> None:
-        if not self.closed:
-            self._queue.put_nowait(message)
-
-    async def send(self, type_: Any, payload: dict[str, Any], to: str | None = None) -> None:
-        if self.closed:
-            raise SignallingClosedError("viewer link closed")
-        await self.parent.send(type_, payload, self.viewer.member_id)
-
-    async def receive(self) -> SignalMessage:
-        item = await self._queue.get()
-        if item is None:
-            self._queue.put_nowait(None)
-            raise SignallingClosedError("viewer link closed")
-        return item
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._queue.put_nowait(None)
-
-
-@dataclass(eq=False)
-class ViewerLink:
-    """The host's connection to one viewer."""
-
-    member: MemberInfo
-    signalling: ViewerSignalling
-    session: CallSession
-    video: ForwardVideoTrack
-    audio: ForwardAudioTrack
-
-    @property
-    def member_id(self) -> str:
-        return self.member.member_id
+    def control(self, member_id: str | None, action: str, args: dict[str, Any]) -> bool:
+        """The instructor sends a control action to one viewer (``member_id``) or to the whole call
+        (None): apply it to the class; whether it goes out."""
 
 
 class ClassHost:
@@ -608,25 +134,26 @@ class ClassHost:
     Peer to peer (``janus_url`` None) every viewer gets a link of its own. With ``janus_url`` the host
     publishes ONE stream into a Janus video room it creates (the bedside's video and audio, and every
     forwarded message on the class data channel) and tells the viewers over signalling where to
-    subscribe; what concerns one trainee (its tool, refusals, snapshots) and what a trainee sends travel
-    over signalling. When Janus cannot be reached the host says so (:attr:`janus_status` "failed",
-    :attr:`janus_error`, ``janus_status_changed``, an error log line) and serves the class peer to peer;
-    a viewer whose subscription fails gets a peer-to-peer link too.
+    subscribe; what concerns one trainee (the policy's replies, a control action for it alone) and what
+    a trainee sends travel over signalling. When Janus cannot be reached the host says so
+    (:attr:`janus_status` "failed", :attr:`janus_error`, ``janus_status_changed``, an error log line)
+    and serves the class peer to peer; a viewer whose subscription fails gets a peer-to-peer link too.
 
-    Thread-safe for the UI: :meth:`grant`, :meth:`take_back`, :meth:`broadcast_control`, :meth:`close`
-    (on the loop itself use :meth:`aclose`). ``link_options`` go to each viewer link's CallSession
-    (e.g. ``keyframe_interval``).
+    Thread-safe for the UI: :meth:`send_control`, :meth:`broadcast_control`, :meth:`close` (on the loop
+    itself use :meth:`aclose`). ``link_options`` go to each viewer link's CallSession (e.g.
+    ``keyframe_interval``). :attr:`refused` and :attr:`accepted` count the policy's verdicts on what
+    viewers sent.
     """
 
     def __init__(
         self,
-        model: ClassModel,
+        policy: ClassPolicy,
         ice_servers: list[dict[str, Any]] | None = None,
         replace: Replace | None = None,
         janus_url: str | None = None,
         **link_options: Any,
     ) -> None:
-        self.model = model
+        self.policy = policy
         self.ice_servers = ice_servers
         self.replace = replace
         self.janus_url = janus_url or None
@@ -650,7 +177,6 @@ class ClassHost:
         self._members: dict[str, MemberInfo] = {}
         self._seq = 0
         self._signal_lock = asyncio.Lock()
-        self._mirror = AnnotationDocument(HOST_SITE, "")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._origin: str | None = None  # the viewer whose message is being applied at the instructor
@@ -673,7 +199,7 @@ class ClassHost:
         if self.janus_status == "failed" and previous is not session:
             self._set_janus_status("off")  # a new call tries Janus again
         self.session = session
-        self._mirror = AnnotationDocument(HOST_SITE, "")
+        self.policy.call_started()
         session.viewer_handler = self
         for signal, slot in self._wiring(session):
             signal.connect(slot)
@@ -715,7 +241,7 @@ class ClassHost:
         old = self.links.pop(member.member_id, None)
         if old is not None:
             self._spawn(self._close_link(old, quiet=True))
-        self.model.add_viewer(member.member_id, member.username)
+        self.policy.viewer_joined(member.member_id, member.username)
         self._members[member.member_id] = member
         if self.janus_url is None or self.janus_status == "failed":
             self._open_link(member)
@@ -724,7 +250,7 @@ class ClassHost:
         if self.janus_status in ("off", "closed"):
             self._set_janus_status("starting")  # now: the next viewer must not start another
             self._janus_task = asyncio.get_running_loop().create_task(self._start_janus(), name="class-janus")
-        elif self.publishing:  # a late joiner: where to subscribe, and the recording flag
+        elif self.publishing:  # a late joiner: where to subscribe, and the policy's greeting
             self._announce(member.member_id)
 
     def _open_link(self, member: MemberInfo) -> None:
@@ -741,19 +267,19 @@ class ClassHost:
         self.links[member.member_id] = link
         link_session.message_received.connect(lambda message: self._on_viewer_message(link, message))
         link_session.state_changed.connect(lambda state: self._on_link_state(link, state))
-        if self.model.recording:  # a late joiner sees the indicator too
-            link_session.send("control", RECORDING, control_body(RECORDING, {"on": True}))
+        for channel, kind, body in self.policy.greeting():  # a late joiner learns what the others know
+            link_session.send(channel_of(channel), kind, body)
         self._spawn(self._start_link(link))
 
     def _on_link_state(self, link: ViewerLink, state: CallState) -> None:
         if self.links.get(link.member_id) is link:
-            self.model.set_connected(link.member_id, state is CallState.CONNECTED)
+            self.policy.viewer_connected(link.member_id, state is CallState.CONNECTED)
 
     def viewer_left(self, member_id: str) -> None:
         link = self.links.pop(member_id, None)
         self._members.pop(member_id, None)
         self._janus_viewers.discard(member_id)
-        self.model.remove_viewer(member_id)
+        self.policy.viewer_left(member_id)
         if link is not None:
             self._spawn(self._close_link(link, quiet=True))
 
@@ -782,7 +308,7 @@ class ClassHost:
             self._spawn(self._close_link(link, quiet=quiet))
         self._janus_viewers.clear()
         self._members.clear()
-        self.model.clear()
+        self.policy.viewers_gone()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -823,9 +349,9 @@ class ClassHost:
         self._set_janus_status("publishing")
         log.info("class: publishing into Janus room %s (feed %s)", room, publisher.feed_id)
         self._signal(None, self.janus_source.payload())  # every viewer in the room now
-        if self.model.recording:
-            self._publish(ChannelMessage("control", envelope=make_envelope(
-                "control", RECORDING, control_body(RECORDING, {"on": True}), 0)))
+        for channel, kind, body in self.policy.greeting():
+            name = channel_of(channel)
+            self._publish(ChannelMessage(name, envelope=make_envelope(name, kind, body, 0)))
         self._spawn(self._watch_publisher(publisher))
 
     async def _watch_publisher(self, publisher: Any) -> None:
@@ -843,7 +369,7 @@ class ClassHost:
         for member_id in sorted(self._janus_viewers):
             member = self._members.get(member_id)
             if member is not None:
-                self.model.set_connected(member_id, False)
+                self.policy.viewer_connected(member_id, False)
                 self._open_link(member)
         self._janus_viewers.clear()
 
@@ -851,8 +377,8 @@ class ClassHost:
         if self.janus_source is None:
             return
         self._signal(member_id, self.janus_source.payload())
-        if self.model.recording:
-            self._down(member_id, "control", RECORDING, control_body(RECORDING, {"on": True}))
+        for channel, kind, body in self.policy.greeting():
+            self._down(member_id, channel_of(channel), kind, body)
 
     async def _stop_janus(self, status: str = "closed") -> None:
         """Unpublish, destroy the room, end the Janus session. Twice is harmless."""
@@ -919,12 +445,12 @@ class ClassHost:
         if member is None:
             return
         if kind == SUBSCRIBED and member_id in self._janus_viewers:
-            self.model.set_connected(member_id, True)
+            self.policy.viewer_connected(member_id, True)
         elif kind == JANUS_FAILED and member_id in self._janus_viewers:
             log.warning("class: viewer %s cannot subscribe through Janus (%s): peer to peer instead",
                         member_id, str(payload.get("reason", ""))[:200])
             self._janus_viewers.discard(member_id)
-            self.model.set_connected(member_id, False)
+            self.policy.viewer_connected(member_id, False)
             self._open_link(member)
         elif kind == UP and member_id in self._janus_viewers:
             message = channel_message(payload.get("channel"), payload.get("kind"), payload.get("body"))
@@ -955,18 +481,13 @@ class ClassHost:
         self._forward(message)
 
     def _observe(self, message: ChannelMessage) -> None:
-        """Keep the host's copy of the annotation document (late joiners get it as a snapshot)."""
         envelope = message.envelope
-        if message.channel != "annotations" or envelope is None:
+        if envelope is None:
             return
-        body = envelope.body
         try:
-            if body.get("op") == SNAPSHOT_KIND:
-                self._mirror.load_snapshot(body.get("data"))
-            elif body.get("op") in _DOC_OPS:
-                self._mirror.apply_remote({k: body[k] for k in _OP_KEYS if k in body})
-        except Exception:
-            log.exception("class: annotation copy failed")
+            self.policy.observe(message.channel, envelope.kind, envelope.body)
+        except Exception:  # the policy's trouble must not stop the call's messages
+            log.exception("class: the policy failed to observe a %s message", message.channel)
 
     def _forward(self, message: ChannelMessage, exclude: str | None = None) -> None:
         if not self.links and not self.publishing:
@@ -982,9 +503,7 @@ class ClassHost:
             self._publish(message, exclude)
             return
         body = envelope.body
-        if message.channel == "annotations" and body.get("op") == REQUEST_KIND:
-            return  # asked of the bedside; viewers get theirs from the host
-        if message.channel == "control" and body.get("action") in _NOT_FORWARDED:
+        if not self.policy.forwards(message.channel, envelope.kind, body):
             return
         if self.replace is not None:
             body = scrub(body, self.replace)
@@ -1002,33 +521,30 @@ class ClassHost:
     def _on_viewer_message(self, link: ViewerLink, message: ChannelMessage) -> None:
         if self.links.get(link.member_id) is not link:
             return
-        self._from_viewer(link.member_id, message, link.session.send)
+        self._from_viewer(link.member_id, message, lambda ch, k, b: self._reply_over_link(link, ch, k, b))
+
+    def _reply_over_link(
+        self, link: ViewerLink, channel: ChannelName, kind: str, body: dict[str, Any]
+    ) -> None:
+        # scrubbed as _down scrubs, since the policy's replies carry the class's content (a snapshot)
+        link.session.send(channel, kind, scrub(body, self.replace) if self.replace is not None else body)
 
     def _from_viewer(self, member_id: str, message: ChannelMessage, reply: Reply) -> None:
         """What a viewer sent (over its link, or over signalling through Janus); ``reply`` answers it."""
         envelope = message.envelope
         if envelope is None:
-            return  # vitals bytes from a trainee: never theirs to send
+            return  # bytes (vitals) from a trainee: the class's data is the bedside's alone
         body = envelope.body
-        if message.channel == "annotations" and body.get("op") == REQUEST_KIND:
-            for part in self._snapshot_bodies():
-                try:
-                    reply("annotations", SNAPSHOT_KIND, part)
-                except Exception:
-                    log.exception("class: snapshot part not sent to %s", member_id)
-            return
-        if message.channel == "annotations" and body.get("op") == SNAPSHOT_KIND:
-            return  # a viewer's document never overrides the class's
-        if message.channel == "control":
-            # a trainee's errors and view-mirror replies (following, refused, missing) concern no one
-            log.debug("class: control %s from viewer %s dropped", body.get("action"), member_id)
-            return
-        if not self.model.allows(member_id, message.channel, envelope.kind, body):
+        verdict = self.policy.from_viewer(member_id, message.channel, envelope.kind, body)
+        if verdict.refusal is not None:
             self.refused += 1
-            viewer = self.model.viewer(member_id)
-            reason = "no_tool" if viewer is None or viewer.tool is None else "not_permitted"
-            log.info("class: %s from viewer %s refused (%s)", message.channel, member_id, reason)
-            reply("control", REFUSED, control_body(REFUSED, {"reason": reason}))
+            log.info("class: %s from viewer %s refused (%s)", message.channel, member_id, verdict.refusal)
+        for channel, kind, reply_body in verdict.replies:
+            try:
+                reply(channel_of(channel), kind, reply_body)
+            except Exception:
+                log.exception("class: %s %s not sent to %s", channel, kind, member_id)
+        if not verdict.passes:
             return
         session = self.session
         if session is None:
@@ -1041,15 +557,6 @@ class ClassHost:
             self._origin = None
         # to the bedside, past message_sent: the viewers have it already
         session.outboxes[message.channel].send_envelope(envelope.kind, body)
-
-    def _snapshot_bodies(self) -> list[dict[str, Any]]:
-        snapshot = self._mirror.snapshot()
-        bodies = []
-        for part in snapshot_parts(snapshot):
-            data = scrub(part, self.replace) if self.replace is not None else part
-            bodies.append({"op": SNAPSHOT_KIND, "id": SNAPSHOT_KIND, "author": "", "site": HOST_SITE,
-                           "lamport": min(snapshot["clock"], 2**31 - 1), "space": "all", "data": data})
-        return bodies
 
     # --- the UI's side (thread-safe) ----------------------------------------------------------------
     def _call(self, fn: Callable[[], None]) -> None:
@@ -1066,33 +573,28 @@ class ClassHost:
         else:
             loop.call_soon_threadsafe(fn)
 
-    def grant(self, member_id: str, tool: str) -> None:
-        """Hand ``tool`` (one of live.TOOLS) to a viewer. Thread-safe."""
-        check_tool(tool)
+    def send_control(self, member_id: str, action: str, args: dict[str, Any]) -> None:
+        """Send a control action to one viewer (e.g. handing a tool over, taking it back) if the policy,
+        told of it first, lets it go out. Thread-safe; the policy's ValueError is raised here."""
+        args = dict(args)
+        self.policy.check_control(action, args)
 
         def run() -> None:
-            if self.model.grant(member_id, tool):
-                self._control(member_id, GRANT, {"tool": tool})
-
-        self._call(run)
-
-    def take_back(self, member_id: str) -> None:
-        """Take a viewer's tool back. Thread-safe."""
-
-        def run() -> None:
-            if self.model.take_back(member_id):
-                self._control(member_id, TAKE_BACK, {})
+            if self.policy.control(member_id, action, args):
+                self._control(member_id, action, args)
 
         self._call(run)
 
     def broadcast_control(self, action: str, args: dict[str, Any]) -> None:
-        """Send a control action to every viewer and to the bedside (the instructor's peer), e.g.
-        ``recording`` {"on"}, which also updates the model and reaches late joiners. Thread-safe."""
+        """Send a control action to every viewer and to the bedside (the instructor's peer), e.g. the
+        recording flag, which the policy also keeps for late joiners. Thread-safe; the policy's
+        ValueError is raised here."""
         args = dict(args)
+        self.policy.check_control(action, args)
 
         def run() -> None:
-            if action == RECORDING:
-                self.model.set_recording(bool(args.get("on")))
+            if not self.policy.control(None, action, args):
+                return
             for member_id in list(self.links):
                 self._control(member_id, action, args)
             if self.publishing:
@@ -1127,14 +629,14 @@ class ClassHost:
             await asyncio.wait(set(self._tasks), timeout=5.0)
         self._janus_viewers.clear()
         self._members.clear()
-        self.model.clear()
+        self.policy.viewers_gone()
 
     def close(self, timeout: float = 5.0) -> None:
         """Thread-safe close; twice is harmless. From the loop's own thread it is scheduled."""
         loop = self._loop
         if loop is None or loop.is_closed() or not loop.is_running():
             self._closed = True
-            self.model.clear()
+            self.policy.viewers_gone()
             return
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -1156,7 +658,7 @@ class ClassHost:
         wall = time.monotonic() - before_wall
         cpu = (time.process_time() - before_cpu) / wall * 100.0
         kbps = (after - before) * 8 / wall / 1000.0
-        viewers = len(self.model.viewers)
+        viewers = len(self._members)
         return {"cpu_percent": cpu, "kbps_to_viewers": kbps, "kbps_per_viewer": kbps / max(1, viewers),
                 "viewers": float(viewers),
                 "video_streams_out": float(len(self.links) + (1 if self.publishing else 0))}

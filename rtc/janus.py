@@ -400,7 +400,7 @@ class JanusPublisher:
 class JanusViewer:
     """A trainee: subscribes to ``feed_id`` in ``room``; keeps the newest video frame and relays the
     class data channel's text messages to :attr:`message_received`, and every decoded video and audio
-    frame to :attr:`video_frame_received` and :attr:`audio_frame_received` (rtc/classroom.py feeds them
+    frame to :attr:`video_frame_received` and :attr:`audio_frame_received` (rtc/class_viewer.py feeds them
     into a ViewerSession, so the UI reads a class through Janus like a peer-to-peer one)."""
 
     def __init__(self, client: JanusClient, room: int, feed_id: int) -> None:

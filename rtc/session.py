@@ -129,7 +129,7 @@ def ice_configuration(
 
 
 class CallSession:
-    # False for a receive-only session (rtc/classroom.py ViewerSession): no local tracks are sent.
+    # False for a receive-only session (rtc/class_viewer.py ViewerSession): no local tracks are sent.
     _sends_media = True
 
     def __init__(

@@ -48,7 +48,7 @@ def running_secret_service(home: Path) -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(previous)
-        subprocess.run(["pkill", "-f", f"gnome-keyring-daemon.*{os.getuid()}"], check=False)
+        # Only this daemon and this bus: a broad pkill would end another test run's keyring.
         for line in keyring_proc.stdout.splitlines():
             if line.startswith("GNOME_KEYRING_PID="):
                 subprocess.run(["kill", line.split("=", 1)[1]], check=False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QInputDialog, QWidget
 
@@ -30,9 +30,8 @@ from viewers.annotation_layer import (
     SliceGeometry,
     project_all,
 )
-
-if TYPE_CHECKING:
-    from viewers.slice_view import QtSliceView
+from viewers.dicom.volume import Volume
+from viewers.reslice import Plane, SliceRenderer
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +88,42 @@ def trajectory_caption(projection: Projection) -> str:
     return "\n".join(lines)
 
 
+class SliceHost(Protocol):
+    """What the overlay reads of the slice view it sits on (viewers.slice_view.QtSliceView).
+
+    A protocol rather than the class, so that the slice view can own its overlay without the two
+    modules importing each other.
+    """
+
+    plane: Plane
+    volume: Volume | None
+    renderer: SliceRenderer | None
+    index: int
+
+    @property
+    def tool(self) -> str: ...
+
+    @property
+    def is_cine(self) -> bool: ...
+
+    def rect(self) -> QRect: ...
+
+    def installEventFilter(self, watched: QObject, /) -> None: ...
+
+    def removeEventFilter(self, watched: QObject, /) -> None: ...
+
+    def widget_to_image(self, pos: QPointF) -> QPointF: ...
+
+    def image_to_widget(self, pos: QPointF) -> QPointF: ...
+
+    def image_to_lps(self, pos: QPointF) -> np.ndarray: ...
+
+
 class QtAnnotationOverlay(QWidget):
     """Draws and places patient-space annotations on one slice view."""
 
-    def __init__(self, view: QtSliceView, context: AnnotationContext) -> None:
-        super().__init__(view)
+    def __init__(self, view: SliceHost, parent: QWidget, context: AnnotationContext) -> None:
+        super().__init__(parent)
         self.setObjectName(f"annotationOverlay_{view.plane.value}")
         self.view = view
         self.context = context
@@ -230,7 +260,7 @@ class QtAnnotationOverlay(QWidget):
         """Ask for a label's text (not modal: the call and the views go on); added when accepted."""
         if self.label_dialog is not None:
             self.label_dialog.close()
-        dialog = QInputDialog(self.view)
+        dialog = QInputDialog(self.parentWidget())
         dialog.setObjectName("annotationLabelDialog")
         dialog.setWindowTitle(tr("QtAnnotationOverlay", "Label"))
         dialog.setLabelText(tr("QtAnnotationOverlay", "Text of the label:"))

@@ -2,16 +2,18 @@
 
 A recording made in a class carries the consult's study (``imaging/``, de-identified in a teaching file)
 and the instructor's view states (the ``views`` track: viewers/viewstate.py ViewState dicts, the same
-ones the mirrored view sends). The replay player hands this pane each view state as the playhead
-reaches it, and after a seek the newest one before the new position; the pane applies it the way a
-follower's workstation does (viewers/view_mirror_qt.py ``apply_view_state``): series, mode, window,
-slice, zoom, pan, MPR crosshair, 3D camera. A state naming a series that is still loading is applied
-once the series is there. The pane opens nothing else: no folders, PACS or export.
+ones the mirrored view sends). The replay player (widgets/replay_player.py; app/ hands it this pane as
+its ``imaging_factory``, since widgets never import viewers) hands the pane each view state as the
+playhead reaches it, and after a seek the newest one before the new position; the pane applies it the
+way a follower's workstation does (viewers/view_mirror_qt.py ``apply_view_state``): series, mode,
+window, slice, zoom, pan, MPR crosshair, 3D camera. A state naming a series that is still loading is
+applied once the series is there. The pane opens nothing else: no folders, PACS or export.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,15 @@ class QtReplayImaging(QWidget):
             return
         self.state = state
         self._apply(state)
+
+    def attach_annotations(self, document: Any) -> None:
+        """Draw the patient-space annotations of ``document`` (the replay's own AnnotationDocument)."""
+        self.panel.attach_annotations(document)
+
+    def pick_point(self, callback: Callable[[Any], object] | None) -> None:
+        """Hand the next click on the slice, as an LPS point in mm, to ``callback`` (None: stop): a
+        question asked on the imaging is answered this way."""
+        self.panel.slice_view.pick_point(callback)
 
     def _apply(self, state: ViewState) -> None:
         if apply_view_state(self.panel, state):

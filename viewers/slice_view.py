@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.i18n import tr
+from viewers.annotation_items import QtAnnotationOverlay
 from viewers.dicom.volume import Volume
 from viewers.measure import Kind, Measurement, MeasurementDocument
 from viewers.reslice import (
@@ -136,7 +137,7 @@ class QtSliceView(QWidget):
         self._drag_window = WindowLevel(40.0, 400.0)
         self._drag_pan = QPointF()
         self._closed = False
-        self.annotation_overlay: Any = None  # viewers.annotation_items.QtAnnotationOverlay, when attached
+        self.annotation_overlay: QtAnnotationOverlay | None = None
         self.cine_timer = QTimer(self)
         self.cine_timer.timeout.connect(self._next_frame)
         for event in (self.document.added, self.document.changed, self.document.removed):
@@ -663,12 +664,10 @@ class QtSliceView(QWidget):
     # lifecycle -------------------------------------------------------------------------------
     def attach_annotations(self, context: Any) -> None:
         """Draw and place the patient-space annotations of ``context`` (an AnnotationContext)."""
-        from viewers.annotation_items import QtAnnotationOverlay
-
         if self.annotation_overlay is not None:
             self.annotation_overlay.close_model()
             self.annotation_overlay.deleteLater()
-        self.annotation_overlay = QtAnnotationOverlay(self, context)
+        self.annotation_overlay = QtAnnotationOverlay(self, self, context)
 
     def close_model(self) -> None:
         """Stop the cine timer and unsubscribe from the document; twice is harmless."""

@@ -62,7 +62,7 @@ class QtCallController(QObject):
         # called on the rtc loop with each new session before it starts (vitals, annotations attach)
         self.session_hooks: list[Callable[[CallSession], object]] = []
         # Instead of a CallSession: a session made from the signalling and ICE servers (a trainee's
-        # rtc.classroom.ViewerSession). Such a session only receives: no camera or microphone is opened.
+        # rtc.class_viewer.ViewerSession). Such a session only receives: no camera or microphone is opened.
         self.session_factory: Callable[[Signalling, list[dict[str, Any]]], Any] | None = None
         self.video: SwitchableVideoTrack | None = None
         self.audio: SwitchableAudioTrack | None = None

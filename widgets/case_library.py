@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from core.config.roles import PERMISSIONS, Role
 from core.i18n import tr
 from core.teaching.library import CaseEntry, CaseLibrary
-from widgets.replay_player import format_time
+from widgets.replay_player import ReplayImagingFactory, format_time
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def makes_teaching_files(role: Role) -> bool:
 
 
 class QtCaseLibrary(QDialog):
-    """The library for a user of ``role``. ``site_salt`` makes the pseudonyms (the site's own)."""
+    """The library for a user of ``role``. ``site_salt`` makes the pseudonyms (the site's own).
+    ``imaging_factory``: the players' view of a recording's imaging (app/ composes it; None: not shown)."""
 
     sig_case_made = Signal(object)  # CaseEntry
     sig_opened = Signal(object)  # the QtReplayPlayer window
@@ -68,11 +69,13 @@ class QtCaseLibrary(QDialog):
         role: Role,
         user: str,
         site_salt: bytes,
+        imaging_factory: ReplayImagingFactory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("caseLibrary")
         self.library, self.role, self.user, self.site_salt = library, role, user, site_salt
+        self.imaging_factory = imaging_factory
         self.teaching_only = not sees_recordings(role)
         self.players: list[QWidget] = []
         self.entries: list[CaseEntry] = []
@@ -253,7 +256,8 @@ class QtCaseLibrary(QDialog):
             log.warning("case library: %s refused a recording that is not de-identified", self.role.value)
             self.status.setText(tr("CaseLibrary", "Trainees may open de-identified teaching files only."))
             return None
-        player = QtReplayPlayer(recording, user=self.user, can_author=makes_teaching_files(self.role))
+        player = QtReplayPlayer(recording, user=self.user, can_author=makes_teaching_files(self.role),
+                                imaging_factory=self.imaging_factory)
         player.setWindowFlag(Qt.WindowType.Window)
         player.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         player.setWindowTitle(tr("CaseLibrary", "Replay: %1").replace(

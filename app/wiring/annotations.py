@@ -1,6 +1,6 @@
 """Wiring of the shared annotation document (issue 7) onto the backend and onto every call.
 
-One document per workstation, ``link.annotations``: the video overlay and the imaging views both draw
+One document per workstation, ``document_for(link)``: the video overlay and the imaging views both draw
 it. Every local operation (not the ephemeral pointer) goes to the backend outbox of the open consult,
 call or no call; each call session gets an :class:`core.annotations.sync.AnnotationSync` that carries
 operations over its ``annotations`` channel and trades snapshots with a peer that joins late.

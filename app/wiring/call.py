@@ -9,10 +9,11 @@ specialist's acceptance starts the call, and the simulated county doctor (app/de
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
+from app.wiring.annotations import document_for
 from core.config.roles import PanelId, Role
 
 if TYPE_CHECKING:
@@ -27,13 +28,6 @@ log = logging.getLogger(__name__)
 
 CALL_ROLES = (Role.SPECIALIST, Role.COUNTY_DOCTOR)  # trainees follow a call (app/wiring/classroom.py)
 BEDSIDE_ROLES = (Role.COUNTY_DOCTOR,)  # whose camera or probe the call is guiding
-
-
-def ice_servers(window: MainWindow) -> list[dict[str, Any]]:
-    return [
-        {"urls": list(s.urls), "username": s.username, "credential": s.credential}
-        for s in window.ws.site.ice_servers
-    ]
 
 
 class CallWiring(QObject):
@@ -104,7 +98,7 @@ class CallWiring(QObject):
             controller.video_source = video
         if controller.audio_source is None:
             controller.audio_source = audio
-        controller.start(lambda: client.signal_url(consult_id), ice_servers(self.window))
+        controller.start(lambda: client.signal_url(consult_id), self.window.ws.site.rtc_ice_servers())
 
     def _signed_out(self) -> None:
         self.consult_id = None
@@ -134,7 +128,7 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
         if window.ws.role in (*CALL_ROLES, Role.TRAINEE):
             # issue 7: both sites draw on the bedside's video; the bedside sees it as its own, large
             # (a trainee following sees the same, view only until the instructor hands a tool over)
-            panel.attach_annotations(link.annotations, on_local=window.ws.role in BEDSIDE_ROLES)
+            panel.attach_annotations(document_for(link), on_local=window.ws.role in BEDSIDE_ROLES)
         CallWiring(window, link, panel)  # owned by the panel (Qt parent)
         from app.wiring.classroom import attach_class
 

@@ -4,19 +4,21 @@
 site's part by role:
 
 - the instructor (specialist in a call): :class:`InstructorClass`. A :class:`rtc.classroom.ClassHost`
-  rides on every call session (``link.call_session_hooks``) and serves the trainees who follow; the
-  class strip (widgets/class_strip.py) hands tools over and takes them back, records the session
-  (core/teaching/tracks.py SessionRecorder into ``recordings_dir``), adds chapters, and drives the
-  bedside's vitals simulator.
+  rides on every call session (``link.call_session_hooks``) and serves the trainees who follow, under
+  the class's rules (core/teaching/class_policy.py ClassRules over the strip's ClassModel: the
+  transport and the rules meet here, and nowhere below); the class strip (widgets/class_strip.py)
+  hands tools over and takes them back, records the session (core/teaching/tracks.py SessionRecorder
+  into ``recordings_dir``), adds chapters, and drives the bedside's vitals simulator.
 - the trainee: :class:`TraineeClass`. The panel lists the live sessions to follow
-  (widgets/trainee_follow.py); following runs an :class:`rtc.classroom.ViewerSession` through the same
-  controller, so the call hooks (vitals, annotations, view mirroring) attach as for a call. The
-  annotation tools stay disabled until the instructor hands one over.
+  (widgets/trainee_follow.py); following runs an :class:`rtc.class_viewer.ViewerSession` (its control
+  a core.teaching.live.TraineeControl) through the same controller, so the call hooks (vitals,
+  annotations, view mirroring) attach as for a call. The annotation tools stay disabled until the
+  instructor hands one over.
 - the bedside (county doctor): :class:`BedsideClass`. "● REC" while the instructor records; the
   instructor's scenario switches the bedside simulator, never a real monitor (that is refused).
 
 Model events of the class fire on the rtc loop; everything here hops to the UI thread through the
-link's bridge first. aiortc (rtc.classroom) is imported on the loop when a call starts.
+link's bridge first. aiortc (rtc.classroom, rtc.class_viewer) is imported on the loop when a call starts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
+from app.wiring.annotations import document_for
 from core.config.roles import PanelId, Role
 from core.i18n import tr
 from widgets.call_controller import CONNECTED, CONNECTING, ENDED, RECONNECTING
@@ -139,11 +142,13 @@ class InstructorClass(QObject):
         if getattr(session, "viewer", False) or self._closed:
             return
         if self.host is None:
-            from app.wiring.call import ice_servers
+            from core.teaching.class_policy import ClassRules
             from rtc.classroom import ClassHost
 
             janus_url = self.window.ws.site.teaching.janus_url or None  # a class through the SFU
-            self.host = ClassHost(self.model, ice_servers(self.window), self.scrub, janus_url=janus_url)
+            rules = ClassRules(self.model)
+            ice = self.window.ws.site.rtc_ice_servers()
+            self.host = ClassHost(rules, ice, self.scrub, janus_url=janus_url)
         self.session = session
         self.host.attach(session)
         session.message_received.connect(self._keep_trainee_op)
@@ -196,12 +201,16 @@ class InstructorClass(QObject):
             self.strip.show_message(tr("ClassStrip", "The bedside refused: %1").replace("%1", reason))
 
     def grant(self, member_id: str, tool: str) -> None:
+        from core.teaching.live import GRANT
+
         if self.host is not None:
-            self.host.grant(member_id, tool)
+            self.host.send_control(member_id, GRANT, {"tool": tool})
 
     def take_back(self, member_id: str) -> None:
+        from core.teaching.live import TAKE_BACK
+
         if self.host is not None:
-            self.host.take_back(member_id)
+            self.host.send_control(member_id, TAKE_BACK, {})
 
     def send_scenario(self, name: str) -> None:
         if self.controller.send("control", "scenario", control_body("scenario", {"name": name})):
@@ -238,7 +247,7 @@ class InstructorClass(QObject):
             self.strip.show_message(tr("ClassStrip", "Cannot record: %1").replace("%1", str(exc)))
             return
         self.recorder, self.recording_started, self.chapters = recorder, time.monotonic(), 0
-        recorder.attach_document(self.link.annotations)
+        recorder.attach_document(document_for(self.link))
         study = self._study_files()
         if study:  # the study travels with the recording, for replay and teaching files
             recorder.add_imaging_in_background(study)
@@ -375,9 +384,10 @@ class TraineeClass(QObject):
         self._sessions_changed()
 
     def _make_session(self, signalling: Any, ice_servers: list[dict[str, Any]]) -> Any:  # on the loop
-        from rtc.classroom import ViewerSession
+        from core.teaching.live import TraineeControl
+        from rtc.class_viewer import ViewerSession
 
-        return ViewerSession(signalling, ice_servers)
+        return ViewerSession(signalling, ice_servers, control=TraineeControl())
 
     def _attach(self, session: Any) -> None:  # on the loop, before the session starts
         if not getattr(session, "viewer", False):
@@ -402,11 +412,10 @@ class TraineeClass(QObject):
         self.following = consult_id
         user = self.link.sign_in_state.user
         if user is not None:  # the class host checks a trainee's operations are signed as themself
-            self.link.annotations.set_author(user.username)
+            document_for(self.link).set_author(user.username)
         self.link.open_consult(consult_id)
-        from app.wiring.call import ice_servers
 
-        self.controller.start(lambda: client.signal_url(consult_id), ice_servers(self.window))
+        self.controller.start(lambda: client.signal_url(consult_id), self.window.ws.site.rtc_ice_servers())
         self.follow.set_following(consult_id)
         self._render_banner()
 

@@ -9,6 +9,7 @@ patient has one pseudonym in the list, in teaching files and in the trainee's li
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QMenu
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from app.context import Workstation
     from app.main_window import MainWindow
     from widgets.case_library import QtCaseLibrary
+    from widgets.replay_tracks import ReplayImagingView
 
 TEACHING_MENU = "teachingMenu"  # object name: other teaching actions join the same menu
 
@@ -48,6 +50,15 @@ def _user_name(window: MainWindow, link: Any) -> str:
     return str(getattr(user, "username", "") or window.ws.user_name or window.ws.role.value)
 
 
+def replay_imaging(folder: Path, *, show_identity: bool) -> ReplayImagingView:
+    """The replay player's view of a recording's imaging (its ``imaging_factory``): widgets never import
+    viewers, so the composition is here. Imported when first made, so VTK and the DICOM loaders load
+    only when a recording played carries imaging."""
+    from viewers.replay_imaging import QtReplayImaging
+
+    return QtReplayImaging(folder, show_identity=show_identity)
+
+
 def wire_case_library(window: MainWindow, link: Any) -> None:
     """Add *Teaching > Case library…*; the dialog it opens is kept as ``window.case_library``."""
     from core.teaching.library import CaseLibrary, default_library_root
@@ -65,7 +76,7 @@ def wire_case_library(window: MainWindow, link: Any) -> None:
         ws = window.ws
         library = CaseLibrary(default_library_root(ws.paths.data_dir))
         dialog = QtCaseLibrary(library, role=ws.role, user=_user_name(window, link), site_salt=site_salt(ws),
-                               parent=window)
+                               imaging_factory=replay_imaging, parent=window)
         window.case_library = dialog  # type: ignore[attr-defined]
         dialog.show()
         return dialog

@@ -162,6 +162,13 @@ class SiteConfig(_Strict):
     teaching: TeachingSettings = TeachingSettings()
     locked: LockedSettings = LockedSettings()
 
+    def rtc_ice_servers(self) -> list[dict[str, Any]]:
+        """The site's STUN/TURN servers in the form rtc's sessions take (RTCIceServer's fields)."""
+        return [
+            {"urls": list(s.urls), "username": s.username, "credential": s.credential}
+            for s in self.ice_servers
+        ]
+
 
 _EXPECTED = {
     "int_parsing": "an integer",

@@ -2,7 +2,8 @@
 
 Two small models, Qt-free: :class:`ClassModel` on the instructor's workstation (who is watching, who
 holds which tool, whether the session is being recorded, and the rule :meth:`ClassModel.allows` that
-rtc/classroom.py applies to everything a viewer sends), and :class:`TraineeControl` on a trainee's
+core/teaching/class_policy.py applies, for the transport in rtc/classroom.py, to everything a viewer
+sends), and :class:`TraineeControl` on a trainee's
 (the control actions the instructor sent: which tool this trainee holds, the recording flag).
 
 Control channel actions (rtc.channels ControlBody ``action``/``args``):
@@ -57,8 +58,9 @@ class ClassViewer:
 class ClassModel:
     """The instructor's class: viewers in order of arrival, their tools, the recording flag.
 
-    Mutated on the rtc loop by :class:`rtc.classroom.ClassHost` (viewer presence, connection) and
-    through the host's thread-safe ``grant``/``take_back``/``broadcast_control``; ``changed`` fires
+    Mutated on the rtc loop by :class:`core.teaching.class_policy.ClassRules`, which the transport
+    (:class:`rtc.classroom.ClassHost`) calls on viewer presence and connection and for the host's
+    thread-safe ``send_control``/``broadcast_control``; ``changed`` fires
     after every change.
     """
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 MAX_TARGETS = 5
 MAX_PER_ORGAN = 2
@@ -204,3 +205,10 @@ def report_text(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> s
                 f"nadir {a.nadir_mm:g} mm): {a.response.value} - {'; '.join(a.reasons)}"
             )
     return "\n".join(lines)
+
+
+class RecistRecord(Protocol):
+    """The lesions and timepoints of one consult: the panel edits them and the note section reads them."""
+
+    lesions: list[Lesion]
+    timepoints: list[Timepoint]

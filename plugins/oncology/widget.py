@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,14 +21,12 @@ from plugins.oncology.logic import (
     MAX_TARGETS,
     Assessment,
     Lesion,
+    RecistRecord,
     Response,
     Timepoint,
     assess,
     check_targets,
 )
-
-if TYPE_CHECKING:
-    from plugins.oncology import OncologyPlugin
 
 COL_ID, COL_ORGAN, COL_NODE, COL_BASE, COL_FOLLOW = range(5)
 COLOURS = {Response.CR: "#1b5e20", Response.PR: "#2e7d32", Response.SD: "#8a6d00", Response.PD: "#c62828"}
@@ -89,7 +85,7 @@ def _number(text: str) -> float | None:
 
 
 class QtRecistPanel(QWidget):
-    def __init__(self, ctx: PluginContext, plugin: OncologyPlugin, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: PluginContext, plugin: RecistRecord, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recistPanel")
         self.ctx, self.plugin = ctx, plugin

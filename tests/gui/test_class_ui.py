@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from app.wiring.annotations import document_for
 from app.wiring.classroom import BedsideClass, InstructorClass, TraineeClass
 from app.workstation import Composed
 from core.config.roles import PanelId, Role
@@ -331,9 +332,9 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         _drag(overlay, QPointF(rect.left() + rect.width() * 0.3, rect.top() + rect.height() * 0.3),
               QPointF(rect.left() + rect.width() * 0.6, rect.top() + rect.height() * 0.6))
         arrows = lambda doc: [a for a in doc.in_space("video") if a.kind == "arrow"]  # noqa: E731
-        assert len(arrows(tlink.annotations)) == 1
-        qtbot.waitUntil(lambda: len(arrows(link.annotations)) == 1, timeout=15_000)
-        arrow = arrows(link.annotations)[0]
+        assert len(arrows(document_for(tlink))) == 1
+        qtbot.waitUntil(lambda: len(arrows(document_for(link))) == 1, timeout=15_000)
+        arrow = arrows(document_for(link))[0]
         assert arrow.author == "student.zhao"
 
         async def ask(what: str) -> Any:
@@ -403,11 +404,13 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         held = sum(len(s.instances) for s in imaging.discovery.all_series())
         assert len(list((folder / "imaging").iterdir())) == held > 0  # the whole study travels with it
         from core.teaching.replay import Recording
+        from viewers.replay_imaging import QtReplayImaging
         from widgets.replay_player import QtReplayPlayer
 
-        player = QtReplayPlayer(Recording.open(folder), can_author=True)  # replayed: the view as it was
+        player = QtReplayPlayer(Recording.open(folder), can_author=True,  # replayed: the view as it was
+                                imaging_factory=QtReplayImaging)
         qtbot.addWidget(player)
-        assert player.imaging is not None
+        assert isinstance(player.imaging, QtReplayImaging)
         replayed = player.imaging
         loaded = lambda: replayed.panel.load_result is not None and not replayed.panel.busy  # noqa: E731
         qtbot.waitUntil(loaded, timeout=60_000)

@@ -22,6 +22,7 @@ from core.teaching.scoring import ScoreBook
 from core.teaching.tracks import SessionRecorder
 from tests.gui.test_replay_player import FPS, MS, PATIENT, FakeClock, S, SteppedClock, _frame
 from viewers.dicom.synthetic import SyntheticSeries, write_ct_series
+from viewers.replay_imaging import QtReplayImaging
 from viewers.reslice import WindowLevel
 from viewers.viewstate import ViewState
 from widgets.replay_player import QtReplayPlayer
@@ -69,10 +70,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SyntheticS
 
 def _player(qtbot: Any, folder: Path, **kwargs: Any) -> tuple[QtReplayPlayer, FakeClock]:
     clock = FakeClock()
-    player = QtReplayPlayer(Recording.open(folder), clock=clock, media_wait_s=None, **kwargs)
+    player = QtReplayPlayer(Recording.open(folder), clock=clock, media_wait_s=None,
+                            imaging_factory=QtReplayImaging, **kwargs)  # as app/ composes it
     qtbot.addWidget(player)
     player.resize(1400, 800)
-    assert player.imaging is not None
+    assert isinstance(player.imaging, QtReplayImaging)
     panel = player.imaging.panel
     qtbot.waitUntil(lambda: panel.load_result is not None and not panel.busy, timeout=20_000)
     return player, clock
@@ -201,3 +203,33 @@ def test_pause_and_predict_on_the_imaging_scores_in_millimetres(
     assert all(a.text != "Expert" for a in trainee.document.in_space("patient"))  # the feedback is gone
     trainee.close_player()
     assert ScoreBook(folder / "scores.json").summary("student.zhao")["answered"] == 1
+
+
+def test_the_imaging_view_is_the_composers(qtbot: Any, recorded: tuple[Path, SyntheticSeries],
+                                           tmp_path: Path) -> None:
+    """widgets never import viewers: without a factory the player shows no imaging (and offers no target
+    on it); the case library hands the app's factory on to the players it opens."""
+    from app.wiring.library import replay_imaging
+    from core.config.roles import Role
+    from widgets.case_library import QtCaseLibrary
+
+    folder, _series = recorded
+    bare = QtReplayPlayer(Recording.open(folder), clock=FakeClock(), media_wait_s=None, can_author=True)
+    qtbot.addWidget(bare)
+    assert bare.imaging is None and bare.findChild(QtReplayImaging) is None
+    index = bare.editor.kind.findData("imaging_target")
+    assert bare.editor.kind.view().isRowHidden(index)  # type: ignore[attr-defined]
+    bare.close_player()
+
+    library = CaseLibrary(tmp_path / "library")
+    case = library.add_teaching_case(folder, b"site-salt")
+    dialog = QtCaseLibrary(library, role=Role.TRAINEE, user="student.zhao", site_salt=b"site-salt",
+                           imaging_factory=replay_imaging)
+    qtbot.addWidget(dialog)
+    player = dialog.open_case(case.folder)
+    assert isinstance(player, QtReplayPlayer) and isinstance(player.imaging, QtReplayImaging)
+    assert player.findChild(QtReplayImaging) is player.imaging  # laid out beside the video
+    panel = player.imaging.panel
+    qtbot.waitUntil(lambda: panel.load_result is not None and not panel.busy, timeout=20_000)
+    player.close()
+    dialog.close_library()

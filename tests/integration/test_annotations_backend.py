@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.wiring.annotations import document_for
 from app.workstation import Composed
 from backend.server import EmbeddedServer
 from core.annotations.model import AnnotationDocument
@@ -55,8 +56,8 @@ def test_operations_reach_the_record_and_replay_to_the_same_document(
     link = composed.link
     sign_in(composed, qtbot)
     qtbot.waitUntil(lambda: link.sign_in_state.user is not None, timeout=10000)
-    doc = link.annotations
-    assert doc is link.annotations and doc.author == link.sign_in_state.user.display_name  # type: ignore[union-attr]
+    doc = document_for(link)
+    assert doc is document_for(link) and doc.author == link.sign_in_state.user.display_name  # type: ignore[union-attr]
     assert doc.author
     link.transition(consult_id, "accept")
     qtbot.waitUntil(lambda: link.conversation.consult_id == consult_id, timeout=10000)
@@ -81,7 +82,7 @@ def test_operations_reach_the_record_and_replay_to_the_same_document(
 def test_the_call_hook_syncs_the_shared_document_with_the_peer(composed: Composed, qtbot: Any) -> None:
     link = composed.link
     assert len(link.call_session_hooks) >= 1
-    doc = link.annotations
+    doc = document_for(link)
     mine = doc.add("marker", "video", [(0.3, 0.3)])  # before the call: reaches the peer by snapshot
     peer = AnnotationDocument("peer", "dr.li")
     runtime = link.runtime

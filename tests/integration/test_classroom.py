@@ -19,10 +19,12 @@ from core.annotations.model import AnnotationDocument
 from core.annotations.sync import AnnotationSync
 from core.client.backend import BackendClient
 from core.consult.patient import Patient
+from core.teaching.class_policy import ClassRules
 from core.teaching.library import identity_replacer
-from core.teaching.live import ClassModel
+from core.teaching.live import GRANT, TAKE_BACK, ClassModel, TraineeControl
 from rtc.channels import ChannelMessage
-from rtc.classroom import ClassHost, ViewerSession
+from rtc.class_viewer import ViewerSession
+from rtc.classroom import ClassHost
 from rtc.session import CallSession, CallState
 from rtc.signalling import WebSocketSignalling
 from rtc.sources import read_frame_counter
@@ -37,7 +39,7 @@ TRAINEES = ("student.zhao", "student.qian", "student.sun")
 
 @dataclass
 class Viewer:
-    session: ViewerSession
+    session: ViewerSession[TraineeControl]
     doc: AnnotationDocument
     sync: AnnotationSync
     messages: list[ChannelMessage] = field(default_factory=list)
@@ -70,7 +72,8 @@ class Class:
 
     async def join_viewer(self, index: int) -> Viewer:
         client = self.trainees[index % len(self.trainees)]
-        session = ViewerSession(WebSocketSignalling(lambda: client.signal_url(self.cid)), [], replace=REPLACE)
+        signalling = WebSocketSignalling(lambda: client.signal_url(self.cid))
+        session = ViewerSession(signalling, [], replace=REPLACE, control=TraineeControl())
         doc = AnnotationDocument(f"trainee-ws-{index}", TRAINEES[index % len(TRAINEES)])
         viewer = Viewer(session, doc, AnnotationSync(doc, session))
         session.message_received.connect(viewer.messages.append)
@@ -99,7 +102,7 @@ async def live_class(base: str, viewers: int, janus_url: str | None = None) -> A
     await specialist.transition(consult["id"], "accept")
     cid = int(consult["id"])
     model = ClassModel()
-    host = ClassHost(model, [], replace=REPLACE, janus_url=janus_url)
+    host = ClassHost(ClassRules(model), [], replace=REPLACE, janus_url=janus_url)
     instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
     bedside = CallSession(WebSocketSignalling(lambda: doctor.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
     host.attach(instructor)  # as link.call_session_hooks does, before start
@@ -150,7 +153,7 @@ async def granted_then_taken_back(
     await asyncio.sleep(0.5)
     assert early.id not in _ids(room.instructor_doc) | _ids(room.bedside_doc) | _ids(b.doc)
 
-    room.host.grant(member_a, "annotate")
+    room.host.send_control(member_a, GRANT, {"tool": "annotate"})
     await until(lambda: a.session.control.tool == "annotate", 20)
     assert a.session.control.may_send("annotations", "op", {"op": "add"})
     assert b.session.control.tool is None  # the grant was addressed to one trainee
@@ -161,7 +164,7 @@ async def granted_then_taken_back(
     a.doc.pointer("video", [0.5, 0.5])
     await until(lambda: ("student.zhao", "video", (0.5, 0.5)) in pointers, 20)
 
-    room.host.take_back(member_a)
+    room.host.send_control(member_a, TAKE_BACK, {})
     await until(lambda: a.session.control.tool is None, 20)
     late = a.doc.add("arrow", "video", ARROW)
     await until(lambda: a.session.control.refusals == 2, 20)
@@ -261,7 +264,7 @@ def test_hand_over_and_take_back_the_tools(server: EmbeddedServer) -> None:
             await granted_then_taken_back(room, a, b, member_a, pointers)
 
             # pointer only: the pointer passes, a drawing does not
-            room.host.grant(member_a, "pointer")
+            room.host.send_control(member_a, GRANT, {"tool": "pointer"})
             await until(lambda: a.session.control.tool == "pointer", 20)
             a.doc.pointer("video", [0.25, 0.75])
             await until(lambda: ("student.zhao", "video", (0.25, 0.75)) in bedside_pointers, 20)
@@ -315,7 +318,8 @@ def _peers(
             CallSession(WebSocketSignalling(lambda: doctor.signal_url(cid)), **options)
         ]
         for _ in range(viewers):
-            sessions.append(ViewerSession(WebSocketSignalling(lambda: trainee.signal_url(cid)), []))
+            signalling = WebSocketSignalling(lambda: trainee.signal_url(cid))
+            sessions.append(ViewerSession(signalling, [], control=TraineeControl()))
         try:
             await sessions[0].start()
             await asyncio.to_thread(go.wait, seconds)
@@ -352,7 +356,7 @@ async def instructor_in_call(
     await doctor.aclose()
     cid = int(consult["id"])
     model = ClassModel()
-    host = ClassHost(model, [], replace=REPLACE, janus_url=janus_url)
+    host = ClassHost(ClassRules(model), [], replace=REPLACE, janus_url=janus_url)
     instructor = CallSession(WebSocketSignalling(lambda: specialist.signal_url(cid)), **SMALL_CALL)  # type: ignore[arg-type]
     host.attach(instructor)
     context = multiprocessing.get_context("spawn")
@@ -407,15 +411,17 @@ def test_ui_thread_grants_and_closes_and_the_class_survives_a_rejoin() -> None:
     runtime = AsyncRuntime().start()
     room = InMemoryRoom()
     model = ClassModel()
-    host = ClassHost(model, [], replace=REPLACE, keyframe_interval=1.0)
+    host = ClassHost(ClassRules(model), [], replace=REPLACE, keyframe_interval=1.0)
     changes: list[int] = []
     model.changed.connect(lambda: changes.append(1))
 
-    async def build() -> tuple[CallSession, CallSession, ViewerSession, list[ChannelMessage]]:
+    async def build() -> tuple[CallSession, CallSession, ViewerSession[TraineeControl], list[ChannelMessage]]:
         instructor = CallSession(room.join("dr.chen"), **SMALL_CALL)  # type: ignore[arg-type]
         bedside = CallSession(room.join("dr.li"), **SMALL_CALL)  # type: ignore[arg-type]
         host.attach(instructor)
-        viewer = ViewerSession(room.join("student.zhao", viewer=True), [], replace=REPLACE)
+        viewer = ViewerSession(
+            room.join("student.zhao", viewer=True), [], replace=REPLACE, control=TraineeControl()
+        )
         got: list[ChannelMessage] = []
         viewer.message_received.connect(got.append)
         for session in (instructor, bedside, viewer):
@@ -431,7 +437,7 @@ def test_ui_thread_grants_and_closes_and_the_class_survives_a_rejoin() -> None:
         instructor, bedside, viewer, got = runtime.run(build(), 40)
         wait(lambda: len(model.viewers) == 1 and model.viewers[0].connected)
         member = model.viewers[0].member_id
-        host.grant(member, "pointer")  # from this thread, as the UI does
+        host.send_control(member, GRANT, {"tool": "pointer"})  # from this thread, as the UI does
         wait(lambda: viewer.control.tool == "pointer")
         assert model.viewer(member).tool == "pointer"  # type: ignore[union-attr]
         grants = [m.envelope.body for m in got if m.channel == "control" and m.envelope is not None
@@ -469,7 +475,7 @@ def test_ui_thread_grants_and_closes_and_the_class_survives_a_rejoin() -> None:
         wait(lambda: viewer.frames_received > frames + 5, 20)
 
         # the instructor hangs up: the trainee holds nothing any more, and the class is empty
-        host.grant(model.viewers[0].member_id, "annotate")
+        host.send_control(model.viewers[0].member_id, GRANT, {"tool": "annotate"})
         wait(lambda: viewer.control.tool == "annotate")
         runtime.run(instructor.close(), 10)
         wait(lambda: viewer.control.tool is None and viewer.state is CallState.RECONNECTING)

@@ -14,8 +14,10 @@ import pytest
 from aiortc.stats import RTCOutboundRtpStreamStats
 
 from backend.server import EmbeddedServer
-from core.teaching.live import ClassModel
-from rtc.classroom import ClassHost, ViewerSession
+from core.teaching.class_policy import ClassRules
+from core.teaching.live import ClassModel, TraineeControl
+from rtc.class_viewer import ViewerSession
+from rtc.classroom import ClassHost
 from rtc.janus import JanusClient, JanusError
 from rtc.session import CallSession, CallState
 from tests.helpers import SMALL_CALL, free_port, until
@@ -184,7 +186,9 @@ def test_viewer_session_ignores_a_malformed_announcement() -> None:
         room = InMemoryRoom()
         instructor = room.join("dr.chen")
         other = room.join("student.qian", viewer=True)
-        viewer = ViewerSession(room.join("student.zhao", viewer=True), [], replace=REPLACE)
+        viewer = ViewerSession(
+            room.join("student.zhao", viewer=True), [], replace=REPLACE, control=TraineeControl()
+        )
         await instructor.connect()
         await other.connect()
         await viewer.start()
@@ -225,14 +229,16 @@ def test_janus_class_survives_a_rejoin_and_falls_back_when_janus_drops_it(janus:
     async def scenario() -> None:
         room = InMemoryRoom()
         model = ClassModel()
-        host = ClassHost(model, [], replace=REPLACE, janus_url=janus.base_url, keyframe_interval=1.0)
+        host = ClassHost(
+            ClassRules(model), [], replace=REPLACE, janus_url=janus.base_url, keyframe_interval=1.0
+        )
         statuses: list[str] = []
         host.janus_status_changed.connect(statuses.append)
         instructor = CallSession(room.join("dr.chen"), **SMALL_CALL)  # type: ignore[arg-type]
         bedside = CallSession(room.join("dr.li"), **SMALL_CALL)  # type: ignore[arg-type]
         host.attach(instructor)
         viewers = [
-            ViewerSession(room.join(name, viewer=True), [], replace=REPLACE)
+            ViewerSession(room.join(name, viewer=True), [], replace=REPLACE, control=TraineeControl())
             for name in ("student.zhao", "student.qian")
         ]
 

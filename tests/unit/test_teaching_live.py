@@ -1,9 +1,12 @@
-"""The live-class models: who holds which tool, what a tool permits, the trainee's view of control."""
+"""The live-class models: who holds which tool, what a tool permits, the trainee's view of control; and the
+class's rules as the transport asks them (core/teaching/class_policy.py), without a network."""
 
 from __future__ import annotations
 
 import pytest
 
+from core.annotations.model import AnnotationDocument
+from core.teaching.class_policy import HOST_SITE, ClassRules, Verdict
 from core.teaching.live import TOOLS, ClassModel, ClassViewer, TraineeControl, tool_allows
 
 
@@ -108,3 +111,67 @@ def test_tool_allows_is_the_shared_rule() -> None:
     assert tool_allows("annotate", "annotations", "op", _op("delete"))
     assert not tool_allows("annotate", "annotations", "op", _op("snapshot_request"))
     assert not tool_allows("annotate", "vitals", "op", _op("add"))
+
+
+def _rules() -> tuple[ClassModel, ClassRules]:
+    model = ClassModel()
+    rules = ClassRules(model)
+    rules.viewer_joined("m1", "student.zhao")
+    return model, rules
+
+
+def test_rules_pass_what_the_tool_allows_and_refuse_the_rest_with_a_reason() -> None:
+    model, rules = _rules()
+    refused = rules.from_viewer("m1", "annotations", "op", _op("add"))
+    assert not refused.passes and refused.refusal == "no_tool"
+    assert refused.replies == (("control", "refused", {"action": "refused", "args": {"reason": "no_tool"}}),)
+    rules.check_control("grant", {"tool": "pointer"})
+    assert rules.control("m1", "grant", {"tool": "pointer"}) and model.viewer("m1").tool == "pointer"  # type: ignore[union-attr]
+    assert rules.from_viewer("m1", "annotations", "op", _op("pointer")) == Verdict(passes=True)
+    assert rules.from_viewer("m1", "annotations", "op", _op("add")).refusal == "not_permitted"
+    # silently dropped: a trainee's document or control replies are no one's business
+    assert rules.from_viewer("m1", "annotations", "snapshot", _op("snapshot")) == Verdict()
+    assert rules.from_viewer("m1", "control", "following", {"action": "following", "args": {}}) == Verdict()
+    assert rules.control("m1", "take_back", {}) and not rules.control("m1", "take_back", {})
+    assert not rules.control("nobody", "grant", {"tool": "pointer"})  # gone: nothing goes out
+    with pytest.raises(ValueError, match="unknown tool"):
+        rules.check_control("grant", {"tool": "scalpel"})
+    rules.viewer_connected("m1", True)
+    assert model.viewers == [ClassViewer("m1", "student.zhao", None, True)]
+    rules.viewer_left("m1")
+    assert model.viewers == []
+
+
+def test_rules_forward_what_concerns_the_class_and_greet_late_joiners() -> None:
+    model, rules = _rules()
+    assert rules.forwards("annotations", "op", _op("add"))
+    assert rules.forwards("chat", "text", {"text": "hi", "author": "dr.chen"})
+    assert not rules.forwards("annotations", "snapshot_request", {"op": "snapshot_request"})
+    for action in ("grant", "take_back", "refused", "scenario", "error"):
+        assert not rules.forwards("control", action, {"action": action, "args": {}})
+    assert rules.forwards("control", "recording", {"action": "recording", "args": {"on": True}})
+    assert rules.greeting() == []
+    assert rules.control(None, "recording", {"on": True}) and model.recording
+    assert rules.greeting() == [("control", "recording", {"action": "recording", "args": {"on": True}})]
+    rules.viewers_gone()
+    assert model.viewers == [] and model.recording  # the flag is the session's, not the viewers'
+
+
+def test_rules_answer_a_snapshot_request_from_their_copy_of_the_call() -> None:
+    _model, rules = _rules()
+    bedside = AnnotationDocument("county-ws", "dr.li")
+    arrow = bedside.add("arrow", "video", [[0.1, 0.1], [0.2, 0.2]])
+    rules.observe("annotations", "snapshot", {"op": "snapshot", "data": bedside.snapshot()})
+    request = {"op": "snapshot_request"}
+
+    verdict = rules.from_viewer("m1", "annotations", "snapshot_request", request)
+    assert not verdict.passes and verdict.refusal is None and len(verdict.replies) == 1
+    channel, kind, body = verdict.replies[0]
+    assert (channel, kind, body["op"], body["site"]) == ("annotations", "snapshot", "snapshot", HOST_SITE)
+    trainee = AnnotationDocument("trainee-ws", "student.zhao")
+    trainee.load_snapshot(body["data"])
+    assert trainee.get(arrow.id) is not None
+
+    rules.call_started()  # a new call: what was drawn on the last one is not handed to newcomers
+    (_channel, _kind, empty), = rules.from_viewer("m1", "annotations", "snapshot_request", request).replies
+    assert empty["data"]["records"] == []

@@ -1,7 +1,7 @@
 """One facade over the two kinds of PACS connection: DICOMweb (QIDO-RS/WADO-RS) and DIMSE.
 
 Takes anything shaped like ``core.config.settings.PacsEndpoint`` (name, kind, url, host, port, called_ae,
-calling_ae) without importing ``app``; credentials and the C-MOVE port come as arguments (or as
+calling_ae) without importing the domain; credentials and the C-MOVE port come as arguments (or as
 ``username``/``password``/``move_port`` attributes when the endpoint has them).
 """
 
