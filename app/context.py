@@ -10,7 +10,7 @@ from core.client.connection import ConnectionStatus
 from core.config.paths import AppPaths
 from core.config.roles import PERMISSIONS, Permissions, Role
 from core.config.settings import SiteConfig, UserSettings, UserSettingsStore
-from core.consult.patient import PatientContext
+from core.consult.context import ConsultContext
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Workstation:
     language: str
     user_name: str = ""
     demo: bool = False
-    patient: PatientContext = field(default_factory=PatientContext)
+    context: ConsultContext = field(default_factory=ConsultContext)
     connection: ConnectionStatus = field(default_factory=ConnectionStatus)
 
     @property

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
 
         # The banner sits in a fixed top bar spanning the whole window: no dock arrangement can
         # hide it, and the user cannot move or close it.
-        self.banner = QtPatientBanner(ws.patient, ws.pseudonym_salt)
+        self.banner = QtPatientBanner(ws.context, ws.pseudonym_salt)
         self.banner_bar = QToolBar(self)
         self.banner_bar.setObjectName("patientBannerBar")
         self.banner_bar.setMovable(False)
@@ -131,8 +131,8 @@ class MainWindow(QMainWindow):
         self.banner_bar.setStyleSheet("QToolBar { border: 0; padding: 0; spacing: 0; }")
         self.banner_bar.addWidget(self.banner)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
-        ws.patient.changed.connect(self._patient_changed)
-        self._patient_changed(ws.patient.patient)
+        ws.context.changed.connect(self._patient_changed)
+        self._patient_changed(ws.context.patient)
 
         self._build_docks()
         self._default_state = self.saveState()
@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def _patient_changed(self, _patient: object) -> None:
-        self.banner_bar.setVisible(self.ws.patient.patient is not None)
+        self.banner_bar.setVisible(self.ws.context.patient is not None)
 
     # layout persistence ----------------------------------------------------------------------
     def _state_key(self) -> str:
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.save_layout()
         self.ws.connection.changed.disconnect(self._show_link)
-        self.ws.patient.changed.disconnect(self._patient_changed)
+        self.ws.context.changed.disconnect(self._patient_changed)
         self.banner.close_model()
         for dock in self.docks.values():
             closer = getattr(dock.widget(), "close_model", None)

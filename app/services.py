@@ -212,7 +212,7 @@ class BackendLink(QObject):
         if self.client is not None:
             self.bridge.call(self.client.logout())
         self.ws.user_name = ""
-        self.ws.patient.close()
+        self.ws.context.close()
         self.conversation.close()
         self.worklist.replace([])
         self.sign_in_state.set(None)
@@ -245,7 +245,7 @@ class BackendLink(QObject):
             if action in ("accept", "start"):
                 self.open_consult(consult_id, consult)
             elif action == "close" and self.conversation.consult_id == consult_id:
-                self.ws.patient.close()
+                self.ws.context.close()
                 self.conversation.close()
 
         def failed(error: BaseException) -> None:
@@ -261,7 +261,7 @@ class BackendLink(QObject):
 
         def show(data: dict[str, Any]) -> None:
             item = ConsultItem.from_json(data, time.monotonic())
-            self.ws.patient.open(item.patient)
+            self.ws.context.open(item.patient)
             if self.conversation.consult_id != consult_id:
                 self.conversation.open(consult_id, f"{item.patient.name} - {item.question}")
             self.sig_consult_opened.emit(consult_id)

@@ -7,13 +7,14 @@ from datetime import date
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from core.consult.patient import Patient, PatientContext
+from core.consult.context import ConsultContext
+from core.consult.patient import Patient
 from core.i18n import tr
 
 
 class QtPatientBanner(QWidget):
     def __init__(
-        self, context: PatientContext, pseudonym_salt: bytes | None = None, parent: QWidget | None = None
+        self, context: ConsultContext, pseudonym_salt: bytes | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("patientBanner")

@@ -125,7 +125,7 @@ class InstructorClass(QObject):
         self.strip = QtClassStrip()
         self.strip.hide()
         panel.add_strip(self.strip)
-        self.scrub = identity_scrubber(lambda: window.ws.patient.patient, window.ws.site.site_name)
+        self.scrub = identity_scrubber(lambda: window.ws.context.patient, window.ws.site.site_name)
         self.model.changed.connect(lambda: link.bridge.post(self._show_viewers))
         link.call_session_hooks.append(self._attach)
         self.strip.sig_grant.connect(self.grant)
@@ -240,7 +240,7 @@ class InstructorClass(QObject):
                 folder,
                 title=self.link.conversation.title,
                 specialty=item.specialty if item is not None else "",
-                patient=self.window.ws.patient.patient,
+                patient=self.window.ws.context.patient,
                 fps=self.controller.fps,
             )
         except OSError as exc:

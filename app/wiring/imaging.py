@@ -139,7 +139,7 @@ def trainee_pseudonyms(link: BackendLink, salt: bytes, extra: dict[str, Any] | N
 
     by_study = {item.study_uid: item.patient for item in list(link.worklist.items) if item.study_uid}
     by_study.update(extra or {})
-    return Pseudonyms(salt, by_study, link.ws.patient.patient)
+    return Pseudonyms(salt, by_study, link.ws.context.patient)
 
 
 def _wire_trainee_study(window: MainWindow, link: BackendLink, holder: Any, lazy: _LazyTraineeCache) -> None:

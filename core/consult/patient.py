@@ -1,4 +1,4 @@
-"""The patient in context. The banner shows it; trainees see a stable pseudonym, never the identity."""
+"""The patient of a consult. The banner shows it; trainees see a stable pseudonym, never the identity."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import date
-
-from core.observable import Event
 
 
 @dataclass(frozen=True)
@@ -19,6 +17,8 @@ class Patient:
     # The backend's pseudonym code for this patient (given to the consult's participants): a class the
     # instructor teaches then sees the same "Patient CODE" the backend shows trainees.
     pseudonym_code: str | None = field(default=None, compare=False)
+    # Who issued patient_id (DICOM Issuer of Patient ID, HL7 PID-3.4); empty when unknown.
+    issuer: str = ""
 
     def age_on(self, today: date) -> int | None:
         if self.birth_date is None:
@@ -38,25 +38,3 @@ class Patient:
             digest = hmac.new(site_salt, self.patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
             code = digest[:8].upper()
         return Patient(patient_id=f"ANON-{code}", name=f"Patient {code}", sex=self.sex, birth_date=None)
-
-
-class PatientContext:
-    """The one patient the workstation is acting on, or none."""
-
-    def __init__(self) -> None:
-        self.changed: Event[[Patient | None]] = Event()
-        self._patient: Patient | None = None
-
-    @property
-    def patient(self) -> Patient | None:
-        return self._patient
-
-    def open(self, patient: Patient) -> None:
-        if patient != self._patient:
-            self._patient = patient
-            self.changed.emit(patient)
-
-    def close(self) -> None:
-        if self._patient is not None:
-            self._patient = None
-            self.changed.emit(None)

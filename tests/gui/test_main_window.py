@@ -52,20 +52,20 @@ def test_patient_banner_follows_the_open_patient(make_workstation: MakeWorkstati
     window = make_workstation(Role.SPECIALIST)
     window.show()
     assert not window.banner.isVisible()
-    window.ws.patient.open(PATIENT)
+    window.ws.context.open(PATIENT)
     assert window.banner.isVisible()
     assert window.banner.name.text() == "Zhang Wei"
     assert "CT-2026-0042" in window.banner.patient_id.text()
     assert window.banner.sex.text() == "Male"
     assert "1961-03-14" in window.banner.birth.text()
-    window.ws.patient.close()
+    window.ws.context.close()
     assert not window.banner.isVisible()
 
 
 def test_trainee_banner_shows_a_pseudonym(make_workstation: MakeWorkstation) -> None:
     window = make_workstation(Role.TRAINEE)
     window.show()
-    window.ws.patient.open(PATIENT)
+    window.ws.context.open(PATIENT)
     assert window.banner.isVisible()
     shown = " ".join(label.text() for label in window.banner.findChildren(QLabel))
     assert "Zhang" not in shown and "CT-2026-0042" not in shown and "1961" not in shown
@@ -83,7 +83,7 @@ def test_status_bar_shows_the_backend_link(make_workstation: MakeWorkstation) ->
 
 def test_language_switches_live(make_workstation: MakeWorkstation, languages: LanguageManager) -> None:
     window = make_workstation()
-    window.ws.patient.open(PATIENT)
+    window.ws.context.open(PATIENT)
     assert window.menu_file.title() == "&File"
     languages.apply("zh_CN")
     QApplication.processEvents()

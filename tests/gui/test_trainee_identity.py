@@ -303,7 +303,7 @@ def test_a_prefetched_study_is_shown_de_identified_too(
         cache = app_paths().cache_dir / TRAINEE_CACHE
         assert panel.series is not None and panel.series.series_instance_uid == study.series_uid
         assert all(cache in i.path.parents for i in panel.series.instances)
-        patient = trainee.window.ws.patient.patient
+        patient = trainee.window.ws.context.patient
         assert patient is not None and patient.patient_id.startswith("ANON-")
         assert {pydicom.dcmread(i.path).PatientID for i in panel.series.instances} == {patient.patient_id}
         painted = painted_strings(panel, monkeypatch)

@@ -89,7 +89,7 @@ def test_sign_in_accept_and_write_notes(composed: Composed, server: EmbeddedServ
     assert "Nodule" in worklist.details.text()
     worklist.accept_button.click()
 
-    qtbot.waitUntil(lambda: window.ws.patient.patient is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.ws.context.patient is not None, timeout=10000)
     assert window.banner.isVisible()
     assert window.banner.name.text() == "Wang Min"
     qtbot.waitUntil(
@@ -139,7 +139,7 @@ def test_sign_out_returns_to_the_login(composed: Composed, qtbot) -> None:  # ty
     composed.session.sign_out()
     assert composed.link.sign_in_state.user is None
     assert composed.session.login is not None and composed.session.login.isVisible()
-    assert composed.window.ws.patient.patient is None
+    assert composed.window.ws.context.patient is None
 
 
 def test_embedded_backend_child_process(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from core.config.roles import LAYOUTS, PERMISSIONS, PanelId, Role, panels_for
-from core.consult.patient import Patient, PatientContext
+from core.consult.context import ConsultContext
+from core.consult.patient import Patient
 from core.i18n import normalise_language, qm_file, resolve_language, system_language
 
 
@@ -97,7 +98,7 @@ def test_age_counts_birthdays() -> None:
 
 def test_patient_context_notifies_once_per_change() -> None:
     seen: list[object] = []
-    context = PatientContext()
+    context = ConsultContext()
     context.changed.connect(seen.append)
     patient = Patient("1", "A", "F", None)
     context.open(patient)
