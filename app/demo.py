@@ -102,7 +102,7 @@ class DemoBedside:
         monitor = SimulatorSource(store, Scenario.HYPOTENSION, seed=7)
         monitor.step()
         monitor.start()
-        self._vitals = (monitor, VitalsUplink(session, store).start())
+        self._vitals = (monitor, VitalsUplink(session, store, consult_id=self.consult_id).start())
 
     def _on_control(self, session: Any, message: Any) -> None:
         """The instructor's control actions (issue 11): the recording indicator, and the class scenario

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self._painted = False
         self._closed = False
+        self.leave_warning: Callable[[], str | None] | None = None  # set by app.workstation.compose
+        self._leave_box: QWidget | None = None
         self._factories = panel_factories or {}
         self.docks: dict[PanelId, QDockWidget] = {}
 
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
         self.act_settings.triggered.connect(self.show_settings)
         self.act_quit = QAction(self, shortcut=QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
-        self.act_quit.triggered.connect(self.close)
+        self.act_quit.triggered.connect(self.request_quit)
         self.act_reset_layout = QAction(self)
         self.act_reset_layout.triggered.connect(self.reset_layout)
         self.act_fullscreen = QAction(self, shortcut=QKeySequence("F11"), checkable=True)
@@ -381,7 +383,27 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         self.mark_painted()
 
+    def request_quit(self) -> None:
+        """File > Quit, and the window's close button: during an emergency with an active alarm the
+        user confirms first (``leave_warning`` is set by the composition)."""
+        warning = self.leave_warning() if self.leave_warning is not None else None
+        if warning is None:
+            self.close()
+            return
+        from widgets.confirm import confirm_then
+
+        def quit_now() -> None:
+            self.close()
+
+        self._leave_box = confirm_then(self, warning, tr("MainWindow", "Quit anyway?"), quit_now)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The close button (spontaneous) asks as Quit does; a programmatic close() is already decided.
+        asks = self.leave_warning is not None and self.leave_warning() is not None
+        if not self._closed and event.spontaneous() and asks:
+            event.ignore()
+            self.request_quit()
+            return
         if self._closed:
             super().closeEvent(event)
             return

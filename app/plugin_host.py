@@ -3,8 +3,12 @@
 ``PluginHost`` owns the Qt-free :class:`~plugins.manager.PluginManager` and the analyser runner, builds
 each plugin's :class:`~plugins.api.PluginContext` (vitals as numpy windows, imaging measurements, the
 consult), forwards analyser results and failures from their threads to the UI thread, and persists
-the user's enable/disable choices. ``QtPluginsPanel`` is the PLUGINS dock: the plugin manager plus one
-tab per plugin panel, built the first time it is shown (so a plugin's Qt code loads only when used).
+the user's enable/disable choices. It binds the plugins to the workstation's one consult context: a
+plugin's ``consult()`` answers the consult in context (the patient as a pseudonym where the role must not
+see identities), and every change or end of it (closed, switched, signed out, locked) reaches the
+plugins' ``subscribe_consult`` callbacks on the UI thread before the context's own call returns.
+``QtPluginsPanel`` is the PLUGINS dock: the plugin manager plus one tab per plugin panel, built the first
+time it is shown (so a plugin's Qt code loads only when used).
 """
 
 from __future__ import annotations
@@ -60,11 +64,17 @@ def vitals_frame(store: VitalsStore, seconds: float) -> VitalsFrame | None:
     return VitalsFrame(waves, numerics, newest)
 
 
+def _unbind(bindings: Iterable[tuple[Any, Callable[..., object]]]) -> None:
+    for event, callback in bindings:
+        event.disconnect(callback)
+
+
 class PluginHost(QObject):
     sig_notice = Signal(str)  # a plugin was disabled because of an error
     sig_record_changed = Signal(object)  # PluginRecord
     _sig_result = Signal(str, str, object)  # from analyser threads to the UI thread
     _sig_failure = Signal(object)
+    _sig_consult = Signal(object)  # ConsultInfo | None, to the UI thread (direct when already on it)
 
     def __init__(
         self,
@@ -76,7 +86,7 @@ class PluginHost(QObject):
         self.ws = ws
         self._store: VitalsStore | None = None
         self.measurement_source: Callable[[], list[ImagingMeasurement]] = list
-        self.consult_source: Callable[[], ConsultInfo] = ConsultInfo
+        self.consult_source: Callable[[], ConsultInfo] = self.consult_info
         self.control_sink: Callable[[Mapping[str, Any]], None] = lambda _m: None
         self.manager = PluginManager(
             role=ws.role.value,
@@ -95,6 +105,19 @@ class PluginHost(QObject):
         self.manager.add_listener(self._changed)
         self._closed = False
         self._started = False
+        opened = self.consult_info()
+        self._bound: ConsultInfo | None = opened if opened.is_open else None  # what plugins were told
+        self._sig_consult.connect(self._deliver_consult)
+        context = ws.context  # outlives this host: let go of it on close, or if Qt deletes the host first
+        context.ended.connect(self._context_ended)
+        context.changed.connect(self._context_changed)
+        context.opened.connect(self._context_changed)
+        self._bindings: tuple[tuple[Any, Callable[..., object]], ...] = (
+            (context.ended, self._context_ended),
+            (context.changed, self._context_changed),
+            (context.opened, self._context_changed),
+        )
+        self.destroyed.connect(lambda *_args, bindings=self._bindings: _unbind(bindings))
 
     # set-up ----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -106,6 +129,34 @@ class PluginHost(QObject):
 
     def set_vitals_store(self, store: VitalsStore | None) -> None:
         self._store = store
+
+    # the consult context ---------------------------------------------------------------------------
+    def consult_info(self) -> ConsultInfo:
+        """The consult in context as plugins see it; ``ConsultInfo()`` when none is open."""
+        consult = self.ws.context.consult
+        if consult is None:
+            return ConsultInfo()
+        salt = self.ws.pseudonym_salt  # set: this role must not see identities
+        patient = consult.patient if salt is None else consult.patient.pseudonymised(salt)
+        studies = (consult.study_uid,) if consult.study_uid else ()
+        return ConsultInfo(consult.consult_id, patient.patient_id, studies)
+
+    def _context_ended(self, _reason: str) -> None:
+        if self._bound is not None:
+            self._bound = None
+            self._sig_consult.emit(None)
+
+    def _context_changed(self, *_args: object) -> None:
+        info = self.consult_info()
+        if not info.is_open:
+            self._context_ended("closed")
+        elif info != self._bound:
+            self._bound = info
+            self._sig_consult.emit(info)
+
+    def _deliver_consult(self, info: ConsultInfo | None) -> None:
+        if not self._closed:
+            self.manager.deliver_consult(info)
 
     def _context(self, plugin_id: str) -> PluginContext:
         return PluginContext(
@@ -161,8 +212,11 @@ class PluginHost(QObject):
         return [(r, p) for r in self.manager.active() for p in r.contributions.settings_pages]
 
     def note_sections(self) -> list[tuple[str, str, str]]:
-        """(plugin id, title, text) of every consult-note section that has content now."""
-        out = []
+        """(plugin id, title, text) of every consult-note section that has content now; none without a
+        consult open (a note belongs to a consult)."""
+        out: list[tuple[str, str, str]] = []
+        if not self.consult_source().is_open:
+            return out
         for record in self.manager.active():
             if record.context is None:
                 continue
@@ -178,6 +232,7 @@ class PluginHost(QObject):
         if self._closed:
             return
         self._closed = True
+        _unbind(self._bindings)
         self.runner.close()
         self.manager.close()
 

@@ -66,6 +66,7 @@ class BackendLink(QObject):
         # Called on the rtc loop with each new call session, before it starts: capabilities that ride
         # on the call (vitals, annotations) attach their channel handlers here.
         self.call_session_hooks: list[Callable[[Any], object]] = []
+        self._locked_consult: int | None = None  # the consult the lock took out of context
         self._poll = QTimer(self)
         self._poll.setInterval(WORKLIST_POLL_MS)
         self._poll.timeout.connect(self.refresh_worklist)
@@ -212,7 +213,8 @@ class BackendLink(QObject):
         if self.client is not None:
             self.bridge.call(self.client.logout())
         self.ws.user_name = ""
-        self.ws.context.close()
+        self._locked_consult = None
+        self.ws.context.sign_out()
         self.conversation.close()
         self.worklist.replace([])
         self.sign_in_state.set(None)
@@ -261,7 +263,8 @@ class BackendLink(QObject):
 
         def show(data: dict[str, Any]) -> None:
             item = ConsultItem.from_json(data, time.monotonic())
-            self.ws.context.open(item.patient)
+            participants = item.participants
+            self.ws.context.open(item.patient, consult_id, participants, item.study_uid)
             if self.conversation.consult_id != consult_id:
                 self.conversation.open(consult_id, f"{item.patient.name} - {item.question}")
             self.sig_consult_opened.emit(consult_id)
@@ -271,6 +274,26 @@ class BackendLink(QObject):
             show(consult)
         else:
             self.bridge.call(client.consult(consult_id), show, lambda e: self.sig_action_failed.emit(str(e)))
+
+    # the lock ----------------------------------------------------------------------------------
+    def lock_context(self) -> None:
+        """The screen locked: every panel lets go of the patient; the consult is remembered."""
+        consult = self.ws.context.lock()
+        if consult is not None and consult.consult_id is not None:
+            self._locked_consult = consult.consult_id
+        self.conversation.close()
+        self._poll.stop()
+        self.worklist.replace([])  # the worklist names patients too
+
+    def unlock_context(self) -> None:
+        """The user is back: the consult that was open is fetched again and reopened."""
+        consult_id, self._locked_consult = self._locked_consult, None
+        if self.client is None or self.sign_in_state.user is None:
+            return
+        self.refresh_worklist()
+        self._poll.start()
+        if consult_id is not None:
+            self.open_consult(consult_id)
 
     def _load_conversation(self, consult_id: int) -> None:
         client = self._need_client()

@@ -43,6 +43,10 @@ class SessionController(QObject):
         self._check = QTimer(self)
         self._check.setInterval(check_interval_ms)
         self._check.timeout.connect(self._check_lock)
+        # While locked, the lock screen shows whether an alarm is active (it keeps sounding).
+        self._alarm_poll = QTimer(self)
+        self._alarm_poll.setInterval(500)
+        self._alarm_poll.timeout.connect(self._show_alarm_state)
         link.sig_ready.connect(self._backend_ready)
         link.sig_failed.connect(self._backend_failed)
         link.sig_signed_in.connect(self._signed_in)
@@ -141,25 +145,41 @@ class SessionController(QObject):
 
     def _check_lock(self) -> None:
         if self.lock.check() and not self.lock_screen.isVisible():
-            self._show_lock()
+            self._show_lock(manual=False)
 
     def lock_now(self) -> None:
         if self.link.sign_in_state.user is None:
             return
         self.lock.lock_now()
-        self._show_lock()
+        self._show_lock(manual=True)
 
-    def _show_lock(self) -> None:
+    def _show_lock(self, manual: bool) -> None:
+        # Panels let go of the patient first: the lock screen covers nothing with identity.
+        self.link.lock_context()
         who = self.window.ws.user_name or ""
-        self.lock_screen.show_locked(who, self.window.ws.site.security.inactivity_lock_minutes)
+        self.lock_screen.show_locked(who, self.window.ws.site.security.inactivity_lock_minutes, manual)
+        self._show_alarm_state()
+        self._alarm_poll.start()
+
+    def _show_alarm_state(self) -> None:
+        from app.wiring.vitals import alarm_summary
+
+        summary = alarm_summary(self.window)
+        if summary is None:
+            self.lock_screen.show_alarm(None)
+        else:
+            self.lock_screen.show_alarm(*summary)
 
     def _unlock(self, password: str) -> None:
         if self.lock.unlock(password):
+            self._alarm_poll.stop()
             self.lock_screen.hide()
+            self.link.unlock_context()
         else:
             self.lock_screen.wrong_password()
 
     def sign_out(self) -> None:
+        self._alarm_poll.stop()
         self.lock_screen.hide()
         self._check.stop()
         self.link.sign_out()
@@ -168,6 +188,7 @@ class SessionController(QObject):
 
     def close(self) -> None:
         self._check.stop()
+        self._alarm_poll.stop()
         self.link.sign_in_state.changed.disconnect(self._signed_in_changed)
         app = QApplication.instance()
         if app is not None:

@@ -97,6 +97,9 @@ def compose(
         **(extra_panels(link) if extra_panels else {}),
     }
     window = MainWindow(ws, factories)
+    from app.leaving import leave_warning
+
+    window.leave_warning = lambda: leave_warning(window, link)
     session = SessionController(window, link)
     from core.worklist.prefetch import wire_prefetch
 

@@ -12,6 +12,7 @@ from backend.config import ServerSettings
 from backend.db import Database
 from backend.deps import StateDep
 from backend.routes import audit, auth, consults, persistence, signal, store_forward, teaching, users
+from backend.routes.study_links import router as study_links_router
 from backend.schemas import HealthOut
 from backend.security import FailureLimiter
 from backend.state import AppState
@@ -53,6 +54,7 @@ def create_app(settings: ServerSettings, *, database: Database | None = None) ->
         consults.router,
         store_forward.router,
         teaching.router,
+        study_links_router,
         persistence.router,
         audit.router,
         signal.router,

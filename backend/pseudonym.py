@@ -3,7 +3,9 @@
 Trainees get ``Patient XXXXXXXX`` / ``ANON-XXXXXXXX`` (an HMAC of the patient id with the site's salt, so
 the same patient keeps the same pseudonym across consults) instead of the identity, and every text a
 trainee receives (question, answer, outcome, notes, chat, annotation labels) passes through
-`Scrubber`. The workstation's teaching files pseudonymise the same way on the client side
+`Scrubber`. A specialist deciding whether to accept an open consult reads its question with marks
+("[name]", "[patient ID]", "[birth date]") instead, and an age band (`withholding_scrubber`, `age_band`).
+The workstation's teaching files pseudonymise the same way on the client side
 (core/teaching/library.py); this module stays beside the backend because the backend never imports the
 desktop packages.
 """
@@ -25,6 +27,11 @@ BIRTH_DATE_MARK = "[birth date]"
 class Pseudonym:
     patient_id: str
     name: str
+
+
+# What replaces the identity for a reader it is withheld from (backend/access.py): marks, not a
+# pseudonym, which would link the consults of one patient.
+WITHHELD = Pseudonym(patient_id="[patient ID]", name="[name]")
 
 
 def pseudonym_code(patient_id: str, salt: bytes) -> str:
@@ -157,3 +164,22 @@ class Scrubber:
 
 def scrubber_for(patient_id: str, name: str, birth_date: date | None, salt: bytes) -> Scrubber:
     return Scrubber(patient_id, name, birth_date, pseudonym_for(patient_id, salt))
+
+
+def withholding_scrubber(patient_id: str, name: str, birth_date: date | None) -> Scrubber:
+    """Takes the identifiers out without a pseudonym in their place: "[name] ([patient ID], born [birth
+    date])". For readers the identity is withheld from; a pseudonym would link one patient's consults."""
+    return Scrubber(patient_id, name, birth_date, WITHHELD)
+
+
+def age_band(birth_date: date | None, today: date) -> str | None:
+    """The decade of age on `today`: "0-9", "10-19" ... "80-89", then "90+" (rarer ages identify)."""
+    if birth_date is None:
+        return None
+    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    if age < 0:
+        return None
+    if age >= 90:
+        return "90+"
+    low = age // 10 * 10
+    return f"{low}-{low + 9}"

@@ -14,6 +14,9 @@ ROLES: tuple[str, ...] = ("specialist", "county_doctor", "trainee", "it_admin")
 ConsultState = Literal["open", "accepted", "in_session", "answered", "closed"]
 Urgency = Literal["routine", "urgent", "emergency"]
 Sex = Literal["M", "F", "O", "U"]
+# How a consult's reader sees its patient (backend/access.py): the identity, a trainee's pseudonym, or
+# nothing but a summary (a specialist deciding whether to accept an open consult).
+IdentityShown = Literal["full", "pseudonym", "withheld"]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Username = Annotated[
@@ -175,6 +178,20 @@ class PatientOut(BaseModel):
     pseudonym_code: str | None = None
 
 
+AgeBand = Annotated[str, StringConstraints(pattern=r"^(0-9|[1-8]0-[1-8]9|90\+)$")]
+
+
+class PatientSummaryOut(BaseModel):
+    """What a specialist deciding whether to accept an open consult learns of the patient: no name, no
+    patient id, no birth date."""
+
+    age_band: AgeBand | None = Field(
+        description='the decade of age today, "0-9" ... "80-89", then "90+"; null without a birth date',
+        examples=["60-69"],
+    )
+    sex: Sex
+
+
 class StudyOut(BaseModel):
     study_instance_uid: str
     source: str
@@ -183,7 +200,13 @@ class StudyOut(BaseModel):
 class ConsultOut(BaseModel):
     id: int
     state: ConsultState
-    patient: PatientOut
+    identity: IdentityShown = Field(
+        description="full: `patient` is the identity (participants); pseudonym: `patient` is a stable "
+        "pseudonym and every text is scrubbed (trainees); withheld: `patient` is null, `summary` says "
+        "what may be said, `question` has the identifiers taken out, vitals, answer and outcome are null"
+    )
+    patient: PatientOut | None
+    summary: PatientSummaryOut | None = None  # set exactly when identity is "withheld"
     question: str
     urgency: Urgency
     specialty: str

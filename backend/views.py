@@ -1,22 +1,36 @@
-"""Rows to response bodies. Trainees see a stable pseudonym instead of the patient's identity, and every
-text they read of a consult (question, answer, outcome, notes, chat, annotation ops, vitals labels) passes
-through the consult's scrubber (backend/pseudonym.py)."""
+"""Rows to response bodies, as each reader may see them (backend/access.py decides who sees what).
+
+Participants read the consult as written. Trainees see a stable pseudonym instead of the patient's
+identity, and every text they read of a consult (question, answer, outcome, notes, chat, annotation ops,
+vitals labels) passes through the consult's scrubber (backend/pseudonym.py). Anyone else who may see the
+consult (a specialist deciding whether to accept it) reads a summary: ``patient`` null, ``summary`` with
+the age band and sex, the question with the identifiers taken out, no vitals, answer or outcome."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
+from backend.access import identity_view
 from backend.audit import record_fields
 from backend.models import AuditRecord, Consult, RoomRecord, User
-from backend.pseudonym import Scrubber, pseudonym_code, pseudonym_for, scrubber_for
+from backend.pseudonym import (
+    Scrubber,
+    age_band,
+    pseudonym_code,
+    pseudonym_for,
+    scrubber_for,
+    withholding_scrubber,
+)
 from backend.schemas import (
     AnnotationOut,
     AuditOut,
     ChatOut,
     ConsultOut,
+    IdentityShown,
     NoteOut,
     PatientOut,
+    PatientSummaryOut,
     StudyOut,
     UserOut,
 )
@@ -34,16 +48,14 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def sees_identity(viewer: User) -> bool:
-    """Trainees never receive the patient's identity, whatever the route."""
-    return viewer.role != "trainee"
-
-
 def consult_scrubber(consult: Consult, viewer: User, salt: bytes) -> Scrubber | None:
     """The scrubber for what `viewer` reads of this consult; None when they may see the identity."""
-    if sees_identity(viewer):
+    shown = identity_view(consult, viewer)
+    if shown == "full":
         return None
-    return scrubber_for(consult.patient_id, consult.patient_name, consult.patient_birth_date, salt)
+    if shown == "pseudonym":
+        return scrubber_for(consult.patient_id, consult.patient_name, consult.patient_birth_date, salt)
+    return withholding_scrubber(consult.patient_id, consult.patient_name, consult.patient_birth_date)
 
 
 def identified_patient_out(consult: Consult, salt: bytes) -> PatientOut:
@@ -58,8 +70,10 @@ def identified_patient_out(consult: Consult, salt: bytes) -> PatientOut:
     )
 
 
-def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
-    if not sees_identity(viewer):
+def _patient_out(consult: Consult, shown: IdentityShown, salt: bytes) -> PatientOut | None:
+    if shown == "withheld":
+        return None
+    if shown == "pseudonym":
         pseudonym = pseudonym_for(consult.patient_id, salt)
         return PatientOut.model_validate(
             {
@@ -70,6 +84,13 @@ def _patient_out(consult: Consult, viewer: User, salt: bytes) -> PatientOut:
             }
         )
     return identified_patient_out(consult, salt)
+
+
+def summary_out(consult: Consult) -> PatientSummaryOut:
+    today = datetime.now(UTC).date()
+    return PatientSummaryOut.model_validate(
+        {"age_band": age_band(consult.patient_birth_date, today), "sex": consult.patient_sex}
+    )
 
 
 def _scrubbed(scrub: Scrubber | None, value: str) -> str:
@@ -92,13 +113,21 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
     waiting = max(0.0, (until - consult.created_at).total_seconds())
     study = None
     if consult.study_instance_uid and consult.study_source:
+        # Kept in the summary too: a DICOM reference, not the patient's identity, and the accepting
+        # workstation shows (and prefetches) the study from it.
         study = StudyOut(study_instance_uid=consult.study_instance_uid, source=consult.study_source)
+    shown = identity_view(consult, viewer)
+    withheld = shown == "withheld"
     scrub = consult_scrubber(consult, viewer, salt)
+    vitals = scrub.value(consult.vitals_snapshot) if scrub else consult.vitals_snapshot
+    outcome = _scrubbed(scrub, consult.outcome) if consult.outcome is not None else None
     return ConsultOut.model_validate(
         {
             "id": consult.id,
             "state": consult.state,
-            "patient": _patient_out(consult, viewer, salt),
+            "identity": shown,
+            "patient": _patient_out(consult, shown, salt),
+            "summary": summary_out(consult) if withheld else None,
             "question": _scrubbed(scrub, consult.question),
             "urgency": consult.urgency,
             "specialty": consult.specialty,
@@ -109,9 +138,9 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
             "accepted_at": consult.accepted_at,
             "started_at": consult.started_at,
             "closed_at": consult.closed_at,
-            "outcome": _scrubbed(scrub, consult.outcome) if consult.outcome is not None else None,
-            "vitals": scrub.value(consult.vitals_snapshot) if scrub else consult.vitals_snapshot,
-            "answer": _answer_out(consult, scrub),
+            "outcome": None if withheld else outcome,
+            "vitals": None if withheld else vitals,
+            "answer": None if withheld else _answer_out(consult, scrub),
             "waiting_seconds": waiting,
             "target_seconds": target_seconds,
             "overdue": waiting > target_seconds,

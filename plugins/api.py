@@ -1,4 +1,4 @@
-"""The plugin contract, version 1. Qt-free: everything a plugin may rely on, and nothing more.
+"""The plugin contract, version 1 (1.1: the consult hook). Qt-free: everything a plugin may rely on.
 
 A plugin is an object (usually a class instance or a module) registered under the entry-point group
 ``teleconsult.plugins``; the entry point's name is the plugin id. It exposes
@@ -11,6 +11,10 @@ A plugin is an object (usually a class instance or a module) registered under th
 
 The workstation passes a :class:`PluginContext` in; plugins never import ``app.*``. Panels and settings
 pages are factories that build a Qt widget when first shown, so a plugin's Qt code is imported lazily.
+
+Since 1.1 a plugin is bound to the workstation's one consult: ``ctx.subscribe_consult(callback)`` calls
+``callback(ConsultInfo)`` when a consult opens and ``callback(None)`` when it ends (closed, switched,
+signed out, screen locked), on the UI thread. A plugin that holds patient data drops it there.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"  # 1.1: PluginContext.subscribe_consult, ConsultInfo.is_open, consult_label
 ENTRY_POINT_GROUP = "teleconsult.plugins"
 
 # version handling ----------------------------------------------------------------------------------
@@ -184,9 +188,31 @@ class ImagingMeasurement:
 
 @dataclass(frozen=True)
 class ConsultInfo:
+    """The consult the workstation is working on; ``ConsultInfo()`` (not :attr:`is_open`) when none is."""
+
     consult_id: int | None = None
-    patient_ref: str = ""  # pseudonymous where the role must not see identities
+    patient_ref: str = ""  # the patient id; a pseudonym (ANON-...) where the role must not see identities
     study_uids: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a consult (or at least a patient) is in context. API 1.1."""
+        return self.consult_id is not None or bool(self.patient_ref)
+
+
+def consult_label(info: ConsultInfo | None) -> str:
+    """A short line saying which consult a panel works on, or that none is open (translated). API 1.1."""
+    if info is None or not info.is_open:
+        return translate("Plugins", "No consult open")
+    if info.consult_id is None:
+        return translate("Plugins", "Patient %1").replace("%1", info.patient_ref)
+    if not info.patient_ref:
+        return translate("Plugins", "Consult %1").replace("%1", str(info.consult_id))
+    return (
+        translate("Plugins", "Consult %1 · patient %2")
+        .replace("%1", str(info.consult_id))
+        .replace("%2", info.patient_ref)
+    )
 
 
 @dataclass(frozen=True)
@@ -225,7 +251,10 @@ class PluginContext:
 
     ``vitals(seconds)`` returns the newest ``seconds`` of vitals or None when none stream;
     ``subscribe_analysis(analyser_id, callback)`` delivers an analyser's results on the UI thread;
-    ``send_control(message)`` sends a small JSON object to the other site on the call's control channel.
+    ``send_control(message)`` sends a small JSON object to the other site on the call's control channel;
+    ``subscribe_consult(callback)`` (API 1.1) calls ``callback(ConsultInfo)`` on the UI thread when a consult
+    opens and ``callback(None)`` when it ends (closed, switched, signed out, screen locked): a plugin holding
+    patient data drops it there. ``consult()`` always answers the consult in context now.
     """
 
     plugin_id: str
@@ -238,6 +267,7 @@ class PluginContext:
     settings: dict[str, Any] = field(default_factory=dict)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("plugins"))
     _subscribers: dict[str, list[Callable[[AnalyserResult], None]]] = field(default_factory=dict)
+    _consult_subscribers: list[Callable[[ConsultInfo | None], None]] = field(default_factory=list)
 
     def subscribe_analysis(self, analyser_id: str, callback: Callable[[AnalyserResult], None]) -> None:
         self._subscribers.setdefault(analyser_id, []).append(callback)
@@ -251,6 +281,23 @@ class PluginContext:
         """Called by the workstation (on the UI thread) when an analyser of this plugin has a result."""
         for callback in list(self._subscribers.get(analyser_id, [])):
             callback(result)
+
+    def subscribe_consult(self, callback: Callable[[ConsultInfo | None], None]) -> None:
+        """``callback(info)`` when a consult opens, ``callback(None)`` when it ends. API 1.1."""
+        if callback not in self._consult_subscribers:
+            self._consult_subscribers.append(callback)
+
+    def unsubscribe_consult(self, callback: Callable[[ConsultInfo | None], None]) -> None:
+        if callback in self._consult_subscribers:
+            self._consult_subscribers.remove(callback)
+
+    def deliver_consult(self, info: ConsultInfo | None) -> None:
+        """Called by the workstation (on the UI thread) when the consult changed or ended; subscribers run
+        in the order they subscribed (a plugin's ``activate`` before its panels)."""
+        if info is not None and not info.is_open:
+            info = None
+        for callback in list(self._consult_subscribers):
+            callback(info)
 
 
 # extension points ------------------------------------------------------------------------------------
@@ -376,6 +423,7 @@ __all__ = [
     "VitalsAnalyser",
     "VitalsFrame",
     "WaveData",
+    "consult_label",
     "parse_version",
     "resolve_text",
     "translate",

@@ -16,7 +16,7 @@ from importlib.metadata import EntryPoint
 from typing import Any, TypeVar
 
 from plugins import registry
-from plugins.api import API_VERSION, AnalyserResult, Contributions, Manifest, PluginContext
+from plugins.api import API_VERSION, AnalyserResult, ConsultInfo, Contributions, Manifest, PluginContext
 from plugins.registry import Candidate, ErrorKind, PluginError, PluginLoadError
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,14 @@ class PluginManager:
             return
         what = f"analysis callback for '{analyser_id}'"
         self.call(plugin_id, what, record.context.deliver_analysis, analyser_id, result)
+
+    def deliver_consult(self, info: ConsultInfo | None) -> None:
+        """Tell every active plugin the consult changed (``info``) or ended (None); call on the UI thread.
+
+        A plugin whose callback raises is disabled with the reason; the others still hear of it."""
+        for record in self.active():
+            if record.context is not None and record.state is PluginState.ACTIVE:
+                self.call(record.plugin_id, "consult callback", record.context.deliver_consult, info)
 
     def close(self) -> None:
         """Deactivate every active plugin; calling it twice is harmless."""

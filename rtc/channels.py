@@ -69,6 +69,8 @@ class AnnotationBody(_Body):
     space: Literal["video", "image", "patient", "all"] = "video"
     data: dict[str, Any] = {}
     site: Annotated[str, Field(max_length=128)] = ""
+    # The consult the operation belongs to; a receiver with another consult open drops it.
+    consult: Annotated[int, Field(ge=1)] | None = None
 
 
 class VitalsBody(_Body):

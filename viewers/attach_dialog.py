@@ -3,12 +3,18 @@ site's archive (STOW-RS, :mod:`viewers.dicom.stow`) with a progress bar and canc
 
 ``QtAttachStudyWidget`` does the attaching; ``QtConsultRequestDialog`` is the county doctor's request
 form around it (patient, question, urgency, specialty, study) and returns the request body.
+
+The request is for one patient, and so is its study: a study whose headers name another patient (Patient
+ID within its issuer, name and birth date compared tolerantly by core.consult.identity) is refused, with
+both identities side by side, and is neither sent nor attached. The form asks for the birth date, and
+the sex has no default: it must be chosen.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +37,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.config.roles import specialty_text
+from core.consult.identity import same_patient
+from core.consult.patient import Patient
 from core.i18n import tr
 from viewers.dicom.dicomweb import DicomWebClient
 from viewers.dicom.pacs import PacsSettings
 from viewers.dicom.stow import LocalStudy, StowUploader, UploadCancelledError, UploadResult, scan_study
+from viewers.identity_views import QtIdentityCompare
+from viewers.study_identity import Identity
 
 
 class _Relay(QObject):
@@ -42,6 +52,23 @@ class _Relay(QObject):
     sig_scanned = Signal(object)  # LocalStudy or Exception
     sig_progress = Signal(int, int)
     sig_done = Signal(object)  # UploadResult or Exception
+
+
+def _dicom_date(value: str) -> str:
+    v = value.strip()
+    return f"{v[:4]}-{v[4:6]}-{v[6:8]}" if len(v) == 8 and v.isdigit() else v
+
+
+def parse_birth_date(text: str, today: date | None = None) -> date | None:
+    """A birth date typed as YYYY-MM-DD (or YYYYMMDD); None when it is not a date or is in the future."""
+    digits = text.strip().replace("-", "").replace("/", "").replace(".", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return None
+    try:
+        born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+    return born if born <= (today or date.today()) and born.year >= 1880 else None
 
 
 def _human_size(size: int) -> str:
@@ -58,6 +85,7 @@ class QtAttachStudyWidget(QWidget):
 
     sig_attached = Signal(str, str)
     sig_busy = Signal(bool)
+    sig_checked = Signal()  # the chosen study was (re)checked against the request's patient
 
     def __init__(
         self,
@@ -73,6 +101,8 @@ class QtAttachStudyWidget(QWidget):
         self.result: UploadResult | None = None
         self.attached: tuple[str, str] | None = None
         self.busy = False
+        self.patient: Patient | None = None  # the request's patient: the study must be theirs
+        self.refusal: str | None = None  # why the chosen study is not the patient's
         self._cancel: threading.Event | None = None
         self._relay = _Relay(self)
         self._relay.sig_scanned.connect(self._scanned)
@@ -106,6 +136,13 @@ class QtAttachStudyWidget(QWidget):
         self.status = QLabel()
         self.status.setObjectName("attachStatus")
         self.status.setWordWrap(True)
+        self.refused = QLabel()
+        self.refused.setObjectName("attachRefused")
+        self.refused.setWordWrap(True)
+        self.refused.setStyleSheet("QLabel { color: #b00020; font-weight: bold; }")
+        self.compare = QtIdentityCompare(self)
+        self.refused.setVisible(False)
+        self.compare.setVisible(False)
 
         source = QHBoxLayout()
         source.addWidget(QLabel(tr("AttachStudy", "Loaded study:")))
@@ -120,6 +157,8 @@ class QtAttachStudyWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(source)
         layout.addWidget(self.summary)
+        layout.addWidget(self.refused)
+        layout.addWidget(self.compare)
         layout.addLayout(archive)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
@@ -175,13 +214,54 @@ class QtAttachStudyWidget(QWidget):
             self.status.setText("")
         else:
             self.summary.setText(tr("AttachStudy", "No study: %1").replace("%1", str(found)))
+        self._check()
+
+    # whose study -----------------------------------------------------------------------------
+    def set_patient(self, patient: Patient | None) -> None:
+        """The request's patient (None while the form lacks an ID): the chosen study must be theirs."""
+        self.patient = patient
+        self._check()
+
+    @property
+    def matches_patient(self) -> bool:
+        """A study is chosen and it is the request's patient's."""
+        return self.study is not None and self.patient is not None and self.refusal is None
+
+    def _check(self) -> None:
+        study, patient = self.study, self.patient
+        self.refusal = None
+        if study is not None and patient is not None:
+            match = same_patient(
+                patient, study.patient_id, study.patient_name, study.patient_birth_date, study.issuer
+            )
+            if not match.same:
+                self.refusal = match.reason
+        refused = self.refusal is not None and study is not None and patient is not None
+        if refused and study is not None and patient is not None:
+            self.refused.setText(
+                tr("AttachStudy", "Refused: this study is not of the request's patient (%1).").replace(
+                    "%1", self.refusal or ""
+                )
+            )
+            theirs = Identity(
+                study.patient_id,
+                " ".join(study.patient_name.replace("^", " ").split()),
+                _dicom_date(study.patient_birth_date),
+                study.patient_sex,
+                study.issuer,
+            )
+            ours = tr("AttachStudy", "The request's patient")
+            self.compare.show_identities(Identity.of_patient(patient), theirs, ours)
+        self.refused.setVisible(refused)
+        self.compare.setVisible(refused)
         self._update()
+        self.sig_checked.emit()
 
     # sending ---------------------------------------------------------------------------------
     def start_upload(self) -> None:
         endpoint = self.archive_combo.currentData()
         study = self.study
-        if self.busy or study is None or endpoint is None:
+        if self.busy or study is None or endpoint is None or not self.matches_patient:
             return
         settings = endpoint if isinstance(endpoint, PacsSettings) else PacsSettings.from_endpoint(endpoint)
         assert settings.url is not None
@@ -262,7 +342,7 @@ class QtAttachStudyWidget(QWidget):
     def _update(self) -> None:
         uploading = self._cancel is not None
         self.upload_button.setEnabled(
-            not self.busy and self.study is not None and bool(self.endpoints) and self.attached is None
+            not self.busy and self.matches_patient and bool(self.endpoints) and self.attached is None
         )
         self.cancel_button.setEnabled(uploading)
         self.folder_button.setEnabled(not self.busy)
@@ -295,7 +375,12 @@ class QtConsultRequestDialog(QDialog):
         self.setWindowTitle(tr("AttachStudy", "New consultation request"))
         self.patient_id = QLineEdit()
         self.patient_name = QLineEdit()
+        self.birth_date = QLineEdit()
+        self.birth_date.setObjectName("requestBirthDate")
+        self.birth_date.setPlaceholderText(tr("AttachStudy", "YYYY-MM-DD"))
         self.sex = QComboBox()
+        self.sex.setObjectName("requestSex")
+        self.sex.addItem(tr("AttachStudy", "(choose)"), None)  # no default: the doctor says which
         for sex, label in zip(
             SEXES,
             (tr("AttachStudy", "Female"), tr("AttachStudy", "Male"), tr("AttachStudy", "Other"),
@@ -319,6 +404,7 @@ class QtConsultRequestDialog(QDialog):
         form = QFormLayout()
         form.addRow(tr("AttachStudy", "Patient ID:"), self.patient_id)
         form.addRow(tr("AttachStudy", "Name:"), self.patient_name)
+        form.addRow(tr("AttachStudy", "Birth date:"), self.birth_date)
         form.addRow(tr("AttachStudy", "Sex:"), self.sex)
         form.addRow(tr("AttachStudy", "Question:"), self.question)
         form.addRow(tr("AttachStudy", "Urgency:"), self.urgency)
@@ -336,27 +422,49 @@ class QtConsultRequestDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(group)
         layout.addWidget(self.buttons)
-        for edit in (self.patient_id, self.patient_name):
-            edit.textChanged.connect(self._update)
+        for edit in (self.patient_id, self.patient_name, self.birth_date):
+            edit.textChanged.connect(self._patient_changed)
+        self.sex.currentIndexChanged.connect(lambda _i: self._patient_changed())
         self.question.textChanged.connect(self._update)
         self.attach.sig_busy.connect(lambda _busy: self._update())
         self.attach.sig_attached.connect(lambda _uid, _name: self._update())
-        self.resize(640, 560)
+        self.attach.sig_checked.connect(self._update)
+        self.resize(640, 600)
+        self._patient_changed()
+
+    def patient(self) -> Patient | None:
+        """The patient as typed so far; None without a Patient ID."""
+        patient_id = self.patient_id.text().strip()
+        if not patient_id:
+            return None
+        sex = self.sex.currentData()
+        born = parse_birth_date(self.birth_date.text())
+        return Patient(patient_id, self.patient_name.text().strip(), str(sex or "U"), born)
+
+    def _patient_changed(self) -> None:
+        typed = self.birth_date.text().strip()
+        bad = bool(typed) and parse_birth_date(typed) is None
+        self.birth_date.setStyleSheet("QLineEdit { border: 1px solid #b00020; }" if bad else "")
+        self.attach.set_patient(self.patient())
         self._update()
 
     def _update(self) -> None:
         fields = (self.patient_id.text(), self.patient_name.text(), self.question.toPlainText())
         complete = all(text.strip() for text in fields)
-        self.send_button.setEnabled(complete and not self.attach.busy)
+        complete = complete and self.sex.currentData() is not None
+        complete = complete and parse_birth_date(self.birth_date.text()) is not None
+        study_ok = self.attach.study is None or self.attach.matches_patient  # a refused study blocks it
+        self.send_button.setEnabled(complete and study_ok and not self.attach.busy)
 
     def request_body(self) -> dict[str, Any]:
-        attached = self.attach.attached
+        attached = self.attach.attached if self.attach.matches_patient else None
+        born = parse_birth_date(self.birth_date.text())
         return {
             "patient": {
                 "patient_id": self.patient_id.text().strip(),
                 "name": self.patient_name.text().strip(),
                 "sex": self.sex.currentData(),
-                "birth_date": None,
+                "birth_date": born.isoformat() if born is not None else None,
             },
             "question": self.question.toPlainText().strip(),
             "urgency": self.urgency.currentData(),

@@ -1,9 +1,10 @@
 """The imaging panel: open a study (folder, drag and drop, PACS), browse it, read it in 2D, MPR or 3D.
 
-Loading runs on a worker thread driving :class:`viewers.dicom.volume.VolumeLoader`: headers first
-(the browser fills in), then the chosen series slice by slice into one preallocated array that the
-views already show, so the first slice appears as soon as it is decoded. Files that cannot be used
-are listed with their reason and the rest loads. The UI thread only paints and handles input.
+Loading runs on a worker thread (viewers/imaging_worker.py): headers first, then, once the panel has
+checked whose study it is (viewers/imaging_context.py: only the consult's patient's study opens), the
+chosen series slice by slice into one preallocated array that the views already show, so the first
+slice appears as soon as it is decoded. Files that cannot be used are listed with their reason and the
+rest loads. The UI thread only paints and handles input.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -34,147 +34,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.consult.context import ConsultContext
 from core.i18n import tr
 from viewers.annotation_layer import AnnotationContext
-from viewers.dicom.discovery import DiscoveryResult, Rejected, Series, discover
-from viewers.dicom.loaders import examine
-from viewers.dicom.volume import LoadCancelled, LoadResult, Volume, VolumeLoader
+from viewers.dicom.discovery import DiscoveryResult, Rejected, Series
+from viewers.dicom.volume import LoadResult, Volume
+from viewers.identity_views import QtIdentityNotice
+from viewers.imaging_context import ImagingContext, RecordLink
+from viewers.imaging_worker import (
+    LoadRequest,
+    LoadWorker,
+    Prepare,
+    choose_series,
+    make_thumbnail,
+    thumbnail_pixels,
+)
 from viewers.measure import MeasurementDocument
 from viewers.mpr_view import QtMprView
-from viewers.reslice import Plane, Preset, auto_window, provisional_volume
+from viewers.reslice import Plane, Preset
 from viewers.slice_view import QtSliceView, Tool, preset_title
-from viewers.study_browser import THUMB_SIZE, QtStudyBrowser
+from viewers.study_browser import QtStudyBrowser
+from viewers.study_identity import Status
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Prepare", "QtImagingPanel", "ViewMode", "choose_series", "make_thumbnail", "thumbnail_pixels"]
 
 
 class ViewMode:
     SLICE = 0
     MPR = 1
     VOLUME = 2
-
-
-# Turns the paths to open into the paths to load (a trainee's de-identified copy;
-# core/teaching/trainee_imaging.py), on the loading thread: (paths, progress, cancel) -> paths.
-Prepare = Callable[[list[Path], Callable[[int, int], None], threading.Event], list[Path]]
-
-
-@dataclass
-class _Request:
-    paths: list[Path] | None  # discover these, then load the best series
-    series: Series | None  # or load this series of the current discovery
-    cancel: threading.Event
-
-
-def make_thumbnail(series: Series) -> np.ndarray | None:
-    """A small grey picture of a series' middle image (decoded here; call it off the UI thread)."""
-    import pydicom
-
-    if not series.instances:
-        return None
-    instance = series.instances[len(series.instances) // 2]
-    try:
-        ds = pydicom.dcmread(instance.path)
-        pixels = np.asarray(ds.pixel_array)
-    except Exception:
-        return None
-    if pixels.ndim == 4 or (pixels.ndim == 3 and instance.number_of_frames > 1):
-        pixels = pixels[len(pixels) // 2]
-    return thumbnail_pixels(pixels)
-
-
-def thumbnail_pixels(pixels: np.ndarray) -> np.ndarray:
-    step = max(1, max(pixels.shape[:2]) // THUMB_SIZE)
-    small = np.ascontiguousarray(pixels[::step, ::step])
-    if small.ndim == 3:
-        return small.astype(np.uint8)
-    window = auto_window(small.astype(np.float32))
-    scaled = (small.astype(np.float32) - window.low) * (255.0 / window.width)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
-
-
-def choose_series(result: DiscoveryResult) -> Series | None:
-    """The series to show first: a volume before a loop before a picture, then the most images."""
-    best: tuple[tuple[int, float, int], Series] | None = None
-    rank = {"volume": 2, "cine": 1, "secondary_capture": 0}
-    for series in result.all_series():
-        offers = examine(series)
-        if not offers:
-            continue
-        key = (rank.get(offers[0].kind, 0), offers[0].confidence, series.frame_count)
-        if best is None or key > best[0]:
-            best = (key, series)
-    return best[1] if best else None
-
-
-class _LoadWorker(QObject):
-    """Lives on the loading thread; each request runs to its end, or until its cancel event is set."""
-
-    sig_stage = Signal(str)  # "discovering" or "loading"
-    sig_discovered = Signal(object)  # DiscoveryResult
-    sig_started = Signal(object, object)  # provisional Volume, Series
-    sig_slice = Signal(int)
-    sig_progress = Signal(int, int)
-    sig_loaded = Signal(object, object)  # LoadResult, Series
-    sig_cancelled = Signal()
-    sig_failed = Signal(str)
-    sig_thumbnail = Signal(str, object)
-    sig_idle = Signal()
-
-    def __init__(self, prepare: Prepare | None = None) -> None:
-        super().__init__()
-        self.discovery: DiscoveryResult | None = None
-        self.prepare = prepare
-
-    @Slot(object)
-    def run(self, request: _Request) -> None:
-        try:
-            self._run(request)
-        except LoadCancelled:
-            self.sig_cancelled.emit()
-        except Exception as exc:  # nothing a file does may take the app down
-            log.exception("loading failed")
-            self.sig_failed.emit(f"{type(exc).__name__}: {exc}")
-        finally:
-            self.sig_idle.emit()
-
-    def _run(self, request: _Request) -> None:
-        cancel = request.cancel
-        series = request.series
-        if request.paths is not None:
-            paths = request.paths
-            if self.prepare is not None:  # nothing but the prepared copy is ever read
-                self.sig_stage.emit("deidentifying")
-                paths = self.prepare(list(paths), self.sig_progress.emit, cancel)
-                if cancel.is_set():
-                    raise LoadCancelled("cancelled")
-            self.sig_stage.emit("discovering")
-            result = discover(paths, progress=self.sig_progress.emit, cancel=cancel)
-            if cancel.is_set():
-                raise LoadCancelled("cancelled")
-            self.discovery = result
-            self.sig_discovered.emit(result)
-            series = choose_series(result)
-        if series is None:
-            return
-        self.sig_stage.emit("loading")
-        loader = VolumeLoader(series.instances, progress=self.sig_progress.emit, cancel=cancel)
-        self.sig_started.emit(provisional_volume(loader), series)
-        for index, _image in loader.slices():
-            self.sig_slice.emit(index)
-        load = loader.result()
-        self.sig_loaded.emit(load, series)
-        volume = load.volume
-        middle = volume.array[len(volume.array) // 2]
-        self.sig_thumbnail.emit(series.series_instance_uid, thumbnail_pixels(middle))
-        if self.discovery is not None and request.paths is not None:
-            for other in self.discovery.all_series():
-                if cancel.is_set():
-                    return
-                if other is not series:
-                    thumb = make_thumbnail(other)
-                    if thumb is not None:
-                        self.sig_thumbnail.emit(other.series_instance_uid, thumb)
 
 
 class _Relay(QObject):
@@ -184,7 +74,7 @@ class _Relay(QObject):
 
 
 class QtImagingPanel(QWidget):
-    sig_request = Signal(object)  # _Request, to the worker thread
+    sig_request = Signal(object)  # LoadRequest, to the worker thread
     sig_loaded = Signal(object)  # LoadResult
     sig_exported = Signal(object)  # DeidReport
     sig_task_progress = Signal(int, int)  # from report_progress, on any thread
@@ -199,7 +89,9 @@ class QtImagingPanel(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         """``prepare``: every opened path goes through it first (a trainee's de-identifying copy); with
-        it, opening folders, PACS and export are not offered and the names shown are the copy's."""
+        it, opening folders, PACS and export are not offered and the names shown are the copy's.
+
+        Until :meth:`bind_context` the panel is a standalone viewer: whatever is opened is shown."""
         super().__init__(parent)
         self.setObjectName("imagingPanel")
         self.setAcceptDrops(True)
@@ -221,7 +113,10 @@ class QtImagingPanel(QWidget):
         self._target_slice = 0
         self._cancel: threading.Event | None = None
         self._closed = False
-        self._requests = 0  # submitted and not yet finished on the worker
+        # sent to the worker and not yet finished, oldest first: the worker's signals are the oldest's
+        self._queue: deque[LoadRequest] = deque()
+        self._discovery_notes: list[str] = []
+        self.context = ImagingContext(self, self)
         self._mpr_stale = True
         self._volume_stale = True
 
@@ -243,7 +138,7 @@ class QtImagingPanel(QWidget):
 
         self._thread = QThread(self)
         self._thread.setObjectName("imaging-loader")
-        self._worker = _LoadWorker(prepare)
+        self._worker = LoadWorker(prepare)
         self._worker.moveToThread(self._thread)
         self.sig_request.connect(self._worker.run, Qt.ConnectionType.QueuedConnection)
         w = self._worker
@@ -251,11 +146,11 @@ class QtImagingPanel(QWidget):
         w.sig_discovered.connect(self._discovered)
         w.sig_started.connect(self._started)
         w.sig_slice.connect(self._slice_decoded)
-        w.sig_progress.connect(self._progress)
+        w.sig_progress.connect(self._worker_progress)
         w.sig_loaded.connect(self._loaded)
         w.sig_cancelled.connect(self._cancelled)
         w.sig_failed.connect(self._failed)
-        w.sig_thumbnail.connect(self.browser.set_thumbnail)
+        w.sig_thumbnail.connect(self._thumbnail)
         w.sig_idle.connect(self._idle)
         self._thread.start()
         self._relay = _Relay()
@@ -366,9 +261,17 @@ class QtImagingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        self.context_label = QLabel(self)
+        self.context_label.setObjectName("imagingContext")
+        self.context_label.setWordWrap(True)
+        self.context_label.setVisible(False)
+        self.notice = QtIdentityNotice(self)
+        self.notice.sig_link.connect(self.context.ask_link)
         layout.addWidget(self.toolbar)
+        layout.addWidget(self.context_label)
         layout.addWidget(self.progress_box)
         layout.addWidget(self.status)
+        layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
 
     def retranslate(self) -> None:
@@ -410,6 +313,10 @@ class QtImagingPanel(QWidget):
         self.render_button.setText(tr("QtImagingPanel", "Rendering"))
         self.act_cine.setText(tr("QtImagingPanel", "Play"))
         self.cancel_button.setText(tr("QtImagingPanel", "Cancel"))
+        self.notice.retranslate()
+        self.show_context()
+        if not self.notice.isHidden():
+            return
         if not self.busy and self.volume is None and self.prepare is not None:
             self.status.setText(
                 tr("QtImagingPanel", "No study open. The consult's study appears here, de-identified.")
@@ -458,28 +365,44 @@ class QtImagingPanel(QWidget):
     def load_paths(self, paths: Sequence[Path]) -> None:
         """Discover ``paths`` (folders or files) and load the best series; cancels a load in progress."""
         self.source_paths = [Path(p) for p in paths]
-        self._submit(_Request(self.source_paths, None, threading.Event()))
+        self.notice.clear()
+        self._submit(LoadRequest(self.source_paths, None, threading.Event()))
 
-    def load_series(self, series_uid: str) -> None:
-        series = self.discovery.find_series(series_uid) if self.discovery else None
+    def reload(self) -> None:
+        """Open the last opened paths again (after a link was recorded)."""
+        if self.source_paths:
+            self.load_paths(list(self.source_paths))
+
+    def load_series(self, series_key: str) -> None:
+        """Load a series of the current discovery, by its key (or its Series Instance UID)."""
+        series = self.discovery.find_series(series_key) if self.discovery else None
         if series is not None and series is not self.series:
-            self._submit(_Request(None, series, threading.Event()))
+            self._submit(LoadRequest(None, series, threading.Event()))
 
-    def _series_activated(self, series_uid: str) -> None:
-        self.load_series(series_uid)
+    def _series_activated(self, series_key: str) -> None:
+        self.load_series(series_key)
 
-    def _submit(self, request: _Request) -> None:
+    def supersede(self) -> None:
+        """Every request sent before is cancelled, and what it still sends is dropped."""
+        for pending in self._queue:
+            pending.stale = True
+            pending.cancel.set()
+
+    def _submit(self, request: LoadRequest) -> None:
         if self._closed:
             return
-        if self._cancel is not None:
-            self._cancel.set()
+        self.supersede()
         self._cancel = request.cancel
         self.busy = True
-        self._requests += 1
+        self._queue.append(request)
         self.first_slice_shown = False
         self.progress.setRange(0, 0)
         self.progress_box.setVisible(True)
         self.sig_request.emit(request)
+
+    def _stale(self) -> bool:
+        """Whether the worker's signal now arriving is of a superseded request."""
+        return not self._queue or self._queue[0].stale
 
     def cancel(self) -> None:
         if self._cancel is not None:
@@ -487,6 +410,8 @@ class QtImagingPanel(QWidget):
 
     # worker callbacks (UI thread) ------------------------------------------------------------
     def _stage(self, stage: str) -> None:
+        if self._stale():
+            return
         if stage == "deidentifying":
             self.status.setText(tr("QtImagingPanel", "De-identifying the study for teaching…"))
         elif stage == "discovering":
@@ -494,19 +419,46 @@ class QtImagingPanel(QWidget):
         else:
             self.status.setText(tr("QtImagingPanel", "Loading images…"))
 
+    def _worker_progress(self, done: int, total: int) -> None:
+        if not self._stale():
+            self._progress(done, total)
+
+    def _thumbnail(self, key: str, pixels: Any) -> None:
+        if not self._stale():
+            self.browser.set_thumbnail(key, pixels)
+
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
 
-    def _discovered(self, result: DiscoveryResult) -> None:
+    def _discovered(self, found: DiscoveryResult) -> None:
+        """Headers are read: open what belongs in the consult in context, refuse the rest."""
+        if self._stale():
+            return
+        self.drop_study()
+        verdict = self.context.check(found)
+        self.show_context()
+        if verdict.status is Status.REFUSED:
+            self.context.refuse()
+            return
+        result = verdict.result
         self.discovery = result
         self.rejected = list(result.rejected)
         self.browser.set_result(result)
-        if not result.all_series():
-            self.status.setText(tr("QtImagingPanel", "No DICOM images found."))
+        notes = [w.message for w in result.warnings] + self.context.closed_patients_note()
+        series = choose_series(result)
+        if series is None:
+            text = tr("QtImagingPanel", "No DICOM images found.")
+            self.status.setText("\n".join([text, *notes]))
+            return
+        self._discovery_notes = notes
+        others = [s for s in result.all_series() if s is not series]
+        self._submit(LoadRequest(None, series, threading.Event(), others))
 
     def _started(self, volume: Volume, series: Series) -> None:
+        if self._stale():
+            return
         self.series = series
         self.volume = volume
         self.load_result = None
@@ -520,7 +472,8 @@ class QtImagingPanel(QWidget):
         self._target_slice = self.slice_view.index  # the view starts in the middle of a volume
         self._follow_load = False
         self._apply_overlay(series)
-        self.browser.select_series(series.series_instance_uid)
+        self.browser.select_series(series.key)
+        self.show_context()
         if self.annotation_context is not None:
             self.annotation_context.set_series(self._study_uid(series), series.series_instance_uid)
         is_cine = volume.kind == "cine"
@@ -548,6 +501,8 @@ class QtImagingPanel(QWidget):
         self.slice_view.refresh()
 
     def _slice_decoded(self, index: int) -> None:
+        if self._stale():
+            return
         if not self.first_slice_shown:
             self.first_slice_shown = True
             self._follow_load = True
@@ -561,6 +516,8 @@ class QtImagingPanel(QWidget):
             self.mpr_view.refresh()
 
     def _loaded(self, result: LoadResult, series: Series) -> None:
+        if self._stale():
+            return
         self.load_result = result
         self.volume = result.volume
         self.slice_view.update_volume(result.volume)
@@ -577,7 +534,8 @@ class QtImagingPanel(QWidget):
         text = tr("QtImagingPanel", "%1: %2 images (%3)").replace(
             "%1", series.description or series.modality or tr("QtImagingPanel", "Series")
         ).replace("%2", str(len(result.volume.array))).replace("%3", shape)
-        notes = [w.message for w in result.warnings]
+        notes = [*self._discovery_notes, *(w.message for w in result.warnings)]
+        notes[:0] = self.context.load_notes(series)
         if self.rejected:
             notes.append(
                 tr("QtImagingPanel", "%1 file(s) could not be used; see the list.").replace(
@@ -588,37 +546,22 @@ class QtImagingPanel(QWidget):
         self.sig_loaded.emit(result)
 
     def _cancelled(self) -> None:
-        self.status.setText(tr("QtImagingPanel", "Loading cancelled."))
+        if not self._stale():
+            self.status.setText(tr("QtImagingPanel", "Loading cancelled."))
 
     def _failed(self, message: str) -> None:
-        self.status.setText(tr("QtImagingPanel", "Loading failed: %1").replace("%1", message))
+        if not self._stale():
+            self.status.setText(tr("QtImagingPanel", "Loading failed: %1").replace("%1", message))
 
     def _idle(self) -> None:
-        self._requests -= 1
-        if self._requests <= 0:
-            self._requests = 0
+        if self._queue:
+            self._queue.popleft()
+        if not self._queue:
             self.busy = False
             self.progress_box.setVisible(False)
 
     def _apply_overlay(self, series: Series) -> None:
-        ds = series.instances[0].dataset if series.instances else None
-        if ds is None:
-            return
-        left: list[str] = []
-        if self.show_identity or self.prepare is not None:
-            name = str(ds.get("PatientName", "") or "").replace("^", " ").strip()
-            left = [name, str(ds.get("PatientID", "") or "")]
-            sex, birth = str(ds.get("PatientSex", "") or ""), str(ds.get("PatientBirthDate", "") or "")
-            if sex or birth:
-                left.append(" ".join(p for p in (sex, birth) if p))
-        date = str(ds.get("StudyDate", "") or "")
-        right = [
-            str(ds.get("StudyDescription", "") or ""),
-            f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 else date,
-            " ".join(p for p in (series.modality, series.description) if p),
-            str(ds.get("InstitutionName", "") or "") if self.show_identity else "",
-        ]
-        left, right = [t for t in left if t], [t for t in right if t]
+        left, right = self.context.overlay(series)
         self.slice_view.set_overlay(left, right)
         self.mpr_view.set_overlay(left, right)
 
@@ -680,11 +623,8 @@ class QtImagingPanel(QWidget):
         return context
 
     def _study_uid(self, series: Series) -> str:
-        for patient in self.discovery.patients if self.discovery is not None else []:
-            for study in patient.studies:
-                if any(s is series for s in study.series):
-                    return study.study_instance_uid
-        return ""
+        study = self.discovery.study_of(series) if self.discovery is not None else None
+        return study.study_instance_uid if study is not None else ""
 
     def _ensure_volume_view(self) -> None:
         if self.volume_view is None:
@@ -780,12 +720,70 @@ class QtImagingPanel(QWidget):
 
         threading.Thread(target=work, name="imaging-task", daemon=True).start()
 
+    # the consult context -----------------------------------------------------------------------
+    def bind_context(self, context: ConsultContext, record_link: RecordLink | None = None) -> None:
+        """Follow ``context``: show whose consult it is, open only its patient's studies, clear on a
+        change of patient or the end of the consult. ``record_link`` records a study link with the
+        backend (without it another patient's study is only refused)."""
+        self.context.bind(context, record_link)
+
+    def show_context(self) -> None:
+        self.context.show()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def loading(self) -> bool:
+        return bool(self._queue)
+
+    def clear_study(self, message: str | None = None) -> None:
+        """Let go of the study: loading stops, volumes, headers, views, thumbnails and corner text go,
+        and no DICOM dataset is held any more; ``message`` says why in the status line."""
+        self.supersede()
+        self.source_paths = []
+        self.drop_study()
+        self.context.cleared(message)
+
+    def drop_study(self) -> None:
+        self.discovery = None
+        self.series = None
+        self.volume = None
+        self.load_result = None
+        self.rejected = []
+        self._discovery_notes = []
+        self.first_slice_shown = False
+        self._follow_load = False
+        self.browser.clear()
+        self.slice_view.stop_cine()
+        self.act_cine.setChecked(False)
+        self.act_cine.setVisible(False)
+        self.act_export.setEnabled(False)
+        for view in (self.slice_view, self.mpr_view):
+            view.set_overlay([], [])
+            view.set_volume(None)
+        self.document.clear()
+        self.document.set_volume(None)
+        if self.volume_view is not None:
+            self.volume_view.set_volume(None)
+        self._mpr_stale = self._volume_stale = True
+        if self.annotation_context is not None:
+            self.annotation_context.set_series("", "")
+
+    def identity_strings(self) -> list[str]:
+        """What the panel paints in its corners and the identity of every DICOM header it holds (for
+        tests that look for a patient's identity anywhere in the window)."""
+        return self.context.identity_strings()
+
     # lifecycle -------------------------------------------------------------------------------
     def close_model(self) -> None:
         """Cancel loading, stop the thread, close the views; twice is harmless."""
         if self._closed:
             return
         self._closed = True
+        self.context.unbind()
+        self.supersede()
         self.cancel()
         self._thread.quit()
         self._thread.wait(10_000)

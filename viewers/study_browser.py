@@ -11,7 +11,7 @@ from core.i18n import tr
 from viewers.dicom.discovery import DiscoveryResult, Rejected
 
 THUMB_SIZE = 64
-SERIES_UID_ROLE = Qt.ItemDataRole.UserRole + 1
+SERIES_UID_ROLE = Qt.ItemDataRole.UserRole + 1  # the series' key (its UID unless another patient shares it)
 
 
 def thumbnail_image(pixels: np.ndarray) -> QImage:
@@ -28,7 +28,7 @@ def _date(value: str) -> str:
 
 
 class QtStudyBrowser(QWidget):
-    sig_series_activated = Signal(str)  # SeriesInstanceUID
+    sig_series_activated = Signal(str)  # the series' key (discovery.Series.key)
 
     def __init__(self, show_identity: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,11 +91,11 @@ class QtStudyBrowser(QWidget):
                             "%1", str(series.instance_count)
                         ).replace("%2", str(frames))
                     item = QTreeWidgetItem([f"{series.modality or '?'} · {title}", count_text])
-                    item.setData(0, SERIES_UID_ROLE, series.series_instance_uid)
+                    item.setData(0, SERIES_UID_ROLE, series.key)
                     item.setToolTip(0, series.series_instance_uid)
                     item.setSizeHint(0, QSize(THUMB_SIZE, THUMB_SIZE + 4))
                     s_item.addChild(item)
-                    self.series_items[series.series_instance_uid] = item
+                    self.series_items[series.key] = item
         self.set_rejected(result.rejected)
         self.tree.expandAll()
 
@@ -122,8 +122,8 @@ class QtStudyBrowser(QWidget):
         children = (self.rejected_item.child(k) for k in range(self.rejected_item.childCount()))
         return [child.text(0) for child in children if child is not None]
 
-    def set_thumbnail(self, series_uid: str, pixels: np.ndarray) -> None:
-        item = self.series_items.get(series_uid)
+    def set_thumbnail(self, series_key: str, pixels: np.ndarray) -> None:
+        item = self.series_items.get(series_key)
         if item is not None:
             pixmap = QPixmap.fromImage(thumbnail_image(pixels)).scaled(
                 THUMB_SIZE,
@@ -133,8 +133,8 @@ class QtStudyBrowser(QWidget):
             )
             item.setIcon(0, QIcon(pixmap))
 
-    def select_series(self, series_uid: str) -> None:
-        item = self.series_items.get(series_uid)
+    def select_series(self, series_key: str) -> None:
+        item = self.series_items.get(series_key)
         if item is not None:
             self.tree.setCurrentItem(item)
 

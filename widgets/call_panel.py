@@ -8,6 +8,7 @@ touches the session or the loop itself.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
@@ -191,7 +192,10 @@ class QtCallPanel(QWidget):
         self.source_button.setMenu(self.source_menu)
         self.hang_up_button = QPushButton()
         self.hang_up_button.setObjectName("callHangUp")
-        self.hang_up_button.clicked.connect(controller.hang_up)
+        self.hang_up_button.clicked.connect(self._hang_up_clicked)
+        self._lock_hidden = False  # the screen is locked: the call goes on, the panel shows none of it
+        # Set by the composition: why hanging up now needs a second thought (None: it does not).
+        self.leave_warning: Callable[[], str | None] | None = None
         self.hang_up_button.setStyleSheet(
             "#callHangUp { background: #c0392b; color: white; border-radius: 4px; padding: 4px 14px; }"
             "#callHangUp:disabled { background: #6b4b48; color: #bbb; }"
@@ -311,11 +315,21 @@ class QtCallPanel(QWidget):
     def state(self) -> str:
         return self._state
 
+    def set_hidden_for_lock(self, hidden: bool) -> None:
+        """While the workstation is locked the call goes on, but no frame of it is shown or kept here."""
+        if hidden == self._lock_hidden:
+            return
+        self._lock_hidden = hidden
+        self._on_state(self._state)
+
     def _on_state(self, state: str) -> None:
         previous, self._state = self._state, state
         if state == CONNECTED and self._connected_at is None:
             self._connected_at = time.monotonic()
-        if state in (CONNECTING, CONNECTED, RECONNECTING):
+        if self._lock_hidden:
+            self.remote_view.set_source(None)
+            self.local_view.set_source(None)
+        if state in (CONNECTING, CONNECTED, RECONNECTING) and not self._lock_hidden:
             self.remote_view.set_source(self.controller.take_remote_frame)
             self.local_view.set_source(self.controller.take_local_frame)
             self._clock.start()
@@ -344,6 +358,15 @@ class QtCallPanel(QWidget):
         self.timer_label.setText(format_duration(elapsed))
 
     # controls --------------------------------------------------------------------------------
+    def _hang_up_clicked(self) -> None:
+        warning = self.leave_warning() if self.leave_warning is not None else None
+        if warning is None:
+            self.controller.hang_up()
+            return
+        from widgets.confirm import confirm_then
+
+        confirm_then(self, warning, tr("CallPanel", "Hang up anyway?"), self.controller.hang_up)
+
     def _join_clicked(self) -> None:
         self.sig_join.emit()
 
@@ -425,6 +448,11 @@ class QtCallPanel(QWidget):
                 RECONNECTING: tr("CallPanel", "Video paused while the connection recovers"),
             }.get(state, tr("CallPanel", "No video"))
         )
+        if self._lock_hidden:
+            self.remote_view.set_placeholder(tr("CallPanel", "The workstation is locked"))
+        if self.overlay is not None:
+            # The guidance belongs on a live picture: it leaves the video when the call ends.
+            self.overlay.setVisible(in_call and not self._lock_hidden)
         self.stage.large.setVisible(True)
         self.stage.small.setVisible(in_call and not self.receive_only)
         if not in_call:

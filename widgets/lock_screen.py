@@ -1,4 +1,10 @@
-"""The inactivity lock: covers the whole window (no patient data shows) until the password is given."""
+"""The lock screen: over the whole window until the password is given.
+
+It covers a window whose panels have already let go of the patient (the consult context ends with
+reason ``locked``), so nothing with identity is behind it. It says why it locked (by hand or after
+inactivity) and whether an alarm is active, with its priority and without identity: a lock never
+silences an alarm, and whoever walks up must know to unlock and look.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,10 @@ class QtLockScreen(QWidget):
         self.unlock.clicked.connect(self._submit)
         self.sign_out = QPushButton()
         self.sign_out.clicked.connect(self.sig_sign_out.emit)
+        self.alarm = QLabel()
+        self.alarm.setObjectName("lockAlarm")
+        self.alarm.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.alarm.hide()
         self.error = QLabel()
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error.setStyleSheet("color: #ff7b72;")
@@ -42,6 +52,7 @@ class QtLockScreen(QWidget):
         layout.addStretch(2)
         layout.addWidget(self.title)
         layout.addWidget(self.who)
+        layout.addWidget(self.alarm)
         layout.addLayout(row)
         layout.addWidget(self.error)
         bottom = QHBoxLayout()
@@ -60,15 +71,15 @@ class QtLockScreen(QWidget):
         self.sign_out.setText(tr("LockScreen", "Sign out"))
         self.password.setPlaceholderText(tr("LockScreen", "Password"))
 
-    def show_locked(self, who: str, minutes: int) -> None:
-        self.who.setText(
-            tr(
+    def show_locked(self, who: str, minutes: int, manual: bool = False) -> None:
+        if manual:
+            text = tr("LockScreen", "%1 locked the workstation. Enter your password to continue.")
+        else:
+            text = tr(
                 "LockScreen",
                 "%1 - locked after %2 minutes without activity. Enter your password to continue.",
             )
-            .replace("%1", who)
-            .replace("%2", str(minutes))
-        )
+        self.who.setText(text.replace("%1", who).replace("%2", str(minutes)))
         self.error.clear()
         self.password.clear()
         parent = self.parentWidget()
@@ -77,6 +88,29 @@ class QtLockScreen(QWidget):
         self.show()
         self.raise_()
         self.password.setFocus()
+
+    def show_alarm(self, priority: str | None, count: int = 0) -> None:
+        """Whether an alarm is active at this workstation, and its priority; never whose it is."""
+        if priority is None:
+            self.alarm.hide()
+            return
+        names = {
+            "high": tr("LockScreen", "HIGH priority"),
+            "medium": tr("LockScreen", "medium priority"),
+            "low": tr("LockScreen", "low priority"),
+        }
+        colours = {"high": "#ff5252", "medium": "#ffd54f", "low": "#4fc3f7"}
+        self.alarm.setText(
+            tr("LockScreen", "Alarm active (%1, %2 in all): unlock to see it.")
+            .replace("%1", names.get(priority, priority))
+            .replace("%2", str(count))
+        )
+        background = colours.get(priority, "#ff5252")
+        self.alarm.setStyleSheet(
+            f"font-size: 18px; font-weight: 700; color: #0d1117; background: {background};"
+            " padding: 8px; border-radius: 4px;"
+        )
+        self.alarm.show()
 
     def wrong_password(self) -> None:
         self.error.setText(tr("LockScreen", "Wrong password."))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.i18n import tr
 from widgets.class_strip import QtRecIndicator
+from widgets.worklist_panel import patient_label
 
 if TYPE_CHECKING:
     from core.worklist.model import ConsultItem
@@ -105,7 +106,7 @@ class QtTraineeFollow(QFrame):
         for item in self.items:
             row = QListWidgetItem(self._describe(item))
             row.setData(Qt.ItemDataRole.UserRole, item.id)
-            row.setToolTip(f"{item.patient.name} - {item.question}")
+            row.setToolTip(f"{patient_label(item)} - {item.question}")
             self.sessions.addItem(row)
             if item.id in (selected, self.following):
                 row.setSelected(True)
@@ -129,7 +130,7 @@ class QtTraineeFollow(QFrame):
 
     def _describe(self, item: ConsultItem) -> str:
         teacher = item.accepted_by or "-"
-        text = f"{item.patient.name} - {item.question}"
+        text = f"{patient_label(item)} - {item.question}"
         if len(text) > 90:
             text = text[:89] + "…"
         line = tr("TraineeFollow", "%1 (%2, with %3)")

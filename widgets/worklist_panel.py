@@ -1,4 +1,7 @@
-"""The worklist: live consultation requests, their waiting time against target, and what one can do."""
+"""The worklist: live consultation requests, their waiting time against target, and what one can do.
+
+An open request the backend withholds the identity of (a specialist who has not accepted it) shows as
+"Female, 60-69 — question": no name, patient id or birth date reaches the workstation before accepting."""
 
 from __future__ import annotations
 
@@ -61,6 +64,38 @@ def study_text(item: ConsultItem, study: tuple[str, float, str] | None) -> str:
 
 
 STUDY_COLOURS = {"ready": "#3fb950", "failed": "#ff7b72", "downloading": "#58a6ff"}
+QUESTION_CHARS = 80  # of the question shown in the Patient column of a withheld item
+
+
+def sex_text(sex: str) -> str:
+    return {
+        "F": tr("Worklist", "Female"),
+        "M": tr("Worklist", "Male"),
+        "O": tr("Worklist", "Other sex"),
+    }.get(sex, tr("Worklist", "Sex unknown"))
+
+
+def summary_text(item: ConsultItem) -> str:
+    """What may be said of a patient whose identity the backend withheld: "Female, 60-69"."""
+    sex = item.summary.sex if item.summary else item.patient.sex
+    band = item.summary.age_band if item.summary else None
+    age = band or tr("Worklist", "age unknown")
+    return tr("Worklist", "%1, %2").replace("%1", sex_text(sex)).replace("%2", age)
+
+
+def patient_label(item: ConsultItem) -> str:
+    """Who the consult is about, as far as this reader may know: the name, else the summary."""
+    return summary_text(item) if item.withheld else item.patient.name
+
+
+def patient_text(item: ConsultItem) -> str:
+    """The Patient column: "Name (ID)"; for a withheld identity "Female, 60-69 — question"."""
+    if not item.withheld:
+        return f"{item.patient.name} ({item.patient.patient_id})"
+    question = " ".join(item.question.split())
+    if len(question) > QUESTION_CHARS:
+        question = question[: QUESTION_CHARS - 1] + "…"
+    return tr("Worklist", "%1 — %2").replace("%1", summary_text(item)).replace("%2", question)
 
 
 class QtWorklistPanel(QWidget):
@@ -100,7 +135,7 @@ class QtWorklistPanel(QWidget):
         self.details.setWordWrap(True)
         self.details.setStyleSheet("padding: 4px; background: #22262c;")
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.table.itemDoubleClicked.connect(lambda _item: self._emit_selected(self.sig_open))
+        self.table.itemDoubleClicked.connect(lambda _item: self._open_selected())
         self.empty = QtEmptyState(
             lambda: tr("Worklist", "No consultation requests"),
             lambda: self.model.error or tr("Worklist", "New requests appear here as soon as they are sent."),
@@ -112,11 +147,12 @@ class QtWorklistPanel(QWidget):
         self.accept_button.clicked.connect(lambda: self._emit_selected(self.sig_accept))
         self.start_button = QPushButton()
         self.start_button.clicked.connect(lambda: self._emit_selected(self.sig_start))
+        self.outcome_dialog: QInputDialog | None = None
         self.close_button = QPushButton()
         self.answer_button = QPushButton()
         self.answer_button.setObjectName("worklistAnswer")
         self.answer_button.clicked.connect(lambda: self._emit_selected(self.sig_answer))
-        self.close_button.clicked.connect(self._ask_outcome)
+        self.close_button.clicked.connect(lambda: self._ask_outcome())
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.sig_refresh.emit)
         self.request_button = QPushButton()
@@ -176,7 +212,7 @@ class QtWorklistPanel(QWidget):
         for row, item in enumerate(items):
             cells = [
                 urgency_text(item.urgency),
-                f"{item.patient.name} ({item.patient.patient_id})",
+                patient_text(item),
                 specialty_text(item.specialty),
                 "",
                 state_text(item.state),
@@ -246,7 +282,11 @@ class QtWorklistPanel(QWidget):
         if item is None:
             self.details.setText(tr("Worklist", "Select a request to see its question."))
         else:
-            lines = [f"<b>{item.patient.name}</b> - {item.question}"]
+            if item.withheld:
+                lines = [f"<b>{html.escape(summary_text(item))}</b> - {html.escape(item.question)}"]
+                lines.append(tr("Worklist", "The patient's identity is shown once you accept the request."))
+            else:
+                lines = [f"<b>{item.patient.name}</b> - {item.question}"]
             lines.append(tr("Worklist", "Requested by %1").replace("%1", item.requested_by))
             if item.accepted_by:
                 lines.append(tr("Worklist", "Accepted by %1").replace("%1", item.accepted_by))
@@ -260,22 +300,48 @@ class QtWorklistPanel(QWidget):
         self.close_button.setEnabled(self.can_close and state in ("accepted", "in_session", "answered"))
         self.answer_button.setEnabled(self.can_close and state in ("accepted", "in_session"))
 
+    def _open_selected(self) -> None:
+        """Open the selected consult, unless its identity is withheld (not accepted yet): there is no
+        patient to show and nothing of its record to read until the specialist accepts it."""
+        item = self.selected()
+        if item is not None and not item.withheld:
+            self.sig_open.emit(item.id)
+
     def _emit_selected(self, signal: SignalInstance) -> None:
         consult_id = self.selected_id()
         if consult_id is not None:
             signal.emit(consult_id)
 
-    def _ask_outcome(self) -> None:
+    def _ask_outcome(self, why_not: str = "", text: str = "") -> QInputDialog | None:
+        """Ask for the outcome (not modal to the app: the call goes on); an empty one is not saved, and
+        the dialog comes back saying why rather than closing the consult without a word."""
         item = self.selected()
         if item is None:
-            return
-        outcome, ok = QInputDialog.getMultiLineText(
-            self,
-            tr("Worklist", "Close consultation"),
-            tr("Worklist", "Outcome for %1:").replace("%1", item.patient.name),
-        )
-        if ok and outcome.strip():
-            self.sig_close.emit(item.id, outcome.strip())
+            return None
+        dialog = QInputDialog(self)
+        dialog.setObjectName("outcomeDialog")
+        dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        dialog.setWindowTitle(tr("Worklist", "Close consultation"))
+        label = tr("Worklist", "Outcome for %1:").replace("%1", patient_label(item))
+        dialog.setLabelText(f"{why_not}\n\n{label}" if why_not else label)
+        dialog.setTextValue(text)
+
+        def done() -> None:
+            outcome = dialog.textValue().strip()
+            if outcome:
+                self.sig_close.emit(item.id, outcome)
+            else:
+                why = tr(
+                    "Worklist",
+                    "An empty outcome cannot be saved: the record must say what was decided "
+                    "(for example: treated locally, transferred, follow-up in 2 weeks).",
+                )
+                self._ask_outcome(why)
+
+        dialog.accepted.connect(done)
+        dialog.open()
+        self.outcome_dialog = dialog
+        return dialog
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

@@ -76,7 +76,7 @@ def document_for(link: BackendLink) -> AnnotationDocument:
             return
 
         def replay(records: list[dict[str, Any]]) -> None:
-            if opened[-1] == consult_id:
+            if opened and opened[-1] == consult_id:
                 for record in records:
                     doc.apply_remote(record.get("op"))
 
@@ -86,8 +86,15 @@ def document_for(link: BackendLink) -> AnnotationDocument:
             lambda error: log.warning("annotations of consult %s not loaded: %s", consult_id, error),
         )
 
+    def context_ended(reason: str) -> None:
+        """No annotation outlives its consult on screen (the backend keeps the record): the page is
+        cleared, and reopening the consult (after a lock, say) loads the record again."""
+        doc.reset()
+        opened.clear()
+
     link.sign_in_state.changed.connect(signed_in)
     link.sig_consult_opened.connect(consult_opened)
+    link.ws.context.ended.connect(context_ended)
     doc.op_emitted.connect(to_outbox)
     return doc
 
@@ -102,6 +109,7 @@ def attach_to_call(link: BackendLink, session: Any) -> object:
         session,
         to_doc=link.bridge.post,
         to_loop=lambda fn: loop.call_soon_threadsafe(fn),
+        consult_id=link.ws.context.consult_id,
     )
 
 

@@ -3,6 +3,10 @@ its key images, fetched from the site archive the study was sent to (issue 10).
 
 ``wire_answers(link, window)`` is called by the composition (app.workstation.compose) next to
 ``wire_prefetch``; ``link`` and ``window`` are used by duck typing, and Qt is imported only inside.
+
+Both follow the consult context: the answer dialog is emptied and hidden when the consult ends (closed,
+switched, sign-out, lock), and the specialist's composer closes on sign-out or lock; a key image is
+taken only from a study of the consult's patient.
 """
 
 from __future__ import annotations
@@ -63,9 +67,22 @@ def wire_answers(link: Any, window: Any) -> Any | None:
     dialog.retranslate()
     window.sig_closed.connect(dialog.view.close_view)
 
+    def ended(_reason: str) -> None:
+        """The consult left the context: nothing of its answer stays on screen or in the view."""
+        view = dialog.view
+        dialog.hide()
+        view.item = None
+        view.images = {}
+        view.thumbs.clear()
+        view.preview.clear()
+        view.retranslate()
+
+    ws.context.ended.connect(ended)
+    window.sig_closed.connect(lambda: ws.context.ended.disconnect(ended))
+
     def on_opened(consult_id: int) -> None:
         item = link.worklist.get(consult_id)
-        if item is None or not item.answer_text:
+        if item is None or not item.answer_text or not _in_context(ws, consult_id):
             return
         dialog.view.show_consult(item)
         endpoint = pick_endpoint(list(ws.site.pacs), item.study_source)
@@ -76,6 +93,26 @@ def wire_answers(link: Any, window: Any) -> Any | None:
 
     link.sig_consult_opened.connect(on_opened)
     return dialog
+
+
+def _in_context(ws: Any, consult_id: int) -> bool:
+    """Whether ``consult_id`` is the consult in context (or the context does not say which it is)."""
+    context = ws.context
+    return context.consult is not None and context.consult_id in (None, consult_id)
+
+
+def _of_patient(item: Any, source: Any) -> bool:
+    """Whether the DICOM header ``source`` is of the consult ``item``'s patient."""
+    from core.consult.identity import same_patient
+
+    match = same_patient(
+        item.patient,
+        str(source.get("PatientID", "") or ""),
+        str(source.get("PatientName", "") or ""),
+        str(source.get("PatientBirthDate", "") or ""),
+        str(source.get("IssuerOfPatientID", "") or ""),
+    )
+    return match.same
 
 
 def _imaging(window: Any) -> Any | None:
@@ -108,6 +145,16 @@ def wire_answer_composer(link: Any, window: Any) -> Any | None:
 
     holder = Holder()
 
+    def ended(reason: str) -> None:
+        from core.consult.context import LOCKED, SIGNED_OUT
+
+        if reason in (SIGNED_OUT, LOCKED) and holder.composer is not None:
+            holder.composer.reject()  # its key images are the patient's: not left on a locked screen
+            holder.composer = None
+
+    ws.context.ended.connect(ended)
+    window.sig_closed.connect(lambda: ws.context.ended.disconnect(ended))
+
     def capture() -> Any:
         view = getattr(_imaging(window), "slice_view", None)
         if view is None or getattr(view, "volume", None) is None:
@@ -131,6 +178,9 @@ def wire_answer_composer(link: Any, window: Any) -> Any | None:
             source = instances[0].dataset if instances else None
             if images and (source is None or str(source.get("StudyInstanceUID", "")) != item.study_uid):
                 composer.fail(tr("Answer", "The image shown is not from this consult's study."))
+                return
+            if images and not _of_patient(item, source):
+                composer.fail(tr("Answer", "The image shown is not of this consult's patient."))
                 return
             endpoints = [e for e in ws.site.pacs if e.kind == "dicomweb"]
             endpoint = pick_endpoint(endpoints, item.study_source)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject
 
 from app.wiring.annotations import document_for
 from core.config.roles import PanelId, Role
+from core.consult.context import LOCKED
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -41,9 +42,11 @@ class CallWiring(QObject):
         self._closed = False
         link.sig_consult_opened.connect(self._consult_opened)
         link.sig_signed_out.connect(self._signed_out)
+        window.ws.context.ended.connect(self._context_ended)
         panel.sig_join.connect(self.join)
         panel.controller.sig_state.connect(self._call_state)
         window.sig_closed.connect(self.close)
+        self._context = window.ws.context
 
     def _call_state(self, state: str) -> None:
         """The accepting specialist's call connected: the consult is in session (trainees of the
@@ -63,6 +66,7 @@ class CallWiring(QObject):
         )
 
     def _consult_opened(self, consult_id: int) -> None:
+        self.panel.set_hidden_for_lock(False)
         if self.window.ws.role not in CALL_ROLES:
             return
         if consult_id != self.consult_id and self.panel.controller.state in ("connecting", "connected"):
@@ -100,6 +104,18 @@ class CallWiring(QObject):
             controller.audio_source = audio
         controller.start(lambda: client.signal_url(consult_id), self.window.ws.site.rtc_ice_servers())
 
+    def _context_ended(self, reason: str) -> None:
+        """The consult left the context. A lock keeps the call but the panel shows none of it (no
+        video, no overlay) until the user is back; any other end hangs up: a call belongs to its
+        consult."""
+        if reason == LOCKED:
+            self.panel.set_hidden_for_lock(True)
+            self.panel.offer_call(None)  # the offer names the patient; it comes back on unlock
+            return
+        self.consult_id = None
+        self.panel.controller.hang_up()
+        self.panel.offer_call(None)
+
     def _signed_out(self) -> None:
         self.consult_id = None
         self.panel.controller.hang_up()
@@ -110,6 +126,7 @@ class CallWiring(QObject):
         if self._closed:
             return
         self._closed = True
+        self._context.ended.disconnect(self._context_ended)
         self.panel.close_panel()
         if self.bedside is not None:
             self.bedside.close()
@@ -130,6 +147,9 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
             # (a trainee following sees the same, view only until the instructor hands a tool over)
             panel.attach_annotations(document_for(link), on_local=window.ws.role in BEDSIDE_ROLES)
         CallWiring(window, link, panel)  # owned by the panel (Qt parent)
+        from app.leaving import leave_warning
+
+        panel.leave_warning = lambda: leave_warning(window, link)
         from app.wiring.classroom import attach_class
 
         attach_class(window, link, panel)  # issue 11: the live class at each site, owned by the panel

@@ -2,7 +2,12 @@
 
 `panels(link)` returns the panel factories this capability contributes; `app.panels` gathers them.
 The panel is built after the window's first paint (pydicom and the views are not start-up costs).
-In demo mode it opens a synthetic CT written once into the user's data folder, in the background.
+It is bound to the consult context (``ws.context``): it shows whose consult it is, opens only that
+patient's studies (another patient's only through an audited link, recorded by the backend's
+``POST /consults/{id}/study-links``) and clears itself when the patient changes or the consult ends.
+In demo mode it opens a synthetic CT written once into the user's data folder, in the background, and
+only while the demo's CT consult (Zhang Wei, CT-2026-0042) is in context: never before sign-in, never
+in another patient's consult.
 
 Roles that may not see identities (trainees) get a panel that loads only de-identified copies
 (core/teaching/trainee_imaging.py, a cache of their own): the consult's study when the trainee opens it (from
@@ -11,6 +16,8 @@ this machine's prefetch cache, else from PACS), and the demo study; nothing else
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +29,24 @@ if TYPE_CHECKING:
     from app.context import Workstation
     from app.main_window import MainWindow, PanelFactory
     from app.services import BackendLink
+    from core.consult.context import OpenConsult
     from core.teaching.trainee_imaging import Pseudonyms, TraineeImagingCache
+    from viewers.imaging_context import RecordLink
+    from viewers.imaging_panel import QtImagingPanel
+    from viewers.study_identity import StudyLink
+
+log = logging.getLogger(__name__)
 
 DEMO_CT_SHAPE = (120, 256, 256)  # slices, rows, columns
 DEMO_CT_SPACING = (0.9, 0.9, 2.0)  # x, y, z in mm
 
 
-DEMO_CT_VERSION = "chest-1"
+DEMO_CT_VERSION = "chest-2"
+# the demo worklist's CT consult (backend/demo.py; the backend is not imported by the desktop)
+DEMO_STUDY_UID = "1.2.826.0.1.3680043.10.1234.1"
+DEMO_PATIENT_ID = "CT-2026-0042"
+DEMO_PATIENT_NAME = "Zhang^Wei"
+DEMO_BIRTH_DATE = "19610314"
 
 
 def demo_ct_folder(data_dir: Path) -> Path:
@@ -47,8 +65,11 @@ def demo_ct_folder(data_dir: Path) -> Path:
             spacing=DEMO_CT_SPACING,
             shuffle_names=False,
             anatomy="chest",
-            patient_name="Zhang^Wei",
-            patient_id="CT-2026-0042",  # the demo worklist's CT consult (backend/demo.py)
+            patient_name=DEMO_PATIENT_NAME,
+            patient_id=DEMO_PATIENT_ID,
+            patient_birth_date=DEMO_BIRTH_DATE,
+            patient_sex="M",
+            study_uid=DEMO_STUDY_UID,
             study_description="CT chest with contrast",
         )
         marker.write_text(DEMO_CT_VERSION + "\n", encoding="utf-8")
@@ -66,6 +87,59 @@ def annotation_document(link: BackendLink | None) -> Any:
     return document_for(link)
 
 
+def is_demo_consult(consult: OpenConsult | None) -> bool:
+    """The demo's CT consult: its study, or (a consult that names no study) its patient."""
+    from core.consult.identity import same_patient
+
+    if consult is None:
+        return False
+    if consult.study_uid:
+        return consult.study_uid == DEMO_STUDY_UID
+    return same_patient(consult.patient, DEMO_PATIENT_ID, DEMO_PATIENT_NAME, DEMO_BIRTH_DATE).same
+
+
+def open_demo_ct(ws: Workstation, panel: QtImagingPanel) -> None:
+    """Write (once) and open the demo CT, if the demo's CT consult is still in context by then."""
+    from core.i18n import tr
+
+    consult = ws.context.consult
+    panel.status.setText(tr("QtImagingPanel", "Preparing the demo CT study…"))
+
+    def ready(folder: object) -> None:
+        if isinstance(folder, Path) and ws.context.consult == consult and not panel.closed:
+            panel.load_paths([folder])
+
+    panel.run_in_background(lambda: demo_ct_folder(ws.paths.data_dir), ready)
+
+
+def _wire_demo(ws: Workstation, panel: QtImagingPanel) -> None:
+    """Open the demo CT whenever its consult comes into context (and now, if it is there)."""
+
+    def opened(consult: OpenConsult) -> None:
+        if is_demo_consult(consult) and not panel.closed:
+            open_demo_ct(ws, panel)
+
+    ws.context.opened.connect(opened)
+    panel.destroyed.connect(lambda *_: ws.context.opened.disconnect(opened))
+    if is_demo_consult(ws.context.consult):
+        open_demo_ct(ws, panel)
+
+
+def link_recorder(ws: Workstation, link: BackendLink) -> RecordLink:
+    """Records a study link with the backend (the audit chain), for the consult in context."""
+
+    def record(study_link: StudyLink, done: Callable[[object], None]) -> None:
+        client = link.client
+        consult_id = ws.context.consult_id or link.conversation.consult_id
+        if client is None or consult_id is None or link.sign_in_state.user is None:
+            done(RuntimeError("not signed in to the backend"))
+            return
+        log.info("study link to consult %s: study %s", consult_id, study_link.study_uids)
+        link.bridge.call(client.link_study(consult_id, study_link.body()), done, done)
+
+    return record
+
+
 def _imaging_panel(window: MainWindow, link: BackendLink | None = None) -> QWidget:
     from app.main_window import empty_state_texts
     from widgets.deferred_panel import QtDeferredPanel
@@ -75,7 +149,6 @@ def _imaging_panel(window: MainWindow, link: BackendLink | None = None) -> QWidg
     trainee = _LazyTraineeCache(ws) if not ws.permissions.see_identity else None
 
     def build() -> QWidget:
-        from core.i18n import tr
         from viewers.imaging_panel import QtImagingPanel
 
         prepare = None
@@ -93,12 +166,10 @@ def _imaging_panel(window: MainWindow, link: BackendLink | None = None) -> QWidg
         document = annotation_document(link)
         if document is not None:  # landmarks, trajectories, planes and labels shared with the other site
             panel.attach_annotations(document)
-        if ws.demo:
-            panel.status.setText(tr("QtImagingPanel", "Preparing the demo CT study…"))
-            panel.run_in_background(
-                lambda: demo_ct_folder(ws.paths.data_dir),
-                lambda folder: panel.load_paths([folder]) if isinstance(folder, Path) else None,
-            )
+        # only the consult's patient's studies; a participant may link another's, audited by the backend
+        panel.bind_context(ws.context, link_recorder(ws, link) if link is not None else None)
+        if ws.demo and trainee is None:  # a trainee's demo study comes with the consult (below)
+            _wire_demo(ws, panel)
         return panel
 
     holder = QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.IMAGING)))
@@ -168,6 +239,9 @@ def _wire_trainee_study(window: MainWindow, link: BackendLink, holder: Any, lazy
         if not hasattr(imaging, "load_paths"):
             return
         refresh_pseudonyms()
+        if ws.demo and uid == DEMO_STUDY_UID:  # the demo's study is this machine's synthetic CT
+            open_demo_ct(ws, imaging)
+            return
         prefetched = StudyCache(ws.paths.cache_dir / "studies").path_for(uid, touch=False)
         if prefetched is not None:  # this machine has it: the panel copies it before reading it
             imaging.load_paths([prefetched])

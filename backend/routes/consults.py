@@ -1,5 +1,8 @@
 """The worklist: consult requests and their state machine open -> accepted -> in_session -> closed.
 
+Who may see a consult is `visible_clause`; how much of its patient they see is backend/access.py's rule
+(a specialist deciding whether to accept an open consult reads a summary, backend/views.py).
+
 Store-and-forward (backend/routes/store_forward.py) adds accepted | in_session -> answered -> closed."""
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend import audit
+from backend.access import identity_view
 from backend.db import execute_rowcount
 from backend.deps import (
     ClinicalUser,
@@ -45,11 +49,16 @@ def visible_clause(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def is_visible(session: Session, consult_id: int, user: User) -> bool:
+    """Whether `user` may see the consult at all (the worklist rules)."""
+    found = session.scalar(select(Consult.id).where(Consult.id == consult_id, visible_clause(user)))
+    return found is not None
+
+
 def load_visible(session: Session, consult_id: ConsultId, user: User) -> Consult:
     """The consult if `user` may see it: 404 when it does not exist, 403 when it is not theirs."""
     consult = _existing(session, consult_id)
-    visible = session.scalar(select(Consult.id).where(Consult.id == consult_id, visible_clause(user)))
-    if visible is None:
+    if not is_visible(session, consult_id, user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not your consult")
     return consult
 
@@ -109,7 +118,14 @@ def list_consults(
 def get_consult(consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
         consult = load_visible(session, consult_id, user)
-        audit.by_user(session, "record.access", user, client_address(request), consult_id=consult.id)
+        audit.by_user(
+            session,
+            "record.access",
+            user,
+            client_address(request),
+            consult_id=consult.id,
+            details={"identity": identity_view(consult, user)},
+        )
         return _out(state, consult, user)
 
 

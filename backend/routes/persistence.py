@@ -1,4 +1,7 @@
-"""Notes, chat and annotation operations: idempotent on the client's op_id (an outbox may resend)."""
+"""Notes, chat and annotation operations: idempotent on the client's op_id (an outbox may resend).
+
+Only the consult's participants read them as written and trainees pseudonymised; anyone else is refused
+and the refusal audited (backend/access.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import audit
+from backend.access import identity_refused, is_participant
 from backend.audit import canonical_json
 from backend.deps import ClinicalUser, ConsultId, Participant, StateDep, client_address
 from backend.models import Consult, RoomRecord, User
-from backend.routes.consults import load_visible
+from backend.routes.consults import _existing, is_visible
 from backend.schemas import AnnotationIn, AnnotationOut, ChatIn, ChatOut, NoteIn, NoteOut
 from backend.state import AppState
 from backend.views import consult_scrubber, record_out
 
 router = APIRouter(prefix="/consults/{consult_id}", tags=["persistence"])
+ROUTES = {"note": "notes", "chat": "chat", "annotation": "annotations"}  # what a refusal's audit names
 
 
 def _find(session: Session, consult_id: ConsultId, kind: str, op_id: str) -> RoomRecord | None:
@@ -92,17 +97,23 @@ def _store(
         return existing
 
 
-def _list(state: AppState, user: User, consult_id: ConsultId, kind: str) -> list[Any]:
-    """The consult's records of one kind as `user` may read them (pseudonymised for trainees)."""
+def _list(state: AppState, request: Request, user: User, consult_id: ConsultId, kind: str) -> list[Any]:
+    """The consult's records of one kind as `user` may read them: as written for the participants,
+    pseudonymised for trainees who may see the consult; anyone else is refused (audited
+    ``identity.refused``): notes, chat and annotation labels carry the identity."""
     with state.db.transaction(readonly=True) as session:
-        consult = load_visible(session, consult_id, user)
-        scrub = consult_scrubber(consult, user, state.pseudonym_salt())
-        records = session.scalars(
-            select(RoomRecord)
-            .where(RoomRecord.consult_id == consult_id, RoomRecord.kind == kind)
-            .order_by(RoomRecord.id)
-        ).unique()
-        return [record_out(r, scrub) for r in records]
+        consult = _existing(session, consult_id)
+        watching = user.role == "trainee" and is_visible(session, consult_id, user)
+        if watching or is_participant(consult, user):
+            scrub = consult_scrubber(consult, user, state.pseudonym_salt())
+            records = session.scalars(
+                select(RoomRecord)
+                .where(RoomRecord.consult_id == consult_id, RoomRecord.kind == kind)
+                .order_by(RoomRecord.id)
+            ).unique()
+            return [record_out(r, scrub) for r in records]
+    asked = {"route": ROUTES[kind]}
+    raise identity_refused(state, user, consult_id, asked, client_address(request))
 
 
 @router.post("/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
@@ -120,9 +131,9 @@ def add_note(
     return record_out(_store(state, request, response, user, consult_id, "note", str(body.op_id), fields))
 
 
-@router.get("/notes", response_model=list[NoteOut])
-def list_notes(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return _list(state, user, consult_id, "note")
+@router.get("/notes", response_model=list[NoteOut], responses={403: {}, 404: {}})
+def list_notes(consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep) -> Any:
+    return _list(state, request, user, consult_id, "note")
 
 
 @router.post("/chat", response_model=ChatOut, status_code=status.HTTP_201_CREATED)
@@ -138,9 +149,9 @@ def add_chat(
     return record_out(_store(state, request, response, user, consult_id, "chat", str(body.op_id), fields))
 
 
-@router.get("/chat", response_model=list[ChatOut])
-def list_chat(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return _list(state, user, consult_id, "chat")
+@router.get("/chat", response_model=list[ChatOut], responses={403: {}, 404: {}})
+def list_chat(consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep) -> Any:
+    return _list(state, request, user, consult_id, "chat")
 
 
 @router.post("/annotations", response_model=AnnotationOut, status_code=status.HTTP_201_CREATED)
@@ -157,6 +168,6 @@ def add_annotation(
     return record_out(record)
 
 
-@router.get("/annotations", response_model=list[AnnotationOut])
-def list_annotations(consult_id: ConsultId, user: ClinicalUser, state: StateDep) -> Any:
-    return _list(state, user, consult_id, "annotation")
+@router.get("/annotations", response_model=list[AnnotationOut], responses={403: {}, 404: {}})
+def list_annotations(consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep) -> Any:
+    return _list(state, request, user, consult_id, "annotation")

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from backend import audit
+from backend.access import identity_refused, is_participant
 from backend.deps import MAX_ID, ClinicalUser, ConsultId, CountyDoctor, Specialist, StateDep, client_address
 from backend.models import Consult, ConsultPhoto, User
 from backend.routes.consults import _existing, _out, _transition
-from backend.routes.teaching import identity_refused, is_participant
 from backend.schemas import AnswerIn, ConsultOut, PhotoOut
 from backend.state import AppState
 

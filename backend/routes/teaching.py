@@ -1,9 +1,9 @@
 """Teaching: the patient's identity for the consult's participants only, and the instructor's recording.
 
-Trainees read consults pseudonymised (backend/views.py, backend/pseudonym.py). The identity itself is
-one route, ``GET /consults/{id}/identity``: the requesting county doctor and the accepting specialist
-get it (audited ``identity.access``); anyone else gets 403 and an ``identity.refused`` record. The refusal
-is committed in its own transaction before the 403 goes out, so it survives the error.
+Who reads what of a consult is backend/access.py's rule. The identity itself is one route,
+``GET /consults/{id}/identity``: the requesting county doctor and the accepting specialist get it
+(audited ``identity.access``); anyone else gets 403 and an ``identity.refused`` record. The refusal is
+committed in its own transaction before the 403 goes out, so it survives the error.
 
 The accepting specialist is the instructor: only they switch recording on and off (audited
 ``recording.started`` / ``recording.stopped``); every member who may see the consult reads the state, so
@@ -21,39 +21,18 @@ from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import update
 
 from backend import audit
+from backend.access import identity_refused, is_participant
 from backend.db import execute_rowcount
 from backend.deps import AnyUser, ClinicalUser, ConsultId, Specialist, StateDep, client_address
-from backend.models import Consult, User
+from backend.models import Consult
 from backend.routes.consults import _existing, load_visible
 from backend.schemas import PatientOut, RecordingIn, RecordingOut
-from backend.state import AppState
-from backend.views import identified_patient_out, sees_identity
+from backend.views import identified_patient_out
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/consults", tags=["teaching"])
 
 RECORDING_STATES = ("accepted", "in_session")
-
-
-def identity_refused(
-    state: AppState, user: User, consult_id: int, asked: dict[str, Any], client: str
-) -> HTTPException:
-    """Audit a refused request for identifying data (committed now) and return the 403 to raise."""
-    with state.db.transaction() as session:
-        audit.by_user(
-            session,
-            "identity.refused",
-            user,
-            client,
-            consult_id=consult_id,
-            details={"asked": asked, "role": user.role},
-        )
-    log.info("identity refused: %s (%s) asked %s of consult %s", user.username, user.role, asked, consult_id)
-    return HTTPException(status.HTTP_403_FORBIDDEN, "the patient's identity is not shown to you")
-
-
-def is_participant(consult: Consult, user: User) -> bool:
-    return sees_identity(user) and user.id in (consult.requested_by_id, consult.accepted_by_id)
 
 
 @router.get("/{consult_id}/identity", response_model=PatientOut, responses={403: {}, 404: {}})

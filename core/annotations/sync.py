@@ -72,8 +72,11 @@ class AnnotationSync:
         to_doc: Runner = _now,
         to_loop: Runner = _now,
         request_on_connect: bool = True,
+        consult_id: int | None = None,
     ) -> None:
         self.doc = doc
+        # Stamped on what goes out; what comes in for another consult is dropped (patient context).
+        self.consult_id = consult_id
         self.session = session
         self.post = post
         self.to_doc = to_doc
@@ -82,6 +85,7 @@ class AnnotationSync:
         self.ops_sent = 0
         self.ops_received = 0
         self.ops_rejected = 0
+        self.foreign_dropped = 0
         self.snapshots_received = 0
         self._closed = False
         doc.op_emitted.connect(self._on_local_op)
@@ -98,20 +102,27 @@ class AnnotationSync:
                 self.post(op)
             except Exception:  # the outbox failing must not stop the live call
                 log.exception("annotation op not queued for the backend")
-        body = dict(op)
+        body = self._stamped(dict(op))
         self.to_loop(lambda: self._send(OP_KIND, body))
+
+    def _stamped(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.consult_id is not None:
+            body["consult"] = self.consult_id
+        return body
 
     def request_snapshot(self) -> None:
         """Ask the peer for its whole document (callable from any thread)."""
-        body = {"op": REQUEST_KIND, "id": REQUEST_KIND, "author": self.doc.author, "site": self.doc.site,
-                "lamport": 0, "space": "all", "data": {}}
+        body = self._stamped({"op": REQUEST_KIND, "id": REQUEST_KIND, "author": self.doc.author,
+                              "site": self.doc.site, "lamport": 0, "space": "all", "data": {}})
         self.to_loop(lambda: self._send(REQUEST_KIND, body))
 
     def _answer_request(self) -> None:
         snapshot = self.doc.snapshot()
         bodies = [
-            {"op": SNAPSHOT_KIND, "id": SNAPSHOT_KIND, "author": self.doc.author, "site": self.doc.site,
-             "lamport": min(snapshot["clock"], 2**31 - 1), "space": "all", "data": part}
+            self._stamped(
+                {"op": SNAPSHOT_KIND, "id": SNAPSHOT_KIND, "author": self.doc.author, "site": self.doc.site,
+                 "lamport": min(snapshot["clock"], 2**31 - 1), "space": "all", "data": part}
+            )
             for part in snapshot_parts(snapshot)
         ]
 
@@ -159,6 +170,14 @@ class AnnotationSync:
     def _handle(self, body: dict[str, Any]) -> None:
         """On the document's thread."""
         if self._closed:
+            return
+        foreign = body.get("consult")
+        if foreign is not None and self.consult_id is not None and foreign != self.consult_id:
+            self.foreign_dropped += 1
+            log.warning(
+                "annotation %s for consult %s dropped: consult %s is open here",
+                body.get("id"), foreign, self.consult_id,
+            )
             return
         op = body.get("op")
         if op == REQUEST_KIND:

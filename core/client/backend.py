@@ -230,6 +230,12 @@ class BackendClient:
         result: dict[str, Any] = await self.request("POST", "/audit/events", body)
         return int(result["id"])
 
+    async def link_study(self, consult_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Link another patient's study to the consult's patient (participants only), audited with both
+        identities and the reason; ``body`` as viewers.study_identity.StudyLink.body()."""
+        result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/study-links", body)
+        return result
+
     # signalling ----------------------------------------------------------------------------
     def signal_url(self, consult_id: int) -> str:
         if self.access_token is None:

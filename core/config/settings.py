@@ -117,6 +117,9 @@ class VitalsSettings(_Strict):
     # Where bedside monitors or their gateway send HL7 v2 ORU^R01 over MLLP (2575 is the registered port).
     hl7_bind: str = "127.0.0.1"
     hl7_port: int = Field(default=2575, ge=1, le=65535)
+    # No data from the bedside for this long: numerics turn grey with their age and the technical alarm
+    # "No data from the bedside" sounds. Above the feed's normal interval (an HL7 gateway's, often 1-5 s).
+    stale_after_seconds: float = Field(default=5.0, ge=1.0, le=120.0)
 
 
 class TeachingSettings(_Strict):

@@ -11,7 +11,9 @@ the old patient.
 
 Why one object and not a patient per panel: a wrong-patient error is a panel that kept its own idea of
 who the patient is. Here there is one idea, and the reason it ended is given to every listener
-(``"closed"``, ``"switched"``, ``"signed_out"``), so a panel can say why it went blank.
+(``"closed"``, ``"switched"``, ``"signed_out"``, ``"locked"``), so a panel can say why it went blank.
+On ``"locked"`` a panel clears what it shows and holds, but what runs on (a monitor's alarm engine)
+keeps running: a lock never silences an alarm.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from core.observable import Event
 CLOSED = "closed"
 SWITCHED = "switched"
 SIGNED_OUT = "signed_out"
+LOCKED = "locked"  # the screen locked: panels let go of identity; the consult reopens on unlock
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ class ConsultContext:
         """No patient data without a signed-in user: the context ends and forgets the user."""
         self.user = None
         self.end(SIGNED_OUT)
+
+    def lock(self) -> OpenConsult | None:
+        """The screen locks: the consult leaves the context (reason ``locked``) and is returned, so the
+        workstation can reopen it, fetched afresh, once the user unlocks."""
+        consult = self._consult
+        self.end(LOCKED)
+        return consult
 
     def _end(self, reason: str, emit_changed: bool) -> None:
         if self._consult is None:

@@ -180,6 +180,36 @@ class AlarmManager:
             self._record(events, "vitals.alarm.audio_paused", seconds=self.pause_s, user=user)
         self._flush(events)
 
+    def reset(self, reason: str, now: float | None = None) -> int:
+        """Forget every alarm and any audio pause: the patient they were about left the bed (never
+        called on a lock, which silences nothing). Each one is logged and audited as cleared, with the
+        reason. Returns how many there were."""
+        now = self.clock() if now is None else now
+        events: list[tuple[str, dict[str, object]]] = []
+        with self._lock:
+            for alarm in self._alarms.values():
+                self._record(
+                    events,
+                    "vitals.alarm.cleared",
+                    alarm=alarm.alarm_id,
+                    duration_s=round(now - alarm.onset, 1),
+                    reason=reason,
+                )
+            count = len(self._alarms)
+            self._alarms.clear()
+            self._paused_until = None
+        self._flush(events)
+        if not events:
+            self.changed.emit(self.snapshot(now))
+        return count
+
+    def summary(self) -> tuple[Priority, int] | None:
+        """The highest active priority and how many alarms are active (no message, no identity)."""
+        with self._lock:
+            if not self._alarms:
+                return None
+            return max(a.priority for a in self._alarms.values()), len(self._alarms)
+
     def snapshot(self, now: float | None = None) -> AlarmSnapshot:
         now = self.clock() if now is None else now
         with self._lock:

@@ -110,10 +110,20 @@ class RingBuffer:
         return self.read(max(total - n, 0), total)
 
     def newest_time(self) -> float | None:
+        """The newest sample's time; None before the first one and after :meth:`clear`."""
         with self._lock:
             if not self._total:
                 return None
-            return float(self._times[(self._total - 1) % self.capacity])
+            t = float(self._times[(self._total - 1) % self.capacity])
+            return t if np.isfinite(t) else None
+
+    def clear(self) -> None:
+        """Forget every sample (NaN values and times); absolute indices go on from where they were, so a
+        reader's or writer's position stays valid and nothing of the previous patient can be read back."""
+        with self._lock:
+            self._values.fill(np.nan)
+            self._times.fill(np.nan)
+            self._gap_samples = 0
 
 
 class NumericTrend:
@@ -127,9 +137,12 @@ class NumericTrend:
 
     def latest(self) -> tuple[float, float] | None:
         chunk = self._ring.latest(1)
-        if chunk.values.shape[1] == 0:
+        if chunk.values.shape[1] == 0 or not np.isfinite(chunk.times[0]):
             return None
         return float(chunk.values[0, 0]), float(chunk.times[0])
+
+    def clear(self) -> None:
+        self._ring.clear()
 
     def since(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         chunk = self._ring.latest(self._ring.capacity)
@@ -142,6 +155,10 @@ class VitalsStore:
 
     ``clock`` gives wall-clock seconds (``time.time``), the time base of sample timestamps; streamed
     data keeps the sender's timestamps, so "newest sample is N s old" spans both sites.
+
+    Numerics a source writes (the monitor's, an HL7 feed's) count as data from the bedside, at the time
+    they were measured; those the analysis derives (``derived=True``: HR from the ECG, NEWS2) do not, so
+    a monitor that stopped sending never looks live because the engine is still computing.
     """
 
     def __init__(
@@ -157,13 +174,22 @@ class VitalsStore:
         }
         self.trends: dict[Numeric, NumericTrend] = {n: NumericTrend() for n in Numeric}
         self._technical: dict[str, bool] = {}
+        self._sourced: set[Numeric] = set()  # numerics a source has written (not only the analysis)
         self._lock = threading.Lock()
+        # A source holds this while it checks whose data it has and writes it; clear() takes it too, so
+        # nothing checked against a patient who just left lands after the store was cleared.
+        self.writing = threading.RLock()
 
     def channel_index(self, wave: Wave, channel: str) -> int:
         return self.defs[wave].channels.index(channel)
 
-    def set_numeric(self, numeric: Numeric, value: float, t: float | None = None) -> None:
+    def set_numeric(
+        self, numeric: Numeric, value: float, t: float | None = None, derived: bool = False
+    ) -> None:
         self.trends[numeric].add(value, self.clock() if t is None else t)
+        if not derived and numeric not in self._sourced:
+            with self._lock:
+                self._sourced.add(numeric)
 
     def numeric(self, numeric: Numeric, max_age: float | None = None) -> float | None:
         """The latest value, or None when there is none (or it is older than ``max_age`` seconds)."""
@@ -188,10 +214,36 @@ class VitalsStore:
             return dict(self._technical)
 
     def newest_time(self) -> float | None:
+        """The newest waveform sample's or source numeric's time (a feed of numerics only, HL7, has no
+        waveforms); None before any data."""
         times = [t for ring in self.rings.values() if (t := ring.newest_time()) is not None]
+        with self._lock:
+            sourced = list(self._sourced)
+        now = self.clock()
+        for numeric in sourced:
+            latest = self.trends[numeric].latest()
+            if latest is not None:
+                times.append(min(latest[1], now))  # a sender's clock running ahead never looks live
         return max(times) if times else None
 
     def newest_age(self) -> float | None:
-        """Seconds between now and the newest sample of any waveform (None before the first one)."""
+        """Seconds since the newest data from the source (None before the first, and after a clear)."""
         newest = self.newest_time()
         return None if newest is None else max(0.0, self.clock() - newest)
+
+    def numeric_age(self, numeric: Numeric) -> float | None:
+        """Seconds since the latest value of ``numeric`` was measured (None when there is none)."""
+        t = self.numeric_time(numeric)
+        return None if t is None else max(0.0, self.clock() - t)
+
+    def clear(self) -> None:
+        """Forget everything: waveforms, numerics and their trends, technical flags (the patient changed,
+        the consult ended). The store object stays, so sources and views keep their reference."""
+        with self.writing:
+            for ring in self.rings.values():
+                ring.clear()
+            for trend in self.trends.values():
+                trend.clear()
+            with self._lock:
+                self._technical.clear()
+                self._sourced.clear()

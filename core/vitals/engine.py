@@ -2,16 +2,23 @@
 
 It reads the same store the display reads, but never waits for the UI: an alarm is raised, logged and
 audited even while the Qt main thread is busy painting or frozen.
+
+Bound to a :class:`~core.vitals.bed.Bed`, it evaluates only while the bed has a patient and its data is
+live: no alarm before a patient is attached, none on the history a call left behind. Rates are derived
+only from fresh samples (a monitor that stopped sending never gets a heart rate "now"), and when no data
+has come for ``stale_s`` seconds it raises the technical alarm "No data from the bedside".
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+import threading
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
 from core.vitals.alarms import AlarmCondition, AlarmKind, AlarmManager, AuditCallback, Priority
+from core.vitals.bed import Bed, Refusal
 from core.vitals.buffer import VitalsStore
 from core.vitals.news2 import Consciousness, News2, Risk, news2_score
 from core.vitals.periodic import Periodic
@@ -19,6 +26,9 @@ from core.vitals.qrs import detect_pulses, detect_qrs, irregularity, rate_from_b
 from core.vitals.signals import Numeric, Wave
 
 log = logging.getLogger(__name__)
+
+OTHER_PATIENT_PREFIX = "Feed for another patient: "
+REFUSAL_AUDIT_S = 60.0  # a refusal repeated within this is counted, recorded with the next one after it
 
 
 @dataclass
@@ -37,7 +47,7 @@ class AlarmLimits:
     temp_high: float = 38.5
     asystole_s: float = 4.0
     apnoea_s: float = 20.0
-    stale_s: float = 3.0
+    stale_s: float = 5.0  # no data for this long: technical alarm, numerics grey (site: stale_after_seconds)
     signal_lost_s: float = 10.0
 
     def problems(self) -> list[str]:
@@ -91,10 +101,19 @@ class MonitorEngine:
         audit: AuditCallback | None = None,
         period: float = 0.5,
         window_s: float = 8.0,
+        bed: Bed | None = None,
+        stale_s: float | None = None,
     ) -> None:
         self.store = store
         self.limits = limits or AlarmLimits()
+        if stale_s is not None:
+            self.limits = replace(self.limits, stale_s=stale_s)
+        self.default_limits = self.limits  # what a newly attached patient starts with
+        self.bed = bed  # None: a monitor bound to no bed (tests, tools) always evaluates
         self.alarms = AlarmManager(clock=store.clock, audit=audit)
+        self._external: dict[str, tuple[AlarmCondition, float]] = {}  # raised by a source, until
+        self._refusals: dict[str, tuple[float, int]] = {}  # why -> (last recorded, repeats since)
+        self._lock = threading.RLock()  # one evaluation at a time; a reset waits for it
         self.period = period
         self.window_s = window_s
         self.consciousness = Consciousness.ALERT
@@ -128,10 +147,73 @@ class MonitorEngine:
                     log.exception("limits audit callback failed")
         return changed
 
+    def raise_technical(self, alarm_id: str, priority: Priority, message: str, hold_s: float = 60.0) -> None:
+        """A technical condition a source found (an HL7 feed for another patient): it is an alarm from
+        the next evaluation on, for ``hold_s`` seconds after it was last raised. Thread-safe."""
+        until = self.store.clock() + hold_s
+        with self._lock:
+            self._external[alarm_id] = (_tech(alarm_id, priority, message), until)
+
+    def refused(self, source: str, refusal: Refusal, details: dict[str, object]) -> None:
+        """A source refused data (an HL7 message for another patient, or while none is attached):
+        logged and audited; for another patient also a technical alarm on screen. Thread-safe."""
+        audited = {"source": source, "bed": self.bed.name if self.bed else "", **details}
+        audited["reason"] = refusal.detail
+        # a gateway repeats every few seconds: the first refusal of each kind is recorded at once, the
+        # repeats once a minute with their count, so the audit trail keeps the story without a flood
+        now = self.store.clock()
+        with self._lock:
+            first, repeats = self._refusals.get(refusal.detail, (None, 0))
+            if first is not None and now - first < REFUSAL_AUDIT_S:
+                self._refusals[refusal.detail] = (first, repeats + 1)
+                record = False
+            else:
+                self._refusals[refusal.detail] = (now, 0)
+                record = True
+        if record:
+            if repeats:
+                audited["repeated"] = repeats
+            log.warning("vitals.feed.refused %s", " ".join(f"{k}={v}" for k, v in audited.items()))
+            if self.alarms.audit is not None:
+                try:
+                    self.alarms.audit("vitals.feed.refused", audited)
+                except Exception:  # the audit trail must never stop the monitor
+                    log.exception("refusal audit callback failed")
+        if refusal.other_patient:
+            # medium: this bed's monitor may be sending this patient's data elsewhere, or none at all
+            message = f"{OTHER_PATIENT_PREFIX}{refusal.detail}"
+            self.raise_technical("feed_other_patient", Priority.MEDIUM, message)
+
+    def reset(self, reason: str) -> None:
+        """The patient left the bed (or another came): forget the data, the alarms (audited as cleared
+        with ``reason``), the NEWS2 inputs and the per-patient limits. Never called on a lock."""
+        with self._lock:
+            self.store.clear()
+            self.alarms.reset(reason)
+            self._external.clear()
+            self._refusals.clear()
+            self.last = Analysis()
+            self._news2_risk = Risk.LOW
+            self.consciousness = Consciousness.ALERT
+            self.on_oxygen = False
+            if self.limits != self.default_limits:
+                log.info("vitals.limits.reset to the defaults (%s)", reason)
+            self.limits = self.default_limits
+
+    def _newest(self, wave: Wave, now: float) -> float:
+        ring = self.store.rings.get(wave)
+        newest = None if ring is None else ring.newest_time()
+        return now if newest is None else min(newest, now)
+
+    def _fresh(self, wave: Wave, now: float) -> bool:
+        ring = self.store.rings.get(wave)
+        newest = None if ring is None else ring.newest_time()
+        return newest is not None and now - newest < self.limits.stale_s
+
     # analysis --------------------------------------------------------------------------------------
     def _ecg_rate(self, now: float, lead_off: bool) -> tuple[float | None, float, bool]:
         ring = self.store.rings.get(Wave.ECG)
-        if ring is None or lead_off or ring.total == 0:
+        if ring is None or lead_off or ring.total == 0 or not self._fresh(Wave.ECG, now):
             return None, 0.0, False
         chunk = ring.latest(int(self.window_s * ring.fs))
         lead = chunk.values[self.store.channel_index(Wave.ECG, "II")]
@@ -145,9 +227,9 @@ class MonitorEngine:
             return 0.0, 0.0, True
         return rate_from_beats(beats, ring.fs), irregularity(beats, ring.fs), False
 
-    def _pulse_rate(self) -> float | None:
+    def _pulse_rate(self, now: float) -> float | None:
         ring = self.store.rings.get(Wave.PLETH)
-        if ring is None or ring.total == 0:
+        if ring is None or ring.total == 0 or not self._fresh(Wave.PLETH, now):
             return None
         chunk = ring.latest(int(self.window_s * ring.fs))
         if chunk.times.size < 3 * ring.fs or np.isfinite(chunk.values[0]).mean() < 0.8:
@@ -165,20 +247,32 @@ class MonitorEngine:
 
     def analyse(self) -> Analysis:
         """One evaluation: derive, score, compare with limits, update the alarm state. Thread-safe."""
+        with self._lock:
+            if self.bed is not None and not self.bed.monitoring:
+                # no patient at the bed, or only the history of an ended call: nothing to alarm about
+                self.alarms.update([], self.store.clock())
+                self.last = Analysis()
+                return self.last
+            return self._analyse()
+
+    def _analyse(self) -> Analysis:
         store, lim = self.store, self.limits
         now = store.clock()
         technical = store.technical()
         lead_off = technical.get("ecg_lead_off", False)
+        age = store.newest_age()
+        fresh = age is not None and age < lim.stale_s
         a = Analysis()
         a.hr, a.irregularity, a.asystole = self._ecg_rate(now, lead_off)
-        a.pulse = self._pulse_rate()
-        a.apnoea = self._apnoea()
+        a.pulse = self._pulse_rate(now)
+        a.apnoea = fresh and self._apnoea()
         if a.hr is not None:
-            store.set_numeric(Numeric.HR, a.hr, now)
+            # stamped with the time of the samples it comes from: its age is theirs, not the engine's
+            store.set_numeric(Numeric.HR, a.hr, self._newest(Wave.ECG, now), derived=True)
         if a.pulse is not None:
-            store.set_numeric(Numeric.PULSE, a.pulse, now)
-        elif store.rings.get(Wave.PLETH) is not None and store.rings[Wave.PLETH].total:
-            store.set_numeric(Numeric.PULSE, float("nan"), now)
+            store.set_numeric(Numeric.PULSE, a.pulse, self._newest(Wave.PLETH, now), derived=True)
+        elif self._fresh(Wave.PLETH, now):
+            store.set_numeric(Numeric.PULSE, float("nan"), self._newest(Wave.PLETH, now), derived=True)
         rate = a.hr if a.hr is not None else a.pulse
         sys = store.numeric(Numeric.ABP_SYS, max_age=10) or store.numeric(Numeric.NIBP_SYS, max_age=900)
         spo2 = store.numeric(Numeric.SPO2, max_age=10)
@@ -230,11 +324,12 @@ class MonitorEngine:
             consciousness=self.consciousness,
             on_oxygen=self.on_oxygen,
         )
-        store.set_numeric(Numeric.NEWS2, float(a.news2.total), now)
-        if a.news2.risk >= Risk.HIGH:
-            c.append(_phys("news2_high", Priority.MEDIUM, f"NEWS2 {a.news2.total}", a.news2.total))
-        elif a.news2.risk >= Risk.MEDIUM:
-            c.append(_phys("news2_medium", Priority.LOW, f"NEWS2 {a.news2.total}", a.news2.total))
+        if fresh:  # a score of old values is not this patient's score now
+            store.set_numeric(Numeric.NEWS2, float(a.news2.total), store.newest_time() or now, derived=True)
+            if a.news2.risk >= Risk.HIGH:
+                c.append(_phys("news2_high", Priority.MEDIUM, f"NEWS2 {a.news2.total}", a.news2.total))
+            elif a.news2.risk >= Risk.MEDIUM:
+                c.append(_phys("news2_medium", Priority.LOW, f"NEWS2 {a.news2.total}", a.news2.total))
         if a.news2.risk != self._news2_risk:
             log.info(
                 "NEWS2 %d: response level %s -> %s", a.news2.total, self._news2_risk.name, a.news2.risk.name
@@ -243,14 +338,19 @@ class MonitorEngine:
         # technical alarms
         if lead_off:
             c.append(_tech("ecg_lead_off", Priority.LOW, "ECG lead off"))
-        age = store.newest_age()
-        if age is not None and age > lim.stale_s:
-            c.append(_tech("stale", Priority.MEDIUM, f"Data {age:.0f} s old", age))
+        if age is not None and age >= lim.stale_s:
+            # IEC 60601-1-8: a technical alarm; medium, as the patient is no longer being monitored here
+            c.append(_tech("stale", Priority.MEDIUM, f"No data from the bedside for {age:.0f} s", age))
         elif age is not None:
             for wave, ring in store.rings.items():
                 newest = ring.newest_time()
                 if ring.total and newest is not None and now - newest > lim.signal_lost_s:
                     c.append(_tech(f"{wave.value}_lost", Priority.MEDIUM, f"{wave.value} signal lost"))
+        for alarm_id, (condition, until) in list(self._external.items()):
+            if now < until:
+                c.append(condition)
+            else:
+                del self._external[alarm_id]
         self.alarms.update(c, now)
         self.last = a
         return a

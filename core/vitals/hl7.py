@@ -4,6 +4,11 @@ MLLP frames a message as <VT> message <FS><CR>. Each message gets an ACK (MSA|AA
 be used, a NAK (MSA|AE, or AR when it is not HL7 at all) with an ERR segment saying why; the listener
 logs the error and keeps serving. Observations are mapped by LOINC or ISO/IEEE 11073 MDC code (what
 gateways put in OBX-3) and written into a :class:`VitalsStore` with the OBX-14 time when present.
+
+The listener serves one :class:`~core.vitals.bed.Bed`: a message is stored only when its PID is the
+bed's patient (PID-3 ID with its PID-3.4 issuer, PID-5 name, PID-7 birth date). A message for another
+patient, or while no patient is attached, is answered AE with an ERR saying why, stored nowhere, and
+reported to ``on_refused`` (the workstation audits it and, for another patient, raises a technical alarm).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from core.vitals.bed import Bed, Refusal
 from core.vitals.buffer import VitalsStore
 from core.vitals.signals import Numeric
 
@@ -87,7 +93,10 @@ class Observation:
 class OruMessage:
     control_id: str
     sending_app: str
-    patient_id: str
+    patient_id: str  # PID-3.1 (the first identifier)
+    issuer: str = ""  # PID-3.4, the assigning authority's namespace ID
+    patient_name: str = ""  # PID-5 as sent: Family^Given^Middle
+    birth_date: str = ""  # PID-7, YYYYMMDD[...]
     observations: list[Observation] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # OBX we do not map, by code
 
@@ -133,10 +142,16 @@ def parse_oru(text: str) -> OruMessage:
     if msg_type[:2] != ["ORU", "R01"]:
         raise Hl7Error(f"unsupported message type {fields[8]!r}: only ORU^R01", "AR", control_id)
     out = OruMessage(control_id=control_id, sending_app=fields[2].split(comp)[0], patient_id="")
+    rep = fields[1][1] if len(fields[1]) > 1 else "~"
+    sub = fields[1][3] if len(fields[1]) > 3 else "&"
     for n, seg in enumerate(segments[1:], start=2):
         f = seg.split(sep)
         if f[0] == "PID" and len(f) > 3:
-            out.patient_id = f[3].split(comp)[0]
+            ident = f[3].split(rep)[0].split(comp)
+            out.patient_id = ident[0].strip()
+            out.issuer = ident[3].split(sub)[0].strip() if len(ident) > 3 else ""
+            out.patient_name = f[5].split(rep)[0].strip() if len(f) > 5 else ""
+            out.birth_date = f[7].split(comp)[0].strip() if len(f) > 7 else ""
         elif f[0] == "OBX":
             if len(f) < 6:
                 raise Hl7Error(f"segment {n} (OBX) has too few fields", "AE", control_id)
@@ -169,13 +184,21 @@ def _now_hl7() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
 
+def escape(text: str) -> str:
+    """Text for an HL7 field: delimiters escaped (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\), line breaks as spaces."""
+    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
+    out = out.replace("&", "\\T\\").replace("~", "\\R\\")
+    return out.replace("\r", " ").replace("\n", " ")
+
+
 def make_ack(control_id: str, code: str = "AA", error: str = "") -> str:
+    cid = escape(control_id)
     segs = [
-        f"MSH|^~\\&|TELECONSULT|WORKSTATION|||{_now_hl7()}||ACK^R01^ACK|ACK{control_id or 'NONE'}|P|2.5",
-        f"MSA|{code}|{control_id}" + (f"|{error[:80]}" if error else ""),
+        f"MSH|^~\\&|TELECONSULT|WORKSTATION|||{_now_hl7()}||ACK^R01^ACK|ACK{cid or 'NONE'}|P|2.5",
+        f"MSA|{code}|{cid}" + (f"|{escape(error[:80])}" if error else ""),
     ]
     if error:
-        segs.append(f"ERR|||{'207' if code == 'AE' else '200'}^Application error^HL70357|E|||{error}")
+        segs.append(f"ERR|||{'207' if code == 'AE' else '200'}^Application error^HL70357|E|||{escape(error)}")
     return "\r".join(segs) + "\r"
 
 
@@ -192,8 +215,14 @@ def apply_to_store(message: OruMessage, store: VitalsStore) -> int:
     return n
 
 
+RefusedCallback = Callable[[OruMessage, Refusal], None]
+
+
 class MllpListener:
-    """An asyncio MLLP server on its own thread. ``port=0`` picks a free port (see :attr:`port`)."""
+    """An asyncio MLLP server on its own thread. ``port=0`` picks a free port (see :attr:`port`).
+
+    With a ``bed`` it stores only its patient's messages (see the module docstring); without one (tests,
+    tools) it stores every message."""
 
     def __init__(
         self,
@@ -201,10 +230,15 @@ class MllpListener:
         host: str = "127.0.0.1",
         port: int = 2575,
         on_message: Callable[[OruMessage], None] | None = None,
+        bed: Bed | None = None,
+        on_refused: RefusedCallback | None = None,
     ) -> None:
         self.store, self.host, self._port = store, host, port
         self.on_message = on_message
+        self.bed = bed
+        self.on_refused = on_refused
         self.received = 0
+        self.refused = 0
         self.errors: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -299,11 +333,31 @@ class MllpListener:
             log.exception("HL7 parse failure")
             self._reply(writer, make_ack("", "AE", f"internal error: {exc}"), str(exc), peer)
             return
-        apply_to_store(message, self.store)
+        with self.store.writing:  # checked and stored as one: a patient who just left gets nothing
+            refusal = self._refusal(message)
+            if refusal is None:
+                apply_to_store(message, self.store)
+        if refusal is not None:
+            self.refused += 1
+            if self.on_refused is not None:  # audited and alarmed before the sender hears back
+                try:
+                    self.on_refused(message, refusal)
+                except Exception:  # reporting must never take the listener down
+                    log.exception("HL7 refusal callback failed")
+            text = f"not stored: {refusal.reason}"
+            self._reply(writer, make_ack(message.control_id, "AE", text), text, peer)
+            return
         self.received += 1
         if self.on_message is not None:
             self.on_message(message)
         self._reply(writer, make_ack(message.control_id), "", peer)
+
+    def _refusal(self, message: OruMessage) -> Refusal | None:
+        if self.bed is None:
+            return None
+        return self.bed.identity_problem(
+            message.patient_id, message.patient_name, message.birth_date, message.issuer
+        )
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread

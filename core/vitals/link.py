@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.vitals.buffer import VitalsStore
@@ -39,9 +40,18 @@ class SessionLike(Protocol):
 class VitalsUplink:
     """Bedside: every ``period`` seconds, what the store got since the last tick goes out as batches."""
 
-    def __init__(self, session: SessionLike, store: VitalsStore, period: float = UPLINK_PERIOD_S) -> None:
+    def __init__(
+        self,
+        session: SessionLike,
+        store: VitalsStore,
+        period: float = UPLINK_PERIOD_S,
+        consult_id: int | Callable[[], int | None] | None = None,
+        gate: Callable[[], bool] | None = None,
+    ) -> None:
         self.session = session
-        self.sender = StreamSender(store, max_s=period * 2.5)
+        # stamped with the consult (stream version 2) when it is known: the peer drops another's
+        self.sender = StreamSender(store, max_s=period * 2.5, consult_id=consult_id)
+        self.gate = gate  # False while no patient is attached to the bed: nothing is sent
         self.period = period
         self.batches_sent = 0
         self.bytes_sent = 0
@@ -55,7 +65,10 @@ class VitalsUplink:
 
     def tick(self) -> int:
         sent = 0
-        for batch in self.sender.poll():
+        batches = self.sender.poll()
+        if self.gate is not None and not self.gate():
+            return 0  # read and dropped: nothing from before a patient was attached goes out later
+        for batch in batches:
             self.session.send_bytes("vitals", batch)
             sent += 1
             self.bytes_sent += len(batch)
@@ -85,10 +98,12 @@ class VitalsUplink:
 class VitalsDownlink:
     """Specialist: batches from the ``vitals`` channel go into ``store``; everything else is ignored."""
 
-    def __init__(self, session: SessionLike, store: VitalsStore) -> None:
+    def __init__(
+        self, session: SessionLike, store: VitalsStore, accept: Callable[[int | None], bool] | None = None
+    ) -> None:
         self.session = session
         self.store = store
-        self.receiver = StreamReceiver(store)
+        self.receiver = StreamReceiver(store, accept)  # accept: the bed's consult (Bed.accepts_consult)
         session.message_received.connect(self._on_message)
         self._attached = True
 

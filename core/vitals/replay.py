@@ -161,16 +161,29 @@ class ReplaySource:
         loop: bool = True,
         period: float = 0.02,
         clock: Callable[[], float] | None = None,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self.store, self.recording, self.loop, self.period = store, recording, loop, period
         self.clock = clock or store.clock
+        self.gate = gate  # False while no patient is attached to the bed: the replay holds still
         self.t0 = self.clock()
+        self._last_step = self.t0
         self._pos = dict.fromkeys(recording.waves, 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def step(self) -> None:
-        elapsed = self.clock() - self.t0
+        with self.store.writing:
+            self._step()
+
+    def _step(self) -> None:
+        now = self.clock()
+        if self.gate is not None and not self.gate():
+            self.t0 += now - self._last_step
+            self._last_step = now
+            return
+        self._last_step = now
+        elapsed = now - self.t0
         for wave, values in self.recording.waves.items():
             fs = WAVES[wave].fs
             target = int(elapsed * fs)

@@ -338,11 +338,15 @@ class SimulatorSource:
         seed: int = 0,
         period: float = 0.02,
         clock: Callable[[], float] | None = None,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or store.clock
         self.period = period
+        # False while no patient is attached to the bed: the simulated patient is held, nothing is written
+        self.gate = gate
         self.simulator = Simulator(scenario, seed, t0=self.clock())
+        self._last_step = self.simulator.t0
         self._lock = threading.Lock()
         self._worker = Periodic("vitals-simulator", self.period, self.step)
 
@@ -356,9 +360,15 @@ class SimulatorSource:
         log.info("vitals simulator scenario: %s", scenario.value)
 
     def step(self) -> None:
-        """Generate everything up to now (the thread calls this; tests may too)."""
-        with self._lock:
-            self.simulator.write_until(self.store, self.clock() - self.simulator.t0)
+        """Generate everything up to now (the thread calls this; tests may too). While the gate is shut
+        the simulated time stands still, so nothing from before a patient was attached is ever written."""
+        with self._lock, self.store.writing:
+            now = self.clock()
+            if self.gate is not None and not self.gate():
+                self.simulator.t0 += now - self._last_step
+            else:
+                self.simulator.write_until(self.store, now - self.simulator.t0)
+            self._last_step = now
 
     def start(self) -> None:
         self._worker.start()

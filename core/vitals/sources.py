@@ -5,6 +5,9 @@ The bedside workstation feeds its store from one source at a time: the physiolog
 observations a bedside monitor or gateway sends over MLLP. Switching closes the old source first; a
 source that cannot start (a bad file, a port in use) raises :class:`SourceError` with a reason a
 clinician or IT can act on, and the previous one is not left half-closed.
+
+Every source is bound to the switch's :class:`~core.vitals.bed.Bed`: the simulator and a replay write
+nothing while no patient is attached, and the HL7 listener stores only the bed's patient's messages.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from core.vitals.bed import Bed
 from core.vitals.buffer import VitalsStore
-from core.vitals.hl7 import MllpListener
+from core.vitals.hl7 import MllpListener, RefusedCallback
 from core.vitals.replay import ReplayError, ReplaySource, load_recording
 from core.vitals.simulator import Scenario, SimulatorSource
 
@@ -52,14 +56,26 @@ class ActiveSource:
 class SourceSwitch:
     """Owns the store's current source. ``close()`` twice is harmless."""
 
-    def __init__(self, store: VitalsStore, hl7_host: str = "127.0.0.1", hl7_port: int = 2575) -> None:
+    def __init__(
+        self,
+        store: VitalsStore,
+        hl7_host: str = "127.0.0.1",
+        hl7_port: int = 2575,
+        bed: Bed | None = None,
+        on_refused: RefusedCallback | None = None,
+    ) -> None:
         self.store = store
         self.hl7_host, self.hl7_port = hl7_host, hl7_port
+        self.bed = bed  # None: bound to no bed (tests, tools): every source writes
+        self.on_refused = on_refused
         self.active = ActiveSource(SourceKind.NONE, None, "")
+
+    def _gate(self) -> bool:
+        return self.bed is None or self.bed.patient is not None
 
     def use_simulator(self, scenario: Scenario = Scenario.NORMAL, seed: int = 0) -> ActiveSource:
         self._stop()
-        source = SimulatorSource(self.store, scenario, seed=seed)
+        source = SimulatorSource(self.store, scenario, seed=seed, gate=self._gate)
         source.step()
         source.start()
         return self._set(ActiveSource(SourceKind.SIMULATOR, source, scenario.value))
@@ -67,6 +83,7 @@ class SourceSwitch:
     def adopt(self, source: SimulatorSource) -> ActiveSource:
         """Take over a simulator that is already running (the demo builds one before the panel)."""
         self._stop()
+        source.gate = self._gate
         return self._set(ActiveSource(SourceKind.SIMULATOR, source, source.scenario.value))
 
     def use_replay(self, path: Path) -> ActiveSource:
@@ -77,13 +94,15 @@ class SourceSwitch:
         except OSError as exc:
             raise SourceError(f"{path.name}: {exc.strerror or exc}") from None
         self._stop()
-        source = ReplaySource(self.store, recording)
+        source = ReplaySource(self.store, recording, gate=self._gate)
         source.step()
         source.start()
         return self._set(ActiveSource(SourceKind.REPLAY, source, str(path)))
 
     def use_hl7(self) -> ActiveSource:
-        listener = MllpListener(self.store, host=self.hl7_host, port=self.hl7_port)
+        listener = MllpListener(
+            self.store, host=self.hl7_host, port=self.hl7_port, bed=self.bed, on_refused=self.on_refused
+        )
         try:
             listener.start()
         except (OSError, RuntimeError) as exc:

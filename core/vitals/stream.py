@@ -10,12 +10,18 @@ timestamp of the first sample f64 (epoch s), sample count u16, channel count u8,
 (channels x count) in the wave's quantum (1 uV for ECG); -32768 is a lost sample.
 Numerics batch: magic, version, kind=2, count u8, seq u32, then (numeric code u8, value f32, time f64).
 Technical batch: magic, version, kind=3, flags u8 (bit 0: ECG lead off), seq u32.
+
+Version 2 is version 1 with the consult the samples belong to: a u64 consult id (0: none) right after
+``seq``, the rest unchanged. A sender that knows its consult sends version 2; a receiver reads both, and
+one bound to a consult (``accept``) drops, counts and logs every batch stamped with another consult. A
+version 1 batch (an older peer, a recording made before version 2) is taken as the call's own.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +32,10 @@ from core.vitals.signals import WAVES, Numeric, Wave
 log = logging.getLogger(__name__)
 
 MAGIC = b"VS"
-VERSION = 1
+VERSION = 1  # the layout of the kinds below; version 2 adds the consult id (CONSULT) after seq
+VERSION_CONSULT = 2
+CONSULT = struct.Struct("<Q")
+PREFIX = 9  # magic, version, kind, kind byte, seq: where version 2 puts the consult id
 KIND_WAVE, KIND_NUMERICS, KIND_TECHNICAL = 1, 2, 3
 WAVE_HEADER = struct.Struct("<2sBBBIQdHB")
 NUMERICS_HEADER = struct.Struct("<2sBBBI")
@@ -61,9 +70,32 @@ def encode_wave(seq: int, wave: Wave, first_index: int, t_first: float, values: 
     return header + q.tobytes()
 
 
-def decode(data: bytes) -> WaveBatch | tuple[int, list[tuple[Numeric, float, float]]] | tuple[int, int]:
+Batch = WaveBatch | tuple[int, list[tuple[Numeric, float, float]]] | tuple[int, int]
+
+
+def stamp(batch: bytes, consult_id: int | None) -> bytes:
+    """A version 1 batch as version 2, carrying ``consult_id``; unchanged when there is none."""
+    if consult_id is None:
+        return batch
+    return MAGIC + bytes([VERSION_CONSULT]) + batch[3:PREFIX] + CONSULT.pack(consult_id) + batch[PREFIX:]
+
+
+def decode_stamped(data: bytes) -> tuple[int | None, Batch]:
+    """Decode one batch of either version: (its consult id or None, the batch)."""
+    if len(data) >= PREFIX and data[:2] == MAGIC and data[2] == VERSION_CONSULT:
+        if len(data) < PREFIX + CONSULT.size:
+            raise ProtocolError("truncated consult id")
+        (consult_id,) = CONSULT.unpack_from(data, PREFIX)
+        plain = MAGIC + bytes([VERSION]) + data[3:PREFIX] + data[PREFIX + CONSULT.size :]
+        return (consult_id or None), decode(plain)
+    return None, decode(data)
+
+
+def decode(data: bytes) -> Batch:
     """Decode one batch; raises :class:`ProtocolError` with the reason for anything malformed."""
-    if len(data) < 9 or data[:2] != MAGIC:
+    if len(data) >= PREFIX and data[:2] == MAGIC and data[2] == VERSION_CONSULT:
+        return decode_stamped(data)[1]
+    if len(data) < PREFIX or data[:2] != MAGIC:
         raise ProtocolError("not a vitals batch (bad magic or too short)")
     if data[2] != VERSION:
         raise ProtocolError(f"unsupported protocol version {data[2]}")
@@ -107,9 +139,13 @@ def decode(data: bytes) -> WaveBatch | tuple[int, list[tuple[Numeric, float, flo
 class StreamSender:
     """Turns what a store got since the last :meth:`poll` into batches of at most ``max_s`` seconds."""
 
-    def __init__(self, store: VitalsStore, max_s: float = 0.1) -> None:
+    def __init__(
+        self, store: VitalsStore, max_s: float = 0.1, consult_id: int | Callable[[], int | None] | None = None
+    ) -> None:
         self.store = store
         self.max_s = max_s
+        # the consult the samples belong to (or a function giving it): batches go out as version 2
+        self.consult_id = consult_id
         self.seq = 0
         self._pos = {w: ring.total for w, ring in store.rings.items()}
         self._numeric_t: dict[Numeric, float] = {}
@@ -119,6 +155,10 @@ class StreamSender:
         return self.seq
 
     def poll(self) -> list[bytes]:
+        consult = self.consult_id() if callable(self.consult_id) else self.consult_id
+        return [stamp(batch, consult) for batch in self._poll()]
+
+    def _poll(self) -> list[bytes]:
         out: list[bytes] = []
         for wave, ring in self.store.rings.items():
             chunk = ring.read(self._pos[wave])
@@ -148,12 +188,15 @@ class StreamReceiver:
     """Writes batches into a store, turning lost samples into NaN gaps. Bad batches are counted, logged
     and skipped; nothing a peer sends can raise out of :meth:`feed`."""
 
-    def __init__(self, store: VitalsStore) -> None:
+    def __init__(self, store: VitalsStore, accept: Callable[[int | None], bool] | None = None) -> None:
         self.store = store
+        # whether a batch stamped with this consult id (None: unstamped) belongs in the store
+        self.accept = accept
         self._expected: dict[Wave, int | None] = {w: None for w in store.rings}
         self.received = 0
         self.highest_seq = 0
         self.late_batches = 0
+        self.foreign_batches = 0  # for another consult (or while no patient is attached): dropped
         self.errors: list[str] = []
 
     @property
@@ -162,21 +205,31 @@ class StreamReceiver:
 
     def feed(self, data: bytes) -> bool:
         try:
-            batch = decode(data)
+            consult_id, batch = decode_stamped(data)
         except ProtocolError as exc:
             self.errors.append(str(exc))
             log.warning("vitals stream: bad batch dropped: %s", exc)
             return False
-        seq = batch.seq if isinstance(batch, WaveBatch) else batch[0]
-        self.received += 1
-        self.highest_seq = max(self.highest_seq, seq)
-        if isinstance(batch, WaveBatch):
-            self._wave(batch)
-        elif isinstance(batch[1], list):
-            for numeric, value, t in batch[1]:
-                self.store.set_numeric(numeric, value, t)
-        else:
-            self.store.set_technical("ecg_lead_off", bool(batch[1] & 1))
+        with self.store.writing:  # checked and stored as one (see VitalsStore.writing)
+            if self.accept is not None and not self.accept(consult_id):
+                self.foreign_batches += 1
+                if self.foreign_batches == 1 or self.foreign_batches % 1000 == 0:
+                    log.warning(
+                        "vitals stream: %d batch(es) for consult %s dropped: not the consult in context",
+                        self.foreign_batches,
+                        consult_id,
+                    )
+                return False
+            seq = batch.seq if isinstance(batch, WaveBatch) else batch[0]
+            self.received += 1
+            self.highest_seq = max(self.highest_seq, seq)
+            if isinstance(batch, WaveBatch):
+                self._wave(batch)
+            elif isinstance(batch[1], list):
+                for numeric, value, t in batch[1]:
+                    self.store.set_numeric(numeric, value, t)
+            else:
+                self.store.set_technical("ecg_lead_off", bool(batch[1] & 1))
         return True
 
     def _wave(self, b: WaveBatch) -> None:

@@ -1,4 +1,10 @@
-"""The consultation worklist as the UI shows it: requests, waiting time against target. Qt-free."""
+"""The consultation worklist as the UI shows it: requests, waiting time against target. Qt-free.
+
+The backend decides how much of each patient a reader sees (backend/access.py): the identity for the
+consult's participants, a pseudonym for trainees, and for a specialist deciding whether to accept an open
+consult only a summary (``"identity": "withheld"``, ``"patient": null``, ``"summary": {"age_band",
+"sex"}``). Such an item's patient is a stand-in with no identity (empty name and id, no birth date) and
+its ``summary`` says what may be shown."""
 
 from __future__ import annotations
 
@@ -12,6 +18,14 @@ from core.observable import Event
 
 URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 STATE_ORDER = {"open": 0, "accepted": 1, "in_session": 2, "answered": 3, "closed": 4}
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """What a reader the identity is withheld from knows of the patient."""
+
+    age_band: str | None  # "60-69", "90+"; None when the birth date is unknown
+    sex: str  # DICOM codes: M, F, O, U
 
 
 @dataclass(frozen=True)
@@ -33,25 +47,29 @@ class ConsultItem:
     # store-and-forward: the specialist's written answer and its key images (study/series/SOP UIDs)
     answer_text: str | None = None
     key_images: tuple[dict[str, str], ...] = ()
+    # set when the backend withheld the identity (then `patient` is a stand-in with no identity)
+    summary: PatientSummary | None = None
+    # usernames of the requester and the accepting specialist
+    participants: frozenset[str] = frozenset()
+
+    @property
+    def withheld(self) -> bool:
+        return self.summary is not None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fetched_at: float) -> ConsultItem:
-        patient = data["patient"]
-        birth = patient.get("birth_date")
         study = data.get("study") or {}
         accepted = data.get("accepted_by") or {}
         requested = data.get("requested_by") or {}
         answer = data.get("answer") or {}
+        patient, summary = _patient_of(data)
+        participants = frozenset(
+            str(user["username"]) for user in (requested, accepted) if user.get("username")
+        )
         return cls(
             id=int(data["id"]),
             state=str(data["state"]),
-            patient=Patient(
-                patient_id=str(patient["patient_id"]),
-                name=str(patient["name"]),
-                sex=str(patient.get("sex") or "U"),
-                birth_date=date.fromisoformat(birth) if birth else None,
-                pseudonym_code=str(patient["pseudonym_code"]) if patient.get("pseudonym_code") else None,
-            ),
+            patient=patient,
             question=str(data.get("question", "")),
             urgency=str(data.get("urgency", "routine")),
             specialty=str(data.get("specialty", "")),
@@ -65,6 +83,8 @@ class ConsultItem:
             study_source=str(study.get("source") or ""),
             answer_text=answer.get("text"),
             key_images=tuple({k: str(v) for k, v in ref.items()} for ref in answer.get("key_images", [])),
+            summary=summary,
+            participants=participants,
         )
 
     def waiting_now(self, now: float | None = None) -> float:
@@ -76,6 +96,29 @@ class ConsultItem:
 
     def overdue(self, now: float | None = None) -> bool:
         return self.state == "open" and self.waiting_now(now) > self.target_seconds
+
+
+def _patient_of(data: dict[str, Any]) -> tuple[Patient, PatientSummary | None]:
+    """The item's patient, and the summary when the identity was withheld (the patient is then a
+    stand-in that carries none of it)."""
+    patient = data.get("patient")
+    if data.get("identity") == "withheld" or not patient:
+        shown = data.get("summary") or {}
+        sex = str(shown.get("sex") or "U")
+        band = shown.get("age_band")
+        summary = PatientSummary(age_band=str(band) if band else None, sex=sex)
+        return Patient(patient_id="", name="", sex=sex, birth_date=None), summary
+    birth = patient.get("birth_date")
+    return (
+        Patient(
+            patient_id=str(patient["patient_id"]),
+            name=str(patient["name"]),
+            sex=str(patient.get("sex") or "U"),
+            birth_date=date.fromisoformat(birth) if birth else None,
+            pseudonym_code=str(patient["pseudonym_code"]) if patient.get("pseudonym_code") else None,
+        ),
+        None,
+    )
 
 
 def format_wait(seconds: float) -> str:

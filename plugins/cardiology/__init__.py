@@ -1,4 +1,9 @@
-"""Cardiology: 12-lead ECG measurements and rhythm flags from the vitals stream, and a report section."""
+"""Cardiology: 12-lead ECG measurements and rhythm flags from the vitals stream, and a report section.
+
+The newest measurement belongs to the consult in context: it is dropped when that changes or ends
+(closed, switched, signed out, screen locked), and while no consult is open results are not kept (the
+analyser runs on, but what it measures is nobody's in the workstation's eyes).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any, ClassVar
 from plugins.api import (
     AnalyserResult,
     BasePlugin,
+    ConsultInfo,
     Contributions,
     NoteSection,
     PanelContribution,
@@ -45,22 +51,33 @@ class CardiologyPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "cardiology",
         "name": "Cardiology: 12-lead ECG",
-        "version": "1.0.0",
-        "api": "^1.0",
+        "version": "1.1.0",
+        "api": "^1.1",
         "specialties": ["cardiology", "emergency"],
         "roles": ["specialist", "county_doctor", "trainee"],
-        "needs": ["vitals"],
+        "needs": ["vitals", "consult"],
         "description": "HR, PR, QRS, QT/QTc, axis and ST per lead from the live ECG; rhythm flags.",
     }
 
     def __init__(self) -> None:
-        self.latest: EcgMeasurements | None = None
+        self.latest: EcgMeasurements | None = None  # of the consult in context only
+        self._ctx: PluginContext | None = None
 
     def activate(self, ctx: PluginContext) -> None:
+        self._ctx = ctx
         ctx.subscribe_analysis(ANALYSER_ID, self._keep)
+        ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
+
+    def consult_changed(self, _info: ConsultInfo | None) -> None:
+        """Another consult, or none: the previous patient's measurement goes."""
+        self.latest = None
 
     def _keep(self, result: AnalyserResult) -> None:
-        self.latest = result.detail if isinstance(result.detail, EcgMeasurements) else None
+        detail = result.detail if isinstance(result.detail, EcgMeasurements) else None
+        self.latest = detail if self._ctx is not None and self._ctx.consult().is_open else None
+
+    def note(self, ctx: PluginContext) -> str | None:
+        return report_text(self.latest) if ctx.consult().is_open else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -83,7 +100,7 @@ class CardiologyPlugin(BasePlugin):
                 NoteSection(
                     "cardiology.ecg12",
                     lambda: translate("Cardiology", "12-lead ECG"),
-                    lambda _ctx: report_text(self.latest),
+                    self.note,
                 )
             ],
         )

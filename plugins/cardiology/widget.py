@@ -1,4 +1,7 @@
-"""The 12-lead ECG panel: observes the cardiology analyser's results, computes nothing itself."""
+"""The 12-lead ECG panel: observes the cardiology analyser's results, computes nothing itself.
+
+It shows measurements only while a consult is open (named at the top) and empties itself when that
+changes or ends."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plugins.api import AnalyserResult, PluginContext
+from plugins.api import AnalyserResult, ConsultInfo, PluginContext, consult_label
 from plugins.cardiology.logic import CONTIGUOUS, EcgMeasurements, report_text, st_elevation
 
 # The conventional 3 x 4 print layout of a 12-lead ECG.
@@ -50,6 +53,9 @@ class QtCardiologyPanel(QWidget):
         self.measurements: EcgMeasurements | None = None
         self._closed = False
 
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("pluginConsult")
+        self.consult_label.setStyleSheet("color:#607080; font-size:11px;")
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.flags = QLabel()
@@ -108,6 +114,7 @@ class QtCardiologyPanel(QWidget):
         QVBoxLayout(report_box).addWidget(self.report)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.consult_label)
         layout.addWidget(self.status)
         layout.addWidget(self.flags)
         layout.addWidget(intervals)
@@ -118,11 +125,18 @@ class QtCardiologyPanel(QWidget):
         layout.addStretch(1)
 
         ctx.subscribe_analysis(analyser_id, self.show_result)
-        self.show_measurements(initial)
+        ctx.subscribe_consult(self.consult_changed)
+        self.consult_label.setText(consult_label(ctx.consult()))
+        self.show_measurements(initial if ctx.consult().is_open else None)
+
+    def consult_changed(self, info: ConsultInfo | None) -> None:
+        self.consult_label.setText(consult_label(info))
+        self.show_measurements(None)  # the next result is the new consult's
 
     def show_result(self, result: AnalyserResult) -> None:
         detail = result.detail
-        self.show_measurements(detail if isinstance(detail, EcgMeasurements) else None)
+        measured = detail if isinstance(detail, EcgMeasurements) else None
+        self.show_measurements(measured if self.ctx.consult().is_open else None)
 
     def show_measurements(self, m: EcgMeasurements | None) -> None:
         self.measurements = m
@@ -179,6 +193,7 @@ class QtCardiologyPanel(QWidget):
             return
         self._closed = True
         self.ctx.unsubscribe_analysis(self.analyser_id, self.show_result)
+        self.ctx.unsubscribe_consult(self.consult_changed)
 
 
 def _territory_leads(territory: str) -> tuple[str, ...]:

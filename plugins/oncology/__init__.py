@@ -1,4 +1,8 @@
-"""Oncology: RECIST 1.1 target lesions tracked across a baseline and a follow-up CT."""
+"""Oncology: RECIST 1.1 target lesions tracked across a baseline and a follow-up CT.
+
+The lesions and time points belong to the consult in context: they are dropped when it changes or ends
+(closed, switched, signed out, screen locked), and the note section is empty without a consult.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any, ClassVar
 
 from plugins.api import (
     BasePlugin,
+    ConsultInfo,
     Contributions,
     ImagingTool,
     NoteSection,
@@ -13,15 +18,15 @@ from plugins.api import (
     PluginContext,
     translate,
 )
-from plugins.oncology.logic import Lesion, Timepoint, report_text
+from plugins.oncology.logic import Lesion, Timepoint, default_timepoints, report_text
 
 
 class OncologyPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "oncology",
         "name": "Oncology: RECIST 1.1",
-        "version": "1.0.0",
-        "api": "^1.0",
+        "version": "1.1.0",
+        "api": "^1.1",
         "specialties": ["oncology", "radiology"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["imaging", "consult"],
@@ -29,9 +34,26 @@ class OncologyPlugin(BasePlugin):
     }
 
     def __init__(self) -> None:
-        # the panel keeps these current, the note section reads them
+        # the panel keeps these current, the note section reads them; both are of ``consult`` only
         self.lesions: list[Lesion] = []
-        self.timepoints: list[Timepoint] = [Timepoint("Baseline"), Timepoint("Follow-up")]
+        self.timepoints: list[Timepoint] = default_timepoints()
+        self.consult: ConsultInfo | None = None
+
+    def activate(self, ctx: PluginContext) -> None:
+        info = ctx.consult()
+        self.consult = info if info.is_open else None
+        ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
+
+    def consult_changed(self, info: ConsultInfo | None) -> None:
+        """Another consult, or none: nothing of the previous patient's lesions stays."""
+        self.consult = info
+        self.lesions = []
+        self.timepoints = default_timepoints()
+
+    def note(self, ctx: PluginContext) -> str | None:
+        if not ctx.consult().is_open:
+            return None
+        return report_text(self.lesions, self.timepoints)
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -51,7 +73,7 @@ class OncologyPlugin(BasePlugin):
                 NoteSection(
                     "oncology.recist",
                     lambda: translate("Oncology", "Tumour response (RECIST 1.1)"),
-                    lambda _ctx: report_text(self.lesions, self.timepoints),
+                    self.note,
                 )
             ],
         )

@@ -55,6 +55,11 @@ class Timepoint:
     non_target_progression: bool = False
 
 
+def default_timepoints() -> list[Timepoint]:
+    """What a consult starts with: an unnamed baseline and follow-up."""
+    return [Timepoint("Baseline"), Timepoint("Follow-up")]
+
+
 @dataclass(frozen=True)
 class Assessment:
     timepoint: int
@@ -208,7 +213,8 @@ def report_text(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> s
 
 
 class RecistRecord(Protocol):
-    """The lesions and timepoints of one consult: the panel edits them and the note section reads them."""
+    """The lesions and timepoints of one consult: the panel edits them and the note section reads them.
+    The plugin empties them when the consult changes or ends, before the panel hears of it."""
 
     lesions: list[Lesion]
     timepoints: list[Timepoint]

@@ -1,4 +1,6 @@
-"""The RECIST panel: a table of target lesions with baseline and follow-up diameters; the logic decides."""
+"""The RECIST panel: a table of target lesions with baseline and follow-up diameters; the logic decides.
+
+It works on the consult in context (named at the top) and empties itself when that changes or ends."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plugins.api import PluginContext
+from plugins.api import ConsultInfo, PluginContext, consult_label
 from plugins.oncology.logic import (
     MAX_TARGETS,
     Assessment,
@@ -90,11 +92,16 @@ class QtRecistPanel(QWidget):
         self.setObjectName("recistPanel")
         self.ctx, self.plugin = ctx, plugin
         self._updating = False
+        self._closed = False
 
-        studies = ctx.consult().study_uids
-        self.baseline_label = QLineEdit(studies[0] if studies else "")
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("pluginConsult")
+        self.consult_label.setStyleSheet("color:#607080; font-size:11px;")
+        self.body = QWidget()  # everything that holds the consult's data; off while none is open
+
+        self.baseline_label = QLineEdit()
         self.baseline_label.setPlaceholderText(tr("Oncology", "Baseline study (date)"))
-        self.follow_label = QLineEdit(studies[1] if len(studies) > 1 else "")
+        self.follow_label = QLineEdit()
         self.follow_label.setPlaceholderText(tr("Oncology", "Follow-up study (date)"))
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("Oncology", "Baseline:")))
@@ -157,7 +164,11 @@ class QtRecistPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color:#b35900;")
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.consult_label)
+        outer.addWidget(self.body, 1)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
@@ -167,9 +178,40 @@ class QtRecistPanel(QWidget):
         layout.addWidget(self.response)
         layout.addWidget(self.reasons)
         layout.addWidget(self.problems)
-        for lesion in plugin.lesions:
+        self._load(ctx.consult())
+        ctx.subscribe_consult(self.consult_changed)
+
+    # the consult ---------------------------------------------------------------------------------
+    def consult_changed(self, info: ConsultInfo | None) -> None:
+        """The plugin has dropped the previous consult's lesions: show the (empty) record of this one."""
+        self._load(info)
+
+    def _load(self, info: ConsultInfo | None) -> None:
+        self.consult_label.setText(consult_label(info))
+        self.body.setEnabled(info is not None and info.is_open)
+        studies = info.study_uids if info is not None else ()
+        timepoints = self.plugin.timepoints
+        self._updating = True
+        self.table.setRowCount(0)
+        self.baseline_label.setText(studies[0] if studies else "")
+        self.follow_label.setText(studies[1] if len(studies) > 1 else "")
+        for box, on in (
+            (self.new_lesions, len(timepoints) > 1 and timepoints[1].new_lesions),
+            (self.non_target, len(timepoints) > 1 and timepoints[1].non_target_progression),
+        ):
+            box.blockSignals(True)
+            box.setChecked(on)
+            box.blockSignals(False)
+        self._updating = False
+        for lesion in list(self.plugin.lesions):
             self.add_lesion(lesion)
         self._recompute()
+
+    def close_model(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.ctx.unsubscribe_consult(self.consult_changed)
 
     # editing -------------------------------------------------------------------------------------
     def add_lesion(self, lesion: Lesion | None = None) -> None:

@@ -1,4 +1,8 @@
-"""Stroke: the NIHSS form with timestamps, the door-to-needle clock and the CT brain window preset."""
+"""Stroke: the NIHSS form with timestamps, the door-to-needle clock and the CT brain window preset.
+
+The exam and the clock belong to the consult in context: both are reset when it changes or ends (closed,
+switched, signed out, screen locked), and the note section is empty without a consult.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any, ClassVar
 
 from plugins.api import (
     BasePlugin,
+    ConsultInfo,
     Contributions,
     ImagingTool,
     NoteSection,
@@ -29,8 +34,8 @@ class StrokePlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "stroke",
         "name": "Stroke: NIHSS and door-to-needle",
-        "version": "1.0.0",
-        "api": "^1.0",
+        "version": "1.1.0",
+        "api": "^1.1",
         "specialties": ["neurology", "emergency"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["imaging", "consult"],
@@ -38,8 +43,20 @@ class StrokePlugin(BasePlugin):
     }
 
     def __init__(self) -> None:
+        # one exam and one clock, of the consult in context only (the panel shows these same objects)
         self.exam = NihssExam()
         self.timer = DoorToNeedle()
+
+    def activate(self, ctx: PluginContext) -> None:
+        ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
+
+    def consult_changed(self, _info: ConsultInfo | None) -> None:
+        """Another consult, or none: the previous patient's scores and times go."""
+        self.exam.reset()
+        self.timer.reset()
+
+    def note(self, ctx: PluginContext) -> str | None:
+        return report_text(self.exam, self.timer) if ctx.consult().is_open else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -49,7 +66,7 @@ class StrokePlugin(BasePlugin):
                 NoteSection(
                     "stroke.nihss",
                     lambda: translate("Stroke", "Stroke assessment"),
-                    lambda _ctx: report_text(self.exam, self.timer),
+                    self.note,
                 )
             ],
         )

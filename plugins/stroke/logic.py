@@ -184,6 +184,12 @@ class NihssExam:
         self.scores.pop(code, None)
         self.scored_at.pop(code, None)
 
+    def reset(self) -> None:
+        """A new exam (another patient): no score, no time stays."""
+        self.scores.clear()
+        self.scored_at.clear()
+        self.started_at = None
+
     @property
     def total(self) -> int:
         return sum(s for s in self.scores.values() if isinstance(s, int))
@@ -230,6 +236,10 @@ class DoorToNeedle:
     def mark_door(self, at: float | None = None) -> None:
         self.door_at = self.clock() if at is None else at
         self.ct_at = self.needle_at = None
+
+    def reset(self) -> None:
+        """Back to idle (another patient): the clock stops and forgets its times."""
+        self.door_at = self.ct_at = self.needle_at = None
 
     def mark_ct(self, at: float | None = None) -> None:
         if self.door_at is None:

@@ -1,4 +1,6 @@
-"""The stroke panel: NIHSS items as choice boxes with the time each was scored; the door-to-needle clock."""
+"""The stroke panel: NIHSS items as choice boxes with the time each was scored; the door-to-needle clock.
+
+It works on the consult in context (named at the top) and empties itself when that changes or ends."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plugins.api import PluginContext
+from plugins.api import ConsultInfo, PluginContext, consult_label
 from plugins.stroke.logic import (
     NIHSS_ITEMS,
     UNTESTABLE,
@@ -56,6 +58,11 @@ class QtStrokePanel(QWidget):
         self.setObjectName("strokePanel")
         self.ctx, self.exam, self.timer = ctx, exam, timer
         self._closed = False
+
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("pluginConsult")
+        self.consult_label.setStyleSheet("color:#607080; font-size:11px;")
+        self.body = QWidget()  # everything that holds the consult's data; off while none is open
 
         # door-to-needle ----------------------------------------------------------------------------
         clock_box = QGroupBox(tr("Stroke", "Door to needle (target 60 min)"))
@@ -126,19 +133,31 @@ class QtStrokePanel(QWidget):
         nihss_layout.addLayout(total_row)
         nihss_layout.addWidget(scroll, 1)
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.consult_label)
+        outer.addWidget(self.body, 1)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(clock_box)
         layout.addWidget(nihss_box, 1)
 
-        for code, value in list(exam.scores.items()):
-            restored = self.boxes[code]
-            restored.blockSignals(True)
-            restored.setCurrentIndex(restored.findData(value))
-            restored.blockSignals(False)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self.refresh_clock)
         self._tick.start()
+        self.consult_changed(ctx.consult())
+        ctx.subscribe_consult(self.consult_changed)
+
+    # the consult -------------------------------------------------------------------------------
+    def consult_changed(self, info: ConsultInfo | None) -> None:
+        """Show the exam and clock as they are now (the plugin reset them for a new consult)."""
+        self.consult_label.setText(consult_label(info))
+        self.body.setEnabled(info is not None and info.is_open)
+        for code, box in self.boxes.items():
+            box.blockSignals(True)
+            value = self.exam.scores.get(code)
+            box.setCurrentIndex(0 if value is None else max(0, box.findData(value)))
+            box.blockSignals(False)
         self.refresh_exam()
         self.refresh_clock()
 
@@ -214,3 +233,4 @@ class QtStrokePanel(QWidget):
             return
         self._closed = True
         self._tick.stop()
+        self.ctx.unsubscribe_consult(self.consult_changed)

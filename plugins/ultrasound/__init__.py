@@ -1,13 +1,23 @@
 """Point-of-care ultrasound: the FAST / eFAST protocol as a checklist the specialist ticks, and depth presets.
 
 Guidance tools (probe-position overlays) are not part of this plugin yet; nothing stands in for them.
+The exam belongs to the consult in context: it is reset when that changes or ends (closed, switched,
+signed out, screen locked), and the note section is empty without a consult.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from plugins.api import BasePlugin, Contributions, NoteSection, PanelContribution, PluginContext, translate
+from plugins.api import (
+    BasePlugin,
+    ConsultInfo,
+    Contributions,
+    NoteSection,
+    PanelContribution,
+    PluginContext,
+    translate,
+)
 from plugins.ultrasound.logic import FastExam, report_text
 
 
@@ -15,8 +25,8 @@ class UltrasoundPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "ultrasound",
         "name": "Ultrasound: FAST protocol",
-        "version": "1.0.0",
-        "api": "^1.0",
+        "version": "1.1.0",
+        "api": "^1.1",
         "specialties": ["emergency", "ultrasound"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["consult", "network"],
@@ -24,7 +34,17 @@ class UltrasoundPlugin(BasePlugin):
     }
 
     def __init__(self) -> None:
-        self.exam = FastExam()
+        self.exam = FastExam()  # of the consult in context only (the panel shows this same object)
+
+    def activate(self, ctx: PluginContext) -> None:
+        ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
+
+    def consult_changed(self, _info: ConsultInfo | None) -> None:
+        """Another consult, or none: the previous patient's windows and depth go."""
+        self.exam.reset()
+
+    def note(self, ctx: PluginContext) -> str | None:
+        return report_text(self.exam) if ctx.consult().is_open else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -37,7 +57,7 @@ class UltrasoundPlugin(BasePlugin):
                 NoteSection(
                     "ultrasound.fast",
                     lambda: translate("Ultrasound", "Point-of-care ultrasound"),
-                    lambda _ctx: report_text(self.exam),
+                    self.note,
                 )
             ],
         )

@@ -81,6 +81,12 @@ class FastExam:
     def untick(self, window_id: str) -> None:
         self.ticks.pop(window_id, None)
 
+    def reset(self) -> None:
+        """A new exam (another patient): no window ticked, no depth, plain FAST."""
+        self.ticks.clear()
+        self.depth_cm = None
+        self.extended = False
+
     def set_depth(self, depth_cm: float) -> None:
         if not 1.0 <= depth_cm <= 30.0:
             raise ValueError("depth must be 1-30 cm")

@@ -1,4 +1,6 @@
-"""The FAST checklist panel: one row per window with its finding buttons and the time it was ticked."""
+"""The FAST checklist panel: one row per window with its finding buttons and the time it was ticked.
+
+It works on the consult in context (named at the top) and empties itself when that changes or ends."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plugins.api import PluginContext
+from plugins.api import ConsultInfo, PluginContext, consult_label
 from plugins.ultrasound.logic import DEPTH_PRESETS, FAST_WINDOWS, ExamWindow, FastExam, Finding
 
 FINDING_COLOURS = {"positive": "#c62828", "negative": "#2e7d32", "indeterminate": "#8a6d00"}
@@ -60,6 +62,12 @@ class QtFastPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("fastPanel")
         self.ctx, self.exam = ctx, exam
+        self._closed = False
+
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("pluginConsult")
+        self.consult_label.setStyleSheet("color:#607080; font-size:11px;")
+        self.body = QWidget()  # everything that holds the consult's data; off while none is open
 
         self.extended = QCheckBox(tr("Ultrasound", "eFAST: include both lung windows"))
         self.extended.setChecked(exam.extended)
@@ -103,7 +111,7 @@ class QtFastPanel(QWidget):
         depth_box = QGroupBox(tr("Ultrasound", "Depth preset (sent to the bedside)"))
         depth_row = QHBoxLayout(depth_box)
         self.depth_buttons: dict[str, QPushButton] = {}
-        depth_group = QButtonGroup(self)
+        self.depth_group = depth_group = QButtonGroup(self)
         for preset in DEPTH_PRESETS:
             button = QPushButton(f"{self._preset_title(preset.preset_id)} {preset.depth_cm:g} cm")
             button.setCheckable(True)
@@ -120,14 +128,34 @@ class QtFastPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         self.result.setFont(font)
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.consult_label)
+        outer.addWidget(self.body, 1)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.extended)
         layout.addWidget(box)
         layout.addWidget(depth_box)
         layout.addWidget(self.depth_label)
         layout.addWidget(self.result)
         layout.addStretch(1)
-        self._set_extended(exam.extended)
+        self.consult_changed(ctx.consult())
+        ctx.subscribe_consult(self.consult_changed)
+
+    def consult_changed(self, info: ConsultInfo | None) -> None:
+        """Show the exam as it is now (the plugin reset it for a new consult)."""
+        self.consult_label.setText(consult_label(info))
+        self.body.setEnabled(info is not None and info.is_open)
+        self.extended.blockSignals(True)
+        self.extended.setChecked(self.exam.extended)
+        self.extended.blockSignals(False)
+        self._set_extended(self.exam.extended)
+
+    def close_model(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.ctx.unsubscribe_consult(self.consult_changed)
 
     @staticmethod
     def _preset_title(preset_id: str) -> str:
@@ -172,8 +200,10 @@ class QtFastPanel(QWidget):
             self.stamps[window.window_id].setText(
                 "" if tick is None else time.strftime("%H:%M:%S", time.localtime(tick.at))
             )
+        self.depth_group.setExclusive(False)  # an exclusive group never lets its checked button go
         for preset in DEPTH_PRESETS:
             self.depth_buttons[preset.preset_id].setChecked(self.exam.depth_cm == preset.depth_cm)
+        self.depth_group.setExclusive(True)
         self.depth_label.setText(
             tr("Ultrasound", "Depth: %1 cm").replace("%1", f"{self.exam.depth_cm:g}")
             if self.exam.depth_cm is not None

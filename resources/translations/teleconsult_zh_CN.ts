@@ -250,6 +250,10 @@
       <translation>当前显示的图像不属于本会诊的检查。</translation>
     </message>
     <message>
+      <source>The image shown is not of this consult's patient.</source>
+      <translation>当前显示的图像不属于本会诊的患者。</translation>
+    </message>
+    <message>
       <source>Written answer</source>
       <translation>书面答复</translation>
     </message>
@@ -275,6 +279,10 @@
     <message>
       <source>Archive:</source>
       <translation>归档：</translation>
+    </message>
+    <message>
+      <source>Birth date:</source>
+      <translation>出生日期：</translation>
     </message>
     <message>
       <source>Cancel upload</source>
@@ -345,6 +353,10 @@
       <translation>正在读取检查…</translation>
     </message>
     <message>
+      <source>Refused: this study is not of the request's patient (%1).</source>
+      <translation>已拒绝：该检查不属于本申请的患者（%1）。</translation>
+    </message>
+    <message>
       <source>Send request</source>
       <translation>发送申请</translation>
     </message>
@@ -373,6 +385,10 @@
       <translation>检查（可选）</translation>
     </message>
     <message>
+      <source>The request's patient</source>
+      <translation>申请中的患者</translation>
+    </message>
+    <message>
       <source>Unknown</source>
       <translation>未知</translation>
     </message>
@@ -387,6 +403,10 @@
     <message>
       <source>What should the specialist answer?</source>
       <translation>需要专家解答什么问题？</translation>
+    </message>
+    <message>
+      <source>YYYY-MM-DD</source>
+      <translation>YYYY-MM-DD</translation>
     </message>
   </context>
   <context>
@@ -450,6 +470,10 @@
     <message>
       <source>Hang up</source>
       <translation>挂断</translation>
+    </message>
+    <message>
+      <source>Hang up anyway?</source>
+      <translation>仍要挂断吗？</translation>
     </message>
     <message>
       <source>Join call</source>
@@ -522,6 +546,10 @@
     <message>
       <source>Test pattern</source>
       <translation>测试图案</translation>
+    </message>
+    <message>
+      <source>The workstation is locked</source>
+      <translation>工作站已锁定</translation>
     </message>
     <message>
       <source>Turn the microphone off</source>
@@ -997,10 +1025,120 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     </message>
   </context>
   <context>
+    <name>ImagingContext</name>
+    <message>
+      <source>A consult is open now: the study opened outside it was closed.</source>
+      <translation>现已打开会诊：在会诊之外打开的检查已关闭。</translation>
+    </message>
+    <message>
+      <source>A consult is open.</source>
+      <translation>已打开一个会诊。</translation>
+    </message>
+    <message>
+      <source>Another consult is open: the previous study was closed.</source>
+      <translation>已打开另一个会诊：之前的检查已关闭。</translation>
+    </message>
+    <message>
+      <source>Another patient is in context: the study was closed.</source>
+      <translation>当前已换为另一位患者：检查已关闭。</translation>
+    </message>
+    <message>
+      <source>Consult patient: %1 (ID %2)</source>
+      <translation>会诊患者：%1（ID %2）</translation>
+    </message>
+    <message>
+      <source>Images of %1 other patient(s) in these files were not opened.</source>
+      <translation>这些文件中另外 %1 位患者的图像未被打开。</translation>
+    </message>
+    <message>
+      <source>Linked study: identity differs from the consult's patient</source>
+      <translation>已关联的检查：身份与会诊患者不同</translation>
+    </message>
+    <message>
+      <source>Linked to the consult's patient: the identities differ.</source>
+      <translation>已关联到会诊患者：两者身份不同。</translation>
+    </message>
+    <message>
+      <source>No consult is open: a study opened here is not checked against a patient.</source>
+      <translation>未打开会诊：此处打开的检查不会与患者核对。</translation>
+    </message>
+    <message>
+      <source>No consult is open: this study is not linked to a patient.</source>
+      <translation>未打开会诊：该检查未关联到任何患者。</translation>
+    </message>
+    <message>
+      <source>Recording the link in the audit log…</source>
+      <translation>正在将关联记录到审计日志…</translation>
+    </message>
+    <message>
+      <source>Signed out: the study was closed and nothing of it is kept.</source>
+      <translation>已退出登录：检查已关闭，未保留任何内容。</translation>
+    </message>
+    <message>
+      <source>The consult ended: its study was closed.</source>
+      <translation>会诊已结束：其检查已关闭。</translation>
+    </message>
+    <message>
+      <source>The link was not recorded (%1); the study stays closed.</source>
+      <translation>关联未能记录（%1）；检查保持关闭。</translation>
+    </message>
+    <message>
+      <source>The study shown is another identity, linked with a reason.</source>
+      <translation>所示检查属于另一身份，已注明理由并关联。</translation>
+    </message>
+    <message>
+      <source>The study shown is this patient's.</source>
+      <translation>所示检查属于该患者。</translation>
+    </message>
+    <message>
+      <source>The study was not opened.</source>
+      <translation>检查未打开。</translation>
+    </message>
+    <message>
+      <source>The workstation locked: the study was closed.</source>
+      <translation>工作站已锁定：检查已关闭。</translation>
+    </message>
+  </context>
+  <context>
+    <name>Leaving</name>
+    <message>
+      <source>Leave the emergency?</source>
+      <translation>要离开这个急诊会诊吗？</translation>
+    </message>
+    <message>
+      <source>This is an emergency consult and the monitor has %1 active alarm(s), the highest of %2 priority.</source>
+      <translation>这是急诊会诊，监护仪有 %1 个活动报警，最高为%2优先级。</translation>
+    </message>
+    <message>
+      <source>high</source>
+      <translation>高</translation>
+    </message>
+    <message>
+      <source>low</source>
+      <translation>低</translation>
+    </message>
+    <message>
+      <source>medium</source>
+      <translation>中</translation>
+    </message>
+  </context>
+  <context>
     <name>LockScreen</name>
     <message>
       <source>%1 - locked after %2 minutes without activity. Enter your password to continue.</source>
       <translation>%1 - 无操作 %2 分钟后已锁定。请输入密码继续。</translation>
+    </message>
+    <message>
+      <source>%1 locked the workstation. Enter your password to continue.</source>
+      <translation>%1 锁定了工作站。请输入密码继续。</translation>
+    </message>
+    <message>
+      <source>Alarm active (%1, %2 in all): unlock to see it.</source>
+      <translation>有活动报警（%1，共 %2 个）：请解锁查看。</translation>
+    </message>
+    <message>
+      <source>HIGH priority</source>
+      <translation>高优先级</translation>
     </message>
     <message>
       <source>Password</source>
@@ -1021,6 +1159,14 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Wrong password.</source>
       <translation>密码错误。</translation>
+    </message>
+    <message>
+      <source>low priority</source>
+      <translation>低优先级</translation>
+    </message>
+    <message>
+      <source>medium priority</source>
+      <translation>中优先级</translation>
     </message>
   </context>
   <context>
@@ -1179,6 +1325,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Plugins</source>
       <translation>插件</translation>
+    </message>
+    <message>
+      <source>Quit anyway?</source>
+      <translation>仍要退出吗？</translation>
     </message>
     <message>
       <source>Requests appear here when the workstation is connected to the backend.</source>
@@ -1721,8 +1871,24 @@ API：%4</translation>
       <translation>插件(&amp;P)</translation>
     </message>
     <message>
+      <source>Consult %1</source>
+      <translation>会诊 %1</translation>
+    </message>
+    <message>
+      <source>Consult %1 · patient %2</source>
+      <translation>会诊 %1 · 患者 %2</translation>
+    </message>
+    <message>
       <source>Installed</source>
       <translation>已安装</translation>
+    </message>
+    <message>
+      <source>No consult open</source>
+      <translation>未打开会诊</translation>
+    </message>
+    <message>
+      <source>Patient %1</source>
+      <translation>患者 %1</translation>
     </message>
     <message>
       <source>Plugin manager</source>
@@ -1772,6 +1938,10 @@ API：%4</translation>
       <translation>心电信号丢失</translation>
     </message>
     <message>
+      <source>Feed for another patient: %1</source>
+      <translation>另一位患者的数据流：%1</translation>
+    </message>
+    <message>
       <source>HR high</source>
       <translation>心率过高</translation>
     </message>
@@ -1794,6 +1964,10 @@ API：%4</translation>
     <message>
       <source>No active alarms</source>
       <translation>无活动报警</translation>
+    </message>
+    <message>
+      <source>No data from the bedside for %1 s</source>
+      <translation>床旁已 %1 秒无数据</translation>
     </message>
     <message>
       <source>Respiration rate high</source>
@@ -1829,7 +2003,7 @@ API：%4</translation>
     </message>
     <message>
       <source>Vital signs data delayed</source>
-      <translation>生命体征数据延迟</translation>
+      <translation type="vanished">生命体征数据延迟</translation>
     </message>
     <message>
       <source>etCO2 high</source>
@@ -2308,6 +2482,18 @@ API：%4</translation>
   <context>
     <name>QtVitalsPanel</name>
     <message>
+      <source>%1 h ago</source>
+      <translation>%1 小时前</translation>
+    </message>
+    <message>
+      <source>%1 min ago</source>
+      <translation>%1 分钟前</translation>
+    </message>
+    <message>
+      <source>%1 s ago</source>
+      <translation>%1 秒前</translation>
+    </message>
+    <message>
       <source>12-lead ECG</source>
       <translation>12 导联心电图</translation>
     </message>
@@ -2328,6 +2514,10 @@ API：%4</translation>
       <translation>报警限值…</translation>
     </message>
     <message>
+      <source>Another consult opened: the previous vitals were cleared.</source>
+      <translation>已打开另一会诊：先前的生命体征已清除。</translation>
+    </message>
+    <message>
       <source>Apnoea</source>
       <translation>呼吸暂停</translation>
     </message>
@@ -2342,6 +2532,14 @@ API：%4</translation>
     <message>
       <source>Bedside monitor (HL7)</source>
       <translation>床旁监护仪 (HL7)</translation>
+    </message>
+    <message>
+      <source>Call ended at %1 — last values, not live</source>
+      <translation>通话已于 %1 结束 — 最后数值，非实时</translation>
+    </message>
+    <message>
+      <source>Consult closed: its vitals were cleared.</source>
+      <translation>会诊已关闭：其生命体征已清除。</translation>
     </message>
     <message>
       <source>Desaturation</source>
@@ -2368,6 +2566,14 @@ API：%4</translation>
       <translation>导联脱落</translation>
     </message>
     <message>
+      <source>Live</source>
+      <translation>实时</translation>
+    </message>
+    <message>
+      <source>Locked: monitoring goes on</source>
+      <translation>已锁定：监护继续进行</translation>
+    </message>
+    <message>
       <source>Monitor</source>
       <translation>监护</translation>
     </message>
@@ -2384,8 +2590,20 @@ API：%4</translation>
       <translation>最新数据距今 %1 秒</translation>
     </message>
     <message>
+      <source>No consult open: no vitals shown.</source>
+      <translation>未打开会诊：不显示生命体征。</translation>
+    </message>
+    <message>
+      <source>No data from the bedside for %1 s — values not live</source>
+      <translation>床旁已 %1 秒无数据 — 数值非实时</translation>
+    </message>
+    <message>
       <source>No data yet</source>
       <translation>尚无数据</translation>
+    </message>
+    <message>
+      <source>No patient at this bed: open the patient's consult to monitor.</source>
+      <translation>此床位无患者：打开该患者的会诊以开始监护。</translation>
     </message>
     <message>
       <source>No source</source>
@@ -2436,6 +2654,10 @@ API：%4</translation>
       <translation>滚动</translation>
     </message>
     <message>
+      <source>Signed out: no patient data without a signed-in user.</source>
+      <translation>已退出登录：无登录用户时不显示患者数据。</translation>
+    </message>
+    <message>
       <source>Simulator</source>
       <translation>模拟器</translation>
     </message>
@@ -2474,6 +2696,14 @@ API：%4</translation>
     <message>
       <source>Trends</source>
       <translation>趋势</translation>
+    </message>
+    <message>
+      <source>Vitals of %1 (ID %2)</source>
+      <translation>%1 的生命体征（ID %2）</translation>
+    </message>
+    <message>
+      <source>Waiting for data</source>
+      <translation>等待数据</translation>
     </message>
     <message>
       <source>etCO2 mmHg</source>
@@ -3140,6 +3370,69 @@ API：%4</translation>
     </message>
   </context>
   <context>
+    <name>StudyIdentity</name>
+    <message>
+      <source>Birth date</source>
+      <translation>出生日期</translation>
+    </message>
+    <message>
+      <source>Issuer of the ID</source>
+      <translation>ID 签发机构</translation>
+    </message>
+    <message>
+      <source>Link and open</source>
+      <translation>关联并打开</translation>
+    </message>
+    <message>
+      <source>Link this study to this patient</source>
+      <translation>将该检查关联到该患者</translation>
+    </message>
+    <message>
+      <source>Link this study to this patient…</source>
+      <translation>将该检查关联到该患者…</translation>
+    </message>
+    <message>
+      <source>Name</source>
+      <translation>姓名</translation>
+    </message>
+    <message>
+      <source>Not opened: this study is not of the consult's patient. Nothing of it is shown.</source>
+      <translation>未打开：该检查不属于会诊患者，不显示其任何内容。</translation>
+    </message>
+    <message>
+      <source>Patient ID</source>
+      <translation>患者 ID</translation>
+    </message>
+    <message>
+      <source>Reason:</source>
+      <translation>理由：</translation>
+    </message>
+    <message>
+      <source>Sex</source>
+      <translation>性别</translation>
+    </message>
+    <message>
+      <source>The study's identity differs from the consult's patient. Link it only if you are sure it is this patient's (for example an emergency registration under a temporary ID). The link, both identities and your reason are recorded in the audit log.</source>
+      <translation>该检查的身份与会诊患者不同。只有在确定它属于该患者时才进行关联（例如急诊时以临时 ID 登记）。关联、双方身份及您的理由都会记录在审计日志中。</translation>
+    </message>
+    <message>
+      <source>The study's patient</source>
+      <translation>检查中的患者</translation>
+    </message>
+    <message>
+      <source>This consult's patient</source>
+      <translation>本会诊的患者</translation>
+    </message>
+    <message>
+      <source>Why is this study this patient's? (at least %1 characters)</source>
+      <translation>为什么该检查属于该患者？（至少 %1 个字符）</translation>
+    </message>
+    <message>
+      <source>Why: %1.</source>
+      <translation>原因：%1。</translation>
+    </message>
+  </context>
+  <context>
     <name>TraineeFollow</name>
     <message>
       <source>%1 (%2, with %3)</source>
@@ -3423,6 +3716,14 @@ API：%4</translation>
       <translation>%1 个等待中，%2 个已超时</translation>
     </message>
     <message>
+      <source>%1 — %2</source>
+      <translation>%1 — %2</translation>
+    </message>
+    <message>
+      <source>%1, %2</source>
+      <translation>%1，%2</translation>
+    </message>
+    <message>
       <source>Accept</source>
       <translation>接受</translation>
     </message>
@@ -3433,6 +3734,10 @@ API：%4</translation>
     <message>
       <source>Accepted by %1</source>
       <translation>接诊医生：%1</translation>
+    </message>
+    <message>
+      <source>An empty outcome cannot be saved: the record must say what was decided (for example: treated locally, transferred, follow-up in 2 weeks).</source>
+      <translation>不能保存空的结论：记录必须写明所作的决定（例如：本地治疗、转院、2 周后复查）。</translation>
     </message>
     <message>
       <source>Answer in writing…</source>
@@ -3479,8 +3784,16 @@ API：%4</translation>
       <translation>失败</translation>
     </message>
     <message>
+      <source>Female</source>
+      <translation>女</translation>
+    </message>
+    <message>
       <source>In session</source>
       <translation>会诊中</translation>
+    </message>
+    <message>
+      <source>Male</source>
+      <translation>男</translation>
     </message>
     <message>
       <source>New requests appear here as soon as they are sent.</source>
@@ -3509,6 +3822,10 @@ API：%4</translation>
     <message>
       <source>Open</source>
       <translation>待接诊</translation>
+    </message>
+    <message>
+      <source>Other sex</source>
+      <translation>其他性别</translation>
     </message>
     <message>
       <source>Outcome for %1:</source>
@@ -3547,6 +3864,10 @@ API：%4</translation>
       <translation>选择一个请求以查看会诊问题。</translation>
     </message>
     <message>
+      <source>Sex unknown</source>
+      <translation>性别未知</translation>
+    </message>
+    <message>
       <source>Specialty</source>
       <translation>专科</translation>
     </message>
@@ -3567,6 +3888,10 @@ API：%4</translation>
       <translation>检查</translation>
     </message>
     <message>
+      <source>The patient's identity is shown once you accept the request.</source>
+      <translation>接受请求后将显示患者身份信息。</translation>
+    </message>
+    <message>
       <source>Ultrasound</source>
       <translation>超声科</translation>
     </message>
@@ -3581,6 +3906,10 @@ API：%4</translation>
     <message>
       <source>Waiting</source>
       <translation>等待时间</translation>
+    </message>
+    <message>
+      <source>age unknown</source>
+      <translation>年龄未知</translation>
     </message>
   </context>
 </TS>

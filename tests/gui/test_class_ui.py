@@ -265,7 +265,7 @@ def _drag(widget: Any, start: Any, end: Any) -> None:
 
 
 def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recording(  # type: ignore[no-untyped-def]
-    server, qtbot
+    server, qtbot, tmp_path
 ) -> None:
     from PySide6.QtCore import QPointF
 
@@ -286,10 +286,11 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         instructor = _part(panel, InstructorClass)
         link.start()  # demo: dr.chen signs in, the simulated county doctor sends her request
         qtbot.waitUntil(lambda: link.sign_in_state.user is not None, timeout=15_000)
-        live = LIVE_REQUEST["patient"]["patient_id"]  # type: ignore[index]
-        listed = lambda: any(i.patient.patient_id == live for i in link.worklist.items)  # noqa: E731
+        # Not accepted yet, the request is a summary without the patient's identity: found by its question.
+        live = LIVE_REQUEST["question"]
+        listed = lambda: any(i.question == live for i in link.worklist.items)  # noqa: E731
         qtbot.waitUntil(listed, timeout=30_000)
-        consult_id = next(i.id for i in link.worklist.items if i.patient.patient_id == live)
+        consult_id = next(i.id for i in link.worklist.items if i.question == live)
         link.transition(consult_id, "accept")  # demo: the call starts, the bedside joins
         qtbot.waitUntil(lambda: panel.state == "connected", timeout=40_000)
         link.transition(consult_id, "start")  # in session: trainees of the specialty may follow
@@ -367,6 +368,13 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
 
         imaging = specialist.window.findChild(QtImagingPanel)
         assert imaging is not None
+        # Liu Fang's consult has no CT of its own (the demo's CT is Zhang Wei's): the specialist opens
+        # a study of hers from a folder, which the patient context lets through.
+        from viewers.dicom.synthetic import write_ct_series
+
+        hers = write_ct_series(tmp_path / "liu", (12, 64, 64), patient_name="Liu^Fang",
+                               patient_id="US-2026-0107", patient_birth_date="19580902")  # fmt: skip
+        imaging.load_paths([hers.paths[0].parent])
         qtbot.waitUntil(lambda: imaging.series is not None and not imaging.busy, timeout=60_000)
         mirror = imaging.findChild(QtViewMirror)
         assert mirror is not None and mirror.act_follow.isEnabled()

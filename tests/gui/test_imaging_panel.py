@@ -227,12 +227,17 @@ def test_cancel_stops_loading(qtbot, tmp_path: Path) -> None:  # type: ignore[no
 
 
 def test_demo_workstation_opens_the_synthetic_ct(qtbot, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    """The demo CT (Zhang Wei, CT-2026-0042) opens only while his consult is in context: not before
+    sign-in, not in Liu Fang's emergency consult (it has no CT); and it goes when the consult ends."""
+    from datetime import date
+
     from app.context import Workstation
     from app.main_window import MainWindow
-    from app.wiring.imaging import DEMO_CT_SHAPE, panels
+    from app.wiring.imaging import DEMO_CT_SHAPE, DEMO_STUDY_UID, panels
     from core.config.paths import app_paths
     from core.config.roles import PanelId, Role
     from core.config.settings import SiteConfig, UserSettingsStore
+    from core.consult.patient import Patient
 
     paths = app_paths().ensure()
     store = UserSettingsStore(paths.user_settings_file)
@@ -245,10 +250,25 @@ def test_demo_workstation_opens_the_synthetic_ct(qtbot, isolated_home: Path) -> 
         qtbot.waitUntil(lambda: getattr(deferred, "built", False), timeout=10_000)
         panel = deferred.content  # type: ignore[attr-defined]
         assert isinstance(panel, QtImagingPanel)
+        # before any consult (before sign-in): nothing is prepared, nothing loads
+        assert not panel.busy and not panel.source_paths and "Preparing" not in panel.status.text()
+        liu = Patient("US-2026-0107", "Liu Fang", "F", date(1958, 9, 2))
+        ws.context.open(liu, consult_id=2)
+        assert not panel.busy and not panel.source_paths and "Preparing" not in panel.status.text()
+
+        zhang = Patient("CT-2026-0042", "Zhang Wei", "M", date(1961, 3, 14))
+        ws.context.open(zhang, consult_id=1, study_uid=DEMO_STUDY_UID)
         qtbot.waitUntil(lambda: panel.load_result is not None, timeout=60_000)
         assert panel.load_result is not None
         assert panel.load_result.volume.array.shape == DEMO_CT_SHAPE
         assert (paths.data_dir / "demo" / "ct-synthetic" / ".complete").exists()
+        assert panel.slice_view.overlay_left[:2] == ["Zhang Wei", "CT-2026-0042"]
+        assert panel.annotation_context is not None and panel.annotation_context.study_uid == DEMO_STUDY_UID
+
+        ws.context.open(liu, consult_id=2)  # the emergency: the CT goes, and does not come back
+        assert panel.load_result is None and panel.slice_view.overlay_left == []
+        qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+        assert panel.series is None and "Preparing" not in panel.status.text()
     finally:
         window.close()
     assert panel._closed  # the main window closed the panel's model and its loading thread

@@ -17,8 +17,9 @@ from app.wiring.plugins import build_plugins_panel
 from core.config.paths import app_paths
 from core.config.roles import PanelId, Role
 from core.config.settings import SiteConfig, UserSettingsStore
+from core.consult.patient import Patient
 from core.vitals.simulator import Scenario, run_for
-from plugins.api import PluginContext
+from plugins.api import ConsultInfo, PluginContext
 from plugins.manager import PluginManager, PluginState
 from plugins.oncology import OncologyPlugin
 from plugins.oncology.logic import Lesion
@@ -152,7 +153,9 @@ def test_analyser_results_reach_the_cardiology_panel(open_window: Any, qtbot: An
 
         return QtDeferredPanel(build, QLabel("not built yet"))
 
-    window, panel = open_window(workstation(), **{PanelId.VITALS: vitals_panel})
+    ws = workstation()
+    ws.context.open(Patient("P-ECG", "Zhao Lei", "M", None), consult_id=7)  # results are kept per consult
+    window, panel = open_window(ws, **{PanelId.VITALS: vitals_panel})
     window.docks[PanelId.VITALS].widget().build()  # the main window does this after its first paint
     qtbot.waitUntil(lambda: panel.host._store is store, timeout=10000)
     ecg = panel.page_widget("cardiology.ecg12")
@@ -163,6 +166,9 @@ def test_analyser_results_reach_the_cardiology_panel(open_window: Any, qtbot: An
     assert "ST elevation in anterior leads" in ecg.report.toPlainText()
     sections = {title: text for _pid, title, text in panel.host.note_sections()}
     assert "QTc Bazett" in sections["12-lead ECG"]
+    ws.context.close()
+    assert ecg.measurements is None and ecg.values["hr"].text() == "-"
+    assert panel.host.note_sections() == []
 
 
 def test_failing_panel_and_slow_analyser_are_disabled_and_announced(
@@ -214,7 +220,12 @@ def test_specialty_panels_drive_their_logic(qtbot: Any) -> None:
     from plugins.ultrasound.widget import QtFastPanel
 
     sent: list[dict[str, Any]] = []
-    ctx = PluginContext(plugin_id="x", role="specialist", send_control=lambda m: sent.append(dict(m)))
+    ctx = PluginContext(
+        plugin_id="x",
+        role="specialist",
+        send_control=lambda m: sent.append(dict(m)),
+        consult=lambda: ConsultInfo(3, "P-3", ("1.2.3",)),
+    )
 
     stroke = QtStrokePanel(ctx, NihssExam(), DoorToNeedle())
     qtbot.addWidget(stroke)

@@ -129,7 +129,11 @@ def test_serve_writes_port_file_and_stops(tmp_path: Path) -> None:
             base + "/consults", headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )
         demo = worklist.json()
-        assert [c["patient"]["name"] for c in demo] == ["Zhang Wei"]
+        # dr.chen has not accepted the demo consult yet: a summary, no identity (backend/access.py).
+        assert [(c["identity"], c["patient"], c["summary"]["sex"]) for c in demo] == [("withheld", None, "M")]
+        doctor = httpx.post(base + "/auth/login", json={"username": "dr.li", "password": "demo"}).json()
+        mine = httpx.get(base + "/consults", headers={"Authorization": f"Bearer {doctor['access_token']}"})
+        assert [c["patient"]["name"] for c in mine.json()] == ["Zhang Wei"]
         assert demo[0]["study"]["study_instance_uid"] == "1.2.826.0.1.3680043.10.1234.1"
         assert demo[0]["target_seconds"] == 300.0 and demo[0]["urgency"] == "urgent"
     finally:

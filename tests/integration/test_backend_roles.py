@@ -101,6 +101,18 @@ TABLE = [
         body=lambda: {"text": "answer", "key_images": []},
     ),
     Route("GET", "/consults/{id}/recording", CLINICAL_READ, state="in_session"),
+    # Linking an outside study to the consult's patient: its participants only, audited.
+    Route(
+        "POST",
+        "/consults/{id}/study-links",
+        _all(403, specialist=201, county_doctor=201),
+        state="in_session",
+        body=lambda: {
+            "study_instance_uid": "1.2.3.4",
+            "study_patient": {"patient_id": "OTHER-1", "name": "Other^Name"},
+            "reason": "Outside hospital number; same patient confirmed by phone.",
+        },
+    ),
     Route(
         "POST",
         "/consults/{id}/recording",

@@ -50,10 +50,11 @@ def test_demo_accepting_the_request_starts_the_call(demo_workstation: Composed, 
     assert panel.state == "idle" and not panel.join_button.isVisible()
     link.start()  # demo: signs in as dr.chen; the county doctor then sends her request
     qtbot.waitUntil(lambda: link.sign_in_state.user is not None, timeout=15_000)
-    live = "US-2026-0107"
-    assert LIVE_REQUEST["patient"]["patient_id"] == live  # type: ignore[index]
-    qtbot.waitUntil(lambda: any(i.patient.patient_id == live for i in link.worklist.items), timeout=30_000)
-    item = next(i for i in link.worklist.items if i.patient.patient_id == live)
+    # Not accepted yet, the request is a summary without the patient's identity: found by its question.
+    live = LIVE_REQUEST["question"]
+    qtbot.waitUntil(lambda: any(i.question == live for i in link.worklist.items), timeout=30_000)
+    item = next(i for i in link.worklist.items if i.question == live)
+    assert item.withheld and item.patient.name == "" and item.participants == frozenset({"dr.li"})
     link.transition(item.id, "accept")
     qtbot.waitUntil(lambda: panel.state == "connected", timeout=40_000)
     qtbot.waitUntil(lambda: panel.remote_view.frames_shown >= 5, timeout=20_000)
@@ -82,8 +83,23 @@ def test_demo_accepting_the_request_starts_the_call(demo_workstation: Composed, 
     qtbot.waitUntil(lambda: "Systolic pressure low" in vitals.banner.message.text(), timeout=20_000)
     age = vitals.store.newest_age()
     assert age is not None and age < 2.0
+    # An emergency with a live alarm: hanging up asks first (No is the default), Yes leaves.
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def confirm() -> QMessageBox | None:
+        boxes = [
+            w for w in QApplication.topLevelWidgets() if w.objectName() == "leaveConfirm" and w.isVisible()
+        ]
+        return boxes[0] if boxes and isinstance(boxes[0], QMessageBox) else None
+
     panel.hang_up_button.click()
+    qtbot.waitUntil(lambda: confirm() is not None, timeout=10_000)
+    box = confirm()
+    assert box is not None and "emergency" in box.text() and panel.state == "connected"
+    box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: panel.state == "ended", timeout=10_000)
+    # The last values stay as history, said to be no longer live.
+    qtbot.waitUntil(lambda: "Call ended at" in vitals.context_bar.state.text(), timeout=10_000)
 
 
 def test_joining_an_accepted_consult_reaches_the_county_doctor(server: EmbeddedServer, qtbot) -> None:  # type: ignore[no-untyped-def]

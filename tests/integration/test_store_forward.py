@@ -68,8 +68,10 @@ def test_store_forward_request_to_answered(api: Api) -> None:
     second = upload(api, cid, png, media="image/jpeg")
     assert second.status_code == 201 and second.json()["media_type"] == "image/png"
 
-    # Before accepting, a specialist of the specialty sees the request but not the photos.
-    assert api.ok("GET", f"/consults/{cid}", "dr.chen")["vitals"] == created["vitals"]
+    # Before accepting, a specialist of the specialty sees a summary of the request: not its vitals
+    # snapshot, not its photos (backend/access.py).
+    pending = api.ok("GET", f"/consults/{cid}", "dr.chen")
+    assert pending["identity"] == "withheld" and pending["vitals"] is None and pending["patient"] is None
     assert api.call("GET", f"/consults/{cid}/photos", "dr.chen").status_code == 403
     api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
     listed = api.ok("GET", f"/consults/{cid}/photos", "dr.chen")

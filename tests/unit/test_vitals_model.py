@@ -63,9 +63,19 @@ def test_store_numerics_have_their_own_timestamps_and_age() -> None:
     assert store.numeric(Numeric.SPO2) == 97
     assert store.numeric_time(Numeric.SPO2) == 995.0
     assert store.numeric(Numeric.SPO2, max_age=2) is None
-    assert store.newest_age() is None
+    # a feed of numerics only (HL7) has an age too; what the analysis derives does not make it younger
+    assert store.newest_age() == pytest.approx(5.0)
+    store.set_numeric(Numeric.NEWS2, 1, t=1000.0, derived=True)
+    assert store.newest_age() == pytest.approx(5.0)
+    assert store.numeric_age(Numeric.NEWS2) == 0.0
     store.rings[Wave.PLETH].write(np.zeros(125), t_first=998.0)
     assert store.newest_age() == pytest.approx(1000.0 - (998.0 + 124 / 125))
+    # cleared (the patient left): nothing to read back, no age, positions go on
+    total = store.rings[Wave.PLETH].total
+    store.clear()
+    assert store.newest_age() is None and store.numeric(Numeric.SPO2) is None
+    assert store.rings[Wave.PLETH].total == total and store.rings[Wave.PLETH].newest_time() is None
+    assert np.isnan(store.rings[Wave.PLETH].latest(125).values).all()
 
 
 def test_leads_obey_einthoven_and_goldberger() -> None:

@@ -1,5 +1,11 @@
 """Find DICOM files in a folder tree (or through a DICOMDIR) and group them by patient, study, series.
 
+Grouping starts from the patient: instances of two patients are never put in one study or one series,
+whatever their UIDs say (a mis-coded modality or a merge gone wrong can give two patients one Study or
+Series Instance UID). Such a folder gives one series per patient and a :class:`DiscoveryWarning` that
+names the problem. Two headers are one patient when Patient ID, Issuer of Patient ID, the name (case,
+spaces and ``^`` aside) and the birth date agree; anything else errs on the side of two patients.
+
 Only headers are read here: plain explicit-VR-little-endian files (every uncompressed or compressed
 CT a PACS sends) by a small reader of raw elements, anything else by pydicom (``stop_before_pixels``).
 Anything that is not a usable DICOM image header becomes a :class:`Rejected` entry with a reason a
@@ -63,6 +69,14 @@ class InstanceHeader:
         return self.number_of_frames > 1
 
 
+@dataclass(frozen=True)
+class DiscoveryWarning:
+    """Something wrong with how the files fit together (not with one file). ``code``: mixed_patients."""
+
+    code: str
+    message: str
+
+
 @dataclass
 class Series:
     series_instance_uid: str
@@ -70,6 +84,12 @@ class Series:
     description: str
     series_number: int | None
     instances: list[InstanceHeader] = field(default_factory=list)
+    # what tells this series apart in one discovery: its Series Instance UID, unless another patient's
+    # series has the same UID (then "UID#2", "UID#3", ...)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.series_instance_uid
 
     @property
     def instance_count(self) -> int:
@@ -98,20 +118,42 @@ class Patient:
     patient_id: str
     patient_name: str
     studies: list[Study] = field(default_factory=list)
+    birth_date: str = ""  # DICOM DA as in the header
+    sex: str = ""
+    issuer: str = ""  # Issuer of Patient ID
 
 
 @dataclass
 class DiscoveryResult:
     patients: list[Patient]
     rejected: list[Rejected]
+    warnings: list[DiscoveryWarning] = field(default_factory=list)
 
     def all_series(self) -> list[Series]:
         return [series for p in self.patients for st in p.studies for series in st.series]
 
-    def find_series(self, series_instance_uid: str) -> Series | None:
-        for series in self.all_series():
-            if series.series_instance_uid == series_instance_uid:
+    def find_series(self, key: str) -> Series | None:
+        """The series with this key (see :attr:`Series.key`), else the first with this Series UID."""
+        every = self.all_series()
+        for series in every:
+            if series.key == key:
                 return series
+        for series in every:
+            if series.series_instance_uid == key:
+                return series
+        return None
+
+    def patient_of(self, series: Series) -> Patient | None:
+        for patient in self.patients:
+            if any(s is series for st in patient.studies for s in st.series):
+                return patient
+        return None
+
+    def study_of(self, series: Series) -> Study | None:
+        for patient in self.patients:
+            for study in patient.studies:
+                if any(s is series for s in study.series):
+                    return study
         return None
 
 
@@ -370,21 +412,81 @@ def find_files(roots: Path | Sequence[Path]) -> tuple[list[Path], list[Rejected]
     return files, rejected
 
 
+PatientKey = tuple[str, str, str, str]
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    try:
+        return str(ds.get(keyword, "") or "").strip()
+    except Exception:  # a value pydicom cannot convert: compared as missing, never raised
+        return ""
+
+
+def patient_key(ds: Dataset) -> PatientKey:
+    """Who a header says the patient is, for telling patients apart: (Patient ID, Issuer of Patient
+    ID, the name without case, spaces or ``^`` differences, birth date)."""
+    name = " ".join(_text(ds, "PatientName").casefold().replace("^", " ").split())
+    return (_text(ds, "PatientID"), _text(ds, "IssuerOfPatientID"), name, _text(ds, "PatientBirthDate"))
+
+
+def _mixed_patient_warnings(patients: list[Patient]) -> list[DiscoveryWarning]:
+    """Warn of every Study or Series Instance UID shared by several patients; give each such series a
+    key of its own so the copies can be told apart."""
+    studies: dict[str, list[Study]] = {}
+    series_by_uid: dict[str, list[Series]] = {}
+    for patient in patients:
+        for study in patient.studies:
+            studies.setdefault(study.study_instance_uid, []).append(study)
+            for series in study.series:
+                series_by_uid.setdefault(series.series_instance_uid, []).append(series)
+    warnings: list[DiscoveryWarning] = []
+    for uid, shared in series_by_uid.items():
+        if len(shared) > 1:
+            for number, series in enumerate(shared[1:], start=2):
+                series.key = f"{uid}#{number}"
+            warnings.append(
+                DiscoveryWarning(
+                    "mixed_patients",
+                    f"Series Instance UID {uid} holds images of {len(shared)} different patients;"
+                    f" they are kept apart as {len(shared)} series, one per patient",
+                )
+            )
+    for uid, shared_studies in studies.items():
+        series_uids = {s.series_instance_uid for st in shared_studies for s in st.series}
+        if len(shared_studies) > 1 and not all(len(series_by_uid[u]) > 1 for u in series_uids):
+            warnings.append(
+                DiscoveryWarning(
+                    "mixed_patients",
+                    f"Study Instance UID {uid} holds images of {len(shared_studies)} different patients;"
+                    " they are kept apart as one study per patient",
+                )
+            )
+    return warnings
+
+
 def group(headers: Iterable[InstanceHeader]) -> list[Patient]:
-    """Patient > Study > Series, in first-seen order; series instances sorted by InstanceNumber."""
-    patients: dict[tuple[str, str], Patient] = {}
-    studies: dict[str, Study] = {}
-    series_map: dict[tuple[str, str], Series] = {}
+    """Patient > Study > Series, in first-seen order; series instances sorted by InstanceNumber.
+
+    A study or series belongs to one patient: the same UIDs under two patients make two of each."""
+    patients: dict[PatientKey, Patient] = {}
+    studies: dict[tuple[PatientKey, str], Study] = {}
+    series_map: dict[tuple[PatientKey, str, str], Series] = {}
     for header in headers:
         ds = header.dataset
-        patient_key = (str(ds.get("PatientID", "") or ""), str(ds.get("PatientName", "") or ""))
-        patient = patients.get(patient_key)
+        key = patient_key(ds)
+        patient = patients.get(key)
         if patient is None:
-            patient = patients[patient_key] = Patient(patient_id=patient_key[0], patient_name=patient_key[1])
+            patient = patients[key] = Patient(
+                patient_id=key[0],
+                patient_name=_text(ds, "PatientName"),
+                birth_date=key[3],
+                sex=_text(ds, "PatientSex"),
+                issuer=key[1],
+            )
         study_uid = str(ds.StudyInstanceUID)
-        study = studies.get(study_uid)
+        study = studies.get((key, study_uid))
         if study is None:
-            study = studies[study_uid] = Study(
+            study = studies[(key, study_uid)] = Study(
                 study_instance_uid=study_uid,
                 description=str(ds.get("StudyDescription", "") or ""),
                 study_date=str(ds.get("StudyDate", "") or ""),
@@ -392,9 +494,9 @@ def group(headers: Iterable[InstanceHeader]) -> list[Patient]:
             )
             patient.studies.append(study)
         series_uid = str(ds.SeriesInstanceUID)
-        series = series_map.get((study_uid, series_uid))
+        series = series_map.get((key, study_uid, series_uid))
         if series is None:
-            series = series_map[(study_uid, series_uid)] = Series(
+            series = series_map[(key, study_uid, series_uid)] = Series(
                 series_instance_uid=series_uid,
                 modality=str(ds.get("Modality", "") or ""),
                 description=str(ds.get("SeriesDescription", "") or ""),
@@ -451,4 +553,5 @@ def discover(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return DiscoveryResult(patients=group(headers), rejected=rejected)
+    patients = group(headers)
+    return DiscoveryResult(patients=patients, rejected=rejected, warnings=_mixed_patient_warnings(patients))

@@ -3,6 +3,10 @@
 Order comes from ImagePositionPatient projected on the slice normal (row x column of
 ImageOrientationPatient), never from file order or InstanceNumber. Oddities become
 :class:`GeometryWarning` entries on the result; only input with no usable image at all raises.
+
+One series is one patient's: instances handed in together whose headers name different patients
+(:func:`viewers.dicom.discovery.patient_key`) are never stacked into one volume; the patient with the
+most images is kept and the others are left out with the warning ``mixed_patients``.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from viewers.dicom import geometry
-from viewers.dicom.discovery import InstanceHeader, Rejected
+from viewers.dicom.discovery import InstanceHeader, PatientKey, Rejected, patient_key
 
 
 @dataclass(frozen=True)
 class GeometryWarning:
     """``code`` is one of: gap, uneven_spacing, tilted_gantry, mixed_orientation, duplicate_position,
-    mismatched_size, missing_geometry, missing_slice."""
+    mismatched_size, missing_geometry, missing_slice, mixed_patients."""
 
     code: str
     message: str
@@ -131,13 +135,33 @@ def _label(ref: SliceRef) -> str:
     return ref.instance.path.name + (f" frame {ref.frame + 1}" if ref.frame is not None else "")
 
 
+def one_patient(
+    instances: Sequence[InstanceHeader],
+) -> tuple[list[InstanceHeader], list[GeometryWarning], list[Rejected]]:
+    """The instances of the patient with the most of them (the first seen on a tie); the others are
+    left out, with a warning and a reason each."""
+    by_patient: dict[PatientKey, list[InstanceHeader]] = {}
+    for instance in instances:
+        by_patient.setdefault(patient_key(instance.dataset), []).append(instance)
+    if len(by_patient) <= 1:
+        return list(instances), [], []
+    kept = max(by_patient.values(), key=len)
+    others = [i for group in by_patient.values() if group is not kept for i in group]
+    warning = GeometryWarning(
+        "mixed_patients",
+        f"these images belong to {len(by_patient)} different patients; kept the {len(kept)} of one"
+        f" patient, left out {len(others)}",
+    )
+    reason = "another patient's image (Patient ID, name or birth date differ from the series)"
+    return kept, [warning], [Rejected(i.path, reason) for i in others]
+
+
 def sort_series(instances: Sequence[InstanceHeader]) -> SortedSeries:
     """Spatially sort the slices of ``instances`` and report gaps, tilt and other oddities."""
+    instances, warnings, excluded = one_patient(instances)
     refs = [ref for inst in instances for ref in slice_refs(inst)]
     if not refs:
         raise ValueError("series has no images")
-    warnings: list[GeometryWarning] = []
-    excluded: list[Rejected] = []
 
     sizes = Counter((r.rows, r.columns) for r in refs)
     if len(sizes) > 1:

@@ -20,6 +20,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from viewers.dicom.dicomweb import DicomWebClient
+from viewers.dicom.discovery import PatientKey, patient_key
 from viewers.dicom.pacs_common import PacsAuthError, PacsError, PacsProtocolError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class LocalStudy:
     patient_name: str = ""
     patient_id: str = ""
     description: str = ""
+    patient_birth_date: str = ""  # DICOM DA
+    patient_sex: str = ""
+    issuer: str = ""  # Issuer of Patient ID
 
     @property
     def sop_instance_uids(self) -> set[str]:
@@ -85,7 +89,8 @@ class UploadResult:
 def scan_studies(paths: Iterable[Path]) -> list[LocalStudy]:
     """Group DICOM files (folders are walked) by study, reading headers only; other files are skipped.
 
-    A SOP Instance UID seen twice (a copy of the same file) is kept once."""
+    A SOP Instance UID seen twice (a copy of the same file) is kept once. A study whose files name
+    different patients (discovery.patient_key) is a :class:`PacsError`: it is never sent as one."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -93,7 +98,8 @@ def scan_studies(paths: Iterable[Path]) -> list[LocalStudy]:
         elif path.is_file():
             files.append(path)
     by_study: dict[str, dict[str, LocalInstance]] = {}
-    meta: dict[str, tuple[str, str, str]] = {}
+    meta: dict[str, tuple[str, str, str, str, str, str]] = {}
+    patients: dict[str, set[PatientKey]] = {}
     for path in files:
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
@@ -115,14 +121,24 @@ def scan_studies(paths: Iterable[Path]) -> list[LocalStudy]:
                 size=path.stat().st_size,
             ),
         )
+        patients.setdefault(study, set()).add(patient_key(ds))
         if study not in meta:
             meta[study] = (
                 str(getattr(ds, "PatientName", "") or ""),
                 str(getattr(ds, "PatientID", "") or ""),
                 str(getattr(ds, "StudyDescription", "") or ""),
+                str(getattr(ds, "PatientBirthDate", "") or ""),
+                str(getattr(ds, "PatientSex", "") or ""),
+                str(getattr(ds, "IssuerOfPatientID", "") or ""),
             )
+    mixed = [uid for uid, keys in patients.items() if len(keys) > 1]
+    if mixed:  # one Study Instance UID, several patients: never sent as one study
+        raise PacsError(
+            f"Study Instance UID {mixed[0]} holds images of {len(patients[mixed[0]])} different patients;"
+            " it cannot be attached"
+        )
     return [
-        LocalStudy(uid, tuple(instances.values()), *meta.get(uid, ("", "", "")))
+        LocalStudy(uid, tuple(instances.values()), *meta.get(uid, ("", "", "", "", "", "")))
         for uid, instances in by_study.items()
     ]
 

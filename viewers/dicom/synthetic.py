@@ -233,6 +233,9 @@ def write_ct_series(
     patient_name: str = "Doe^Jane",
     patient_id: str = "PID-12345",
     study_description: str = "Synthetic study",
+    patient_birth_date: str = "19700101",
+    patient_sex: str = "F",
+    series_uid: str | None = None,
 ) -> SyntheticSeries:
     """Write one CT slice per file. ``positions`` overrides the regular stack (for gaps, tilt).
 
@@ -241,6 +244,9 @@ def write_ct_series(
 
     ``bits=8`` stores 8-bit pixels (what JPEG baseline carries) with a RescaleSlope of 8 unless one is
     given; ``hu`` then holds the values after that coarser rescale.
+
+    ``study_uid`` and ``series_uid`` reuse UIDs (a second series of one study; or, with another
+    patient, the merged-UID folders discovery must keep apart).
     """
     if bits not in (8, 16):
         raise ValueError("bits must be 8 or 16")
@@ -259,12 +265,13 @@ def write_ct_series(
     if bits == 8:
         hu = (np.clip(np.round((hu - intercept) / slope), 0, 255) * slope + intercept).astype(np.float32)
     study_uid = study_uid or generate_uid()
-    series_uid = generate_uid()
+    series_uid = series_uid or generate_uid()
     rng = np.random.default_rng(seed)
     order = rng.permutation(nz) if shuffle_names else np.arange(nz)
     paths: list[Path] = []
     for k in range(nz):
         ds = _base(CT_IMAGE_STORAGE, study_uid, series_uid, "CT", patient_name, patient_id)
+        ds.PatientBirthDate, ds.PatientSex = patient_birth_date, patient_sex
         ds.StudyDescription = study_description
         if anatomy == "chest":
             ds.SeriesDescription = f"Chest {spacing[2]:g} mm with contrast"

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePol
 
 from core.i18n import tr
 from core.vitals.alarms import Alarm, AlarmSnapshot, Priority
+from core.vitals.engine import OTHER_PATIENT_PREFIX
 
 BANNER_COLOURS: dict[Priority, tuple[str, str]] = {
     Priority.HIGH: ("#e00000", "#ffffff"),
@@ -39,7 +40,8 @@ def alarm_text(alarm: Alarm) -> str:
         "news2_high": tr("QtAlarmBanner", "NEWS2: emergency response"),
         "news2_medium": tr("QtAlarmBanner", "NEWS2: urgent response"),
         "ecg_lead_off": tr("QtAlarmBanner", "ECG lead off"),
-        "stale": tr("QtAlarmBanner", "Vital signs data delayed"),
+        "stale": tr("QtAlarmBanner", "No data from the bedside for %1 s"),
+        "feed_other_patient": tr("QtAlarmBanner", "Feed for another patient: %1"),
         "ecg_lost": tr("QtAlarmBanner", "ECG signal lost"),
         "pleth_lost": tr("QtAlarmBanner", "SpO2 signal lost"),
         "resp_lost": tr("QtAlarmBanner", "Respiration signal lost"),
@@ -47,7 +49,11 @@ def alarm_text(alarm: Alarm) -> str:
         "co2_lost": tr("QtAlarmBanner", "CO2 signal lost"),
     }
     text = texts.get(alarm.alarm_id, alarm.message)
-    if alarm.value is not None and alarm.alarm_id not in ("irregular", "stale"):
+    if alarm.alarm_id == "stale":
+        return text.replace("%1", f"{alarm.value or 0:.0f}")
+    if alarm.alarm_id == "feed_other_patient":
+        return text.replace("%1", alarm.message.removeprefix(OTHER_PATIENT_PREFIX))
+    if alarm.value is not None and alarm.alarm_id != "irregular":
         text = f"{text} {alarm.value:.0f}"
     return text
 

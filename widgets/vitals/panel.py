@@ -2,6 +2,11 @@
 
 The panel only reads: a display timer (~60 Hz) pulls new samples from the store's rings, numerics at
 4 Hz and the alarm snapshot every frame. Sources and the alarm engine run on their own threads.
+
+Bound to a :class:`~core.vitals.bed.Bed`, it says whose vitals these are and clears everything (buffers,
+numerics, alarms, trends, limits) when the bed's patient changes or leaves. Old data never looks live:
+a numeric older than the stale limit turns grey with its age, the strips show a gap, and the line above
+them says "No data from the bedside for N s" or "Call ended at HH:MM — last values, not live".
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.consult.patient import Patient
 from core.i18n import tr
 from core.vitals.alarm_sound import AlarmAudio
+from core.vitals.bed import Bed, Feed, feed_state
 from core.vitals.buffer import VitalsStore
 from core.vitals.engine import MonitorEngine
 from core.vitals.news2 import Consciousness, Risk
@@ -37,6 +44,7 @@ from core.vitals.signals import Numeric, Wave
 from core.vitals.simulator import Scenario, SimulatorSource
 from core.vitals.sources import SourceError, SourceKind, SourceSwitch
 from widgets.vitals.alarm_banner import QtAlarmBanner
+from widgets.vitals.context_bar import STALE_GREY, QtVitalsContextBar, age_text
 from widgets.vitals.limits_dialog import QtLimitsDialog
 from widgets.vitals.strips import COLOURS, NumericStyle, QtWaveformStrips, TraceSpec
 
@@ -88,17 +96,31 @@ class QtNumericTile(QFrame):
         col.addWidget(self.title)
         col.addWidget(self.value)
         col.addWidget(self.detail)
-        self.set_colour(colour)
-
-    def set_colour(self, colour: str) -> None:
-        self.setStyleSheet(
-            f"#numericTile {{ background: #000000; border-bottom: 1px solid #303030; }}"
-            f"QLabel {{ color: {colour}; }}"
-        )
         font = self.value.font()
         font.setPixelSize(40)
         font.setBold(True)
         self.value.setFont(font)
+        self.colour, self.stale = colour, False
+        self._style()
+
+    def set_colour(self, colour: str) -> None:
+        self.colour = colour
+        self._style()
+
+    def set_stale(self, stale: bool) -> None:
+        """Grey when the value is not live (its age is in the detail line)."""
+        if stale != self.stale:
+            self.stale = stale
+            self._style()
+
+    def _style(self) -> None:
+        colour = STALE_GREY if self.stale else self.colour
+        sheet = (
+            f"#numericTile {{ background: #000000; border-bottom: 1px solid #303030; }}"
+            f"QLabel {{ color: {colour}; }}"
+        )
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
 
 
 class QtVitalsPanel(QWidget):
@@ -110,10 +132,13 @@ class QtVitalsPanel(QWidget):
         parent: QWidget | None = None,
         sound: AlarmAudio | None = None,
         sources: SourceSwitch | None = None,
+        bed: Bed | None = None,
+        pseudonym_salt: bytes | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("vitalsPanel")
         self.store, self.engine = store, engine
+        self.bed = bed  # None: a monitor bound to no bed (tests, tools): nothing to say whose it is
         # The bedside picks where samples come from; a panel fed by a call (sources None) has no picker.
         self.sources = sources
         if sources is None and simulator is not None:
@@ -132,8 +157,9 @@ class QtVitalsPanel(QWidget):
         self.scenario.setObjectName("scenarioPicker")
         for s in Scenario:
             self.scenario.addItem(scenario_name(s), s.value)
-        if simulator is not None:
-            self.scenario.setCurrentIndex(list(Scenario).index(simulator.scenario))
+        running = self.simulator
+        if running is not None:  # the picker shows the scenario the simulator really runs
+            self.scenario.setCurrentIndex(list(Scenario).index(running.scenario))
         self.scenario.currentIndexChanged.connect(self._scenario_changed)
         self.scenario_label = QLabel()
         self.source_label = QLabel()
@@ -168,6 +194,8 @@ class QtVitalsPanel(QWidget):
         controls.addWidget(self.gaps)
         controls.addWidget(self.age)
 
+        self.context_bar = QtVitalsContextBar(bedside=self.sources is not None, pseudonym_salt=pseudonym_salt)
+        self._limits_dialog: QtLimitsDialog | None = None
         self.strips = QtWaveformStrips(store, MONITOR_TRACES)
         self.tiles = self._build_numerics()
         monitor = QWidget()
@@ -196,6 +224,7 @@ class QtVitalsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.banner)
+        layout.addWidget(self.context_bar)
         layout.addLayout(controls)
         layout.addWidget(self.tabs, 1)
         self.setStyleSheet(
@@ -203,6 +232,11 @@ class QtVitalsPanel(QWidget):
             "#vitalsPanel > QLabel { color: #d0d0d0; } QLabel#gapMarker { color: #ffd000; }"
         )
         self.retranslate()
+
+        if bed is not None:
+            bed.changed.connect(self._patient_changed)
+            bed.lock_changed.connect(self._lock_changed)
+        self.update_numerics()
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -338,7 +372,37 @@ class QtVitalsPanel(QWidget):
         dialog = QtLimitsDialog(self.engine, user="workstation", parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+        self._limits_dialog = dialog
+        dialog.finished.connect(self._limits_closed)
         return dialog
+
+    def _limits_closed(self, _result: int) -> None:
+        self._limits_dialog = None
+
+    # the bed's patient ------------------------------------------------------------------------------
+    def _patient_changed(self, patient: Patient | None) -> None:
+        """Another patient, or none: nothing of the previous one stays (data, alarms, trends, limits)."""
+        reason = "patient changed" if patient is not None else f"consult ended ({self.bed_reason()})"
+        if self._limits_dialog is not None:  # the previous patient's limits are not this one's
+            self._limits_dialog.reject()
+        self.engine.reset(reason)
+        self.strips.blank()
+        self.twelve.blank()
+        for curve in self.trend_curves.values():
+            curve.setData([], [])
+        self.consciousness.setCurrentIndex(0)
+        self.oxygen.setChecked(False)
+        self.update_numerics()
+        self._show_alarms()
+
+    def _lock_changed(self, _locked: bool) -> None:
+        self.update_numerics()  # the line above the monitor hides (or shows again) whose data it is
+
+    def bed_reason(self) -> str:
+        return "" if self.bed is None else self.bed.ended_reason or ""
+
+    def feed(self) -> Feed:
+        return feed_state(self.bed, self.store.newest_age(), self.engine.limits.stale_s)
 
     def pause_audio(self) -> None:
         self.engine.alarms.pause_audio(user="workstation")
@@ -375,9 +439,7 @@ class QtVitalsPanel(QWidget):
 
     def show_source_problem(self, reason: str, initial: bool = False) -> None:
         text = (
-            tr("QtVitalsPanel", "No source: %1")
-            if initial
-            else tr("QtVitalsPanel", "Source not changed: %1")
+            tr("QtVitalsPanel", "No source: %1") if initial else tr("QtVitalsPanel", "Source not changed: %1")
         )
         self.source_detail.setText(text.replace("%1", reason))
         self.source_detail.setStyleSheet("color: #ff6060;")
@@ -446,32 +508,59 @@ class QtVitalsPanel(QWidget):
         self.banner.sound_unavailable = "" if self.sound.available else self.sound.unavailable_reason
         self.banner.show_snapshot(snapshot, time.monotonic())
 
+    def _age(self, numeric: Numeric) -> float | None:
+        return self.store.numeric_age(numeric)
+
+    def _live(self, age: float | None, history: bool) -> bool:
+        return not history and age is not None and age < self.engine.limits.stale_s
+
+    def _tile(self, key: str, value: str, detail: str, age: float | None, live: bool) -> None:
+        """A tile's value; when not live, greyed with its age instead of its detail."""
+        tile = self.tiles[key]
+        tile.value.setText(value)
+        shown = value.strip("-/ ") != ""
+        tile.set_stale(shown and not live)
+        tile.detail.setText(age_text(age) if shown and not live and age is not None else detail)
+
     def update_numerics(self) -> None:
         s = self.store
         n = s.numeric
-        hr = n(Numeric.HR, max_age=10)
-        pulse = n(Numeric.PULSE, max_age=10)
-        t = self.tiles
-        t["hr"].value.setText(_fmt(hr if hr is not None else pulse))
-        t["hr"].detail.setText(tr("QtVitalsPanel", "from pulse") if hr is None and pulse is not None else "")
-        t["spo2"].value.setText(_fmt(n(Numeric.SPO2, max_age=10)))
-        t["spo2"].detail.setText(tr("QtVitalsPanel", "Pulse %1").replace("%1", _fmt(pulse)))
-        t["abp"].value.setText(
-            f"{_fmt(n(Numeric.ABP_SYS, max_age=10))}/{_fmt(n(Numeric.ABP_DIA, max_age=10))}"
+        feed = self.feed()
+        # a call that ended, or a feed gone silent: every value on screen is history
+        history = feed in (Feed.ENDED, Feed.STALE)
+        hr, pulse = n(Numeric.HR), n(Numeric.PULSE)
+        hr_age, pulse_age = self._age(Numeric.HR), self._age(Numeric.PULSE)
+        use_pulse = hr is None or (
+            pulse is not None and not self._live(hr_age, False) and self._live(pulse_age, False)
         )
-        t["abp"].detail.setText(f"({_fmt(n(Numeric.ABP_MEAN, max_age=10))})")
-        t["nibp"].value.setText(f"{_fmt(n(Numeric.NIBP_SYS))}/{_fmt(n(Numeric.NIBP_DIA))}")
+        rate, rate_age = (pulse, pulse_age) if use_pulse else (hr, hr_age)
+        from_pulse = tr("QtVitalsPanel", "from pulse") if use_pulse and pulse is not None else ""
+        self._tile("hr", _fmt(rate), from_pulse, rate_age, self._live(rate_age, history))
+        spo2_age = self._age(Numeric.SPO2)
+        pulse_text = tr("QtVitalsPanel", "Pulse %1").replace("%1", _fmt(pulse))
+        self._tile("spo2", _fmt(n(Numeric.SPO2)), pulse_text, spo2_age, self._live(spo2_age, history))
+        abp_age = self._age(Numeric.ABP_SYS)
+        abp = f"{_fmt(n(Numeric.ABP_SYS))}/{_fmt(n(Numeric.ABP_DIA))}"
+        self._tile("abp", abp, f"({_fmt(n(Numeric.ABP_MEAN))})", abp_age, self._live(abp_age, history))
+        # NIBP and temperature are taken now and then: their time is shown, grey only with the feed
         nibp_t = s.numeric_time(Numeric.NIBP_SYS)
-        t["nibp"].detail.setText(
+        nibp_detail = (
             ""
             if nibp_t is None
             else f"({_fmt(n(Numeric.NIBP_MEAN))}) " + time.strftime("%H:%M", time.localtime(nibp_t))
         )
-        t["rr"].value.setText(_fmt(n(Numeric.RR, max_age=10)))
-        t["etco2"].value.setText(_fmt(n(Numeric.ETCO2, max_age=10)))
-        t["temp"].value.setText(_fmt(n(Numeric.TEMP), 1))
-        news = self.engine.last.news2
-        t["news2"].value.setText("---" if news is None else str(news.total))
+        nibp = f"{_fmt(n(Numeric.NIBP_SYS))}/{_fmt(n(Numeric.NIBP_DIA))}"
+        self._tile("nibp", nibp, nibp_detail, self._age(Numeric.NIBP_SYS), not history)
+        for key, numeric in (("rr", Numeric.RR), ("etco2", Numeric.ETCO2)):
+            age = self._age(numeric)
+            self._tile(key, _fmt(n(numeric)), "", age, self._live(age, history))
+        self._tile("temp", _fmt(n(Numeric.TEMP), 1), "", self._age(Numeric.TEMP), not history)
+        news_age = self._age(Numeric.NEWS2)
+        news_live = self._live(news_age, history)
+        news = self.engine.last.news2 if news_live else None
+        news_value = n(Numeric.NEWS2)
+        t = self.tiles
+        self._tile("news2", _fmt(news_value), "", news_age, news_live)
         risk_colours = {
             Risk.LOW: "#f0f0f0",
             Risk.LOW_MEDIUM: "#ffd000",
@@ -488,6 +577,7 @@ class QtVitalsPanel(QWidget):
             t["news2"].set_colour(risk_colours[news.risk])
             t["news2"].detail.setText(risk_texts[news.risk])
         age = s.newest_age()
+        self.context_bar.show_state(self.bed, feed, age)
         if age is None:
             self.age.setText(tr("QtVitalsPanel", "No data yet"))
         else:
@@ -515,6 +605,9 @@ class QtVitalsPanel(QWidget):
             return
         self._closed = True
         self.timer.stop()
+        if self.bed is not None:
+            self.bed.changed.disconnect(self._patient_changed)
+            self.bed.lock_changed.disconnect(self._lock_changed)
         self.sound.close()
         if self.sources is not None:
             self.sources.close()

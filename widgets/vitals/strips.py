@@ -7,6 +7,10 @@ repaints just those columns. Nothing already on screen is recomputed, so the cos
 samples that arrived, not the width of the window. Lost samples are NaN in the ring: the line breaks
 there and the gap stays visible. Scroll mode (and the benchmark's naive baseline) re-sets the whole
 visible buffer through pyqtgraph on every frame.
+
+Old data never looks live: when nothing has arrived for ``GAP_AFTER_S``, the sweep runs on without
+samples, blanking ahead in real time (scroll mode slides the trace off to the left), so a stopped feed
+shows as a growing gap rather than a frozen trace.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ SPEEDS: dict[Wave, float] = {
 }
 ERASE_S = 0.25  # the blank gap ahead of the newest sample, as on a bedside monitor
 CAL_S = 0.3  # room at the left for the 1 mV calibration pulse
+GAP_AFTER_S = 1.0  # silence after which the sweep runs on without samples (well above a batch's jitter)
 ECG_MM_PER_MV = 10.0
 
 
@@ -82,6 +87,24 @@ class _TraceBase:
         self.erase_n = int(ERASE_S * ring.fs)
         self.read_pos = max(0, ring.total - self.n)
         self.newest_painted_index = -1
+        self.gap_to = 0  # absolute index up to which the sweep has run on without samples
+
+    def gap_range(self, now: float) -> tuple[int, int] | None:
+        """The absolute indices [start, stop) to blank now that the feed has been silent: from past the
+        erase gap to where the sweep would be (plus its erase gap); None while samples are recent."""
+        newest = self.ring.newest_time()
+        if newest is None or self.read_pos == 0:
+            return None
+        silent = now - newest
+        if silent < GAP_AFTER_S:
+            return None
+        head = self.read_pos - 1 + int(silent * self.ring.fs)
+        start = max(self.gap_to, self.read_pos + self.erase_n)
+        stop = min(head + self.erase_n, self.read_pos + self.n)
+        if stop <= start:
+            return None
+        self.gap_to = stop
+        return start, stop
 
 
 class Trace(_TraceBase):
@@ -123,6 +146,22 @@ class Trace(_TraceBase):
             self.x[lo:hi], ys, connect="all" if finite else "finite", skipFiniteCheck=finite
         )
 
+    def run_on(self, now: float) -> int:
+        """No samples: blank ahead in sweep mode, slide off to the left in scroll mode."""
+        if not self.sweep:
+            newest = self.ring.newest_time()
+            shift = 0.0 if newest is None or now - newest < GAP_AFTER_S else now - newest
+            self.curves[0].setPos(-shift, 0.0)
+            return 0
+        gap = self.gap_range(now)
+        if gap is None:
+            return 0
+        idx = np.arange(gap[0], gap[1]) % self.n
+        self.y[idx] = np.nan
+        for k in np.unique(idx // self.seg_len):
+            self._set_segment(int(k))
+        return gap[1] - gap[0]
+
     def update(self) -> int:
         """Pull new samples and re-set what they touched. Returns how many samples arrived."""
         if self.naive or not self.sweep:
@@ -140,6 +179,7 @@ class Trace(_TraceBase):
         erase = np.arange(chunk.stop, chunk.stop + self.erase_n) % self.n
         self.y[erase] = np.nan
         self.read_pos = chunk.stop
+        self.gap_to = 0
         touched = np.unique(np.concatenate([idx, erase]) // self.seg_len)
         for k in touched:
             self._set_segment(int(k))
@@ -154,6 +194,8 @@ class Trace(_TraceBase):
             return 0
         chunk = self.ring.latest(self.n)
         ys = chunk.values[self.channel]
+        self.gap_to = 0
+        self.curves[0].setPos(0.0, 0.0)
         if self.sweep:  # naive sweep: same picture as the fast path, rebuilt in full
             self.y[np.arange(chunk.start, chunk.stop) % self.n] = ys
             self.y[np.arange(chunk.stop, chunk.stop + self.erase_n) % self.n] = np.nan
@@ -263,11 +305,36 @@ class RasterSweepTrace(_TraceBase):
             else:
                 painter.drawPath(pg.arrayToQPath(part_x, part_y, connect="finite"))
 
+    def run_on(self, now: float) -> int:
+        """No samples: the sweep runs on, blanking ahead of it (a gap, never a frozen trace)."""
+        gap = self.gap_range(now)
+        if gap is None:
+            return 0
+        start, stop = gap
+        self.y[np.arange(start, stop) % self.n] = np.nan
+        spans: list[tuple[float, float]] = []
+        painter = QPainter(self.canvas.image)
+        try:
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+            self._blank(painter, start, stop - start, spans)
+        finally:
+            painter.end()
+        self._repaint(spans)
+        return stop - start
+
+    def _repaint(self, spans: list[tuple[float, float]]) -> None:
+        to_data = self.window_s / self.w
+        for x0, x1 in spans:
+            self.canvas.update(
+                QRectF(x0 * to_data - to_data, self.y0, (x1 - x0 + 2) * to_data, self.y1 - self.y0)
+            )
+
     def update(self) -> int:
         chunk = self.ring.read(self.read_pos)
         got = chunk.values.shape[1]
         if got == 0:
             return 0
+        self.gap_to = 0
         if got > self.n:
             values, start = chunk.values[self.channel, -self.n :], chunk.stop - self.n
         else:
@@ -289,11 +356,7 @@ class RasterSweepTrace(_TraceBase):
         self.read_pos = stop
         self.newest_painted_index = stop - 1
         self.dirty_columns = int(sum(x1 - x0 for x0, x1 in spans))
-        to_data = self.window_s / self.w
-        for x0, x1 in spans:
-            self.canvas.update(
-                QRectF(x0 * to_data - to_data, self.y0, (x1 - x0 + 2) * to_data, self.y1 - self.y0)
-            )
+        self._repaint(spans)
         return got
 
 
@@ -389,10 +452,25 @@ class QtWaveformStrips(pg.GraphicsLayoutWidget):
         self._geometry = (self.width(), self.height())
 
     def refresh(self) -> int:
-        """Pull new samples into every trace (call on the display timer). Returns samples drawn."""
+        """Pull new samples into every trace (call on the display timer). Returns samples drawn; a trace
+        that got none while its feed is silent runs on without samples (a growing gap)."""
         if self._geometry != (self.width(), self.height()):
             self._build()
-        return sum(trace.update() for trace in self.traces)
+        now = self.store.clock()
+        drawn = 0
+        for trace in self.traces:
+            got = trace.update()
+            if got == 0:
+                trace.run_on(now)
+            drawn += got
+        return drawn
+
+    def blank(self) -> None:
+        """Forget what is drawn (the store was cleared): the traces are rebuilt blank at once. (Not
+        ``clear``: pyqtgraph's GraphicsLayoutWidget binds that name to emptying its layout.)"""
+        self._geometry = None
+        if self.traces:
+            self._build()
 
     def window_seconds(self) -> list[float]:
         return [t.window_s for t in self.traces]

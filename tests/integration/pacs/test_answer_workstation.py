@@ -112,7 +112,10 @@ def test_answered_consult_opens_with_its_key_image(
 def test_specialist_answers_with_the_current_view_as_key_image(
     server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    series = synthetic.write_ct_series(tmp_path / "ct", (6, 64, 64), study_uid=None, seed=9)
+    series = synthetic.write_ct_series(
+        tmp_path / "ct", (6, 64, 64), study_uid=None, seed=9,
+        patient_name="Wang^Min", patient_id="P-1", patient_birth_date="19700102",
+    )  # fmt: skip
     open_orthanc.upload(series.paths)
     assert server.base_url is not None
     base_url = server.base_url

@@ -55,7 +55,10 @@ def specialist(server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot) -> 
 def test_accept_prefetches_shows_ready_and_opens_in_imaging(
     specialist: Composed, server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    series = synthetic.write_ct_series(tmp_path / "ct", (16, 64, 64))
+    series = synthetic.write_ct_series(
+        tmp_path / "ct", (16, 64, 64), patient_name="Wang^Min", patient_id="P-1",
+        patient_birth_date="19700102",
+    )  # fmt: skip
     orthanc.upload(series.paths)
     assert server.base_url is not None
     base_url = server.base_url

@@ -36,7 +36,9 @@ def _archive(orthanc: OrthancServer) -> PacsSettings:
 def test_request_dialog_sends_the_study_and_records_its_uid(
     qtbot: QtBot, orthanc: OrthancServer, tmp_path: Path
 ) -> None:
-    series = synthetic.write_ct_series(tmp_path / "ct", (40, 96, 96))
+    series = synthetic.write_ct_series(
+        tmp_path / "ct", (40, 96, 96), patient_name="Wang^Min", patient_id="P-9"
+    )
     dimse = PacsSettings(name="dimse", kind="dimse", host="127.0.0.1", port=104, called_ae="X")
     dialog = QtConsultRequestDialog([dimse, _archive(orthanc)], loaded=[tmp_path / "ct"])
     qtbot.addWidget(dialog)
@@ -46,6 +48,8 @@ def test_request_dialog_sends_the_study_and_records_its_uid(
     assert not dialog.send_button.isEnabled()
     dialog.patient_id.setText("P-9")
     dialog.patient_name.setText("Wang Min")
+    dialog.birth_date.setText("1970-01-01")
+    dialog.sex.setCurrentIndex(dialog.sex.findData("F"))
     dialog.question.setPlainText("Nodule?")
     assert dialog.send_button.isEnabled()
     assert dialog.request_body()["study"] is None

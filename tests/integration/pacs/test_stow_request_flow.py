@@ -45,7 +45,9 @@ def county(server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot) -> I
 def test_new_request_with_an_attached_study(
     county: Composed, server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    series = synthetic.write_ct_series(tmp_path / "ct", (12, 64, 64))
+    series = synthetic.write_ct_series(
+        tmp_path / "ct", (12, 64, 64), patient_name="Li^Hua", patient_id="P-42"
+    )
     window, link = county.window, county.link
     link.start()
     qtbot.waitUntil(lambda: county.session.login is not None and county.session.login.isVisible(),
@@ -66,6 +68,8 @@ def test_new_request_with_an_attached_study(
     dialog = dialogs[0]
     dialog.patient_id.setText("P-42")
     dialog.patient_name.setText("Li Hua")
+    dialog.birth_date.setText("1970-01-01")
+    dialog.sex.setCurrentIndex(dialog.sex.findData("F"))
     dialog.question.setPlainText("Fracture of the left radius?")
     dialog.urgency.setCurrentIndex(1)
     dialog.attach.choose([tmp_path / "ct"])
