@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 # A consult request as the county doctor's workstation sends it.
 CONSULT_REQUEST = {
@@ -76,3 +77,15 @@ def end_process(process: subprocess.Popen[bytes] | None, grace: float = 5.0) -> 
             process.wait(5)
     if process.stderr is not None:
         process.stderr.close()
+
+
+async def far_side_call(**options: Any) -> tuple[Any, Any]:
+    """The other site of an in-memory call, started: (our end of the signalling, their CallSession).
+    ``options`` go to the CallSession (a small video by default)."""
+    from rtc.session import CallSession
+    from rtc.signalling import memory_pair
+
+    ours, theirs = memory_pair()
+    session = CallSession(theirs, **{"ice_servers": [], "video_size": (160, 120), "fps": 10, **options})
+    await session.start()
+    return ours, session

@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 from rtc.runtime import AsyncRuntime
 from rtc.session import CallSession, CallState
 from rtc.signalling import InMemorySignalling, memory_pair
+from tests.helpers import far_side_call
 from widgets.call_controller import QtCallController
 from widgets.call_panel import QtCallPanel, format_duration
 from widgets.video_view import QtVideoView
@@ -139,13 +140,7 @@ def test_a_call_from_join_to_hang_up(qtbot, runtime: AsyncRuntime) -> None:  # t
 
 
 def test_the_remote_peer_leaving_shows_reconnecting(qtbot, runtime: AsyncRuntime) -> None:  # type: ignore[no-untyped-def]
-    async def far_side() -> tuple[InMemorySignalling, CallSession]:
-        ours, theirs = memory_pair()
-        session = CallSession(theirs, ice_servers=[], video_size=(160, 120), fps=10)
-        await session.start()
-        return ours, session
-
-    ours, county = runtime.run(far_side(), 10)
+    ours, county = runtime.run(far_side_call(), 10)
     controller = QtCallController(runtime, size=(160, 120), fps=10)
     panel = QtCallPanel(controller)
     qtbot.addWidget(panel)

@@ -11,9 +11,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from core.annotations.model import AnnotationDocument
 from core.worklist.model import WorklistModel
 from rtc.runtime import AsyncRuntime
-from rtc.session import CallSession
-from rtc.signalling import InMemorySignalling, memory_pair
-from tests.helpers import CONSULT_REQUEST
+from rtc.signalling import memory_pair
+from tests.helpers import CONSULT_REQUEST, far_side_call
 from widgets.call_controller import QtCallController
 from widgets.call_panel import QtCallPanel
 from widgets.worklist_panel import QtWorklistPanel
@@ -36,13 +35,7 @@ def leave_box() -> QMessageBox | None:
 
 
 def test_hang_up_in_an_alarming_emergency_asks_and_no_keeps_the_call(qtbot, runtime: AsyncRuntime) -> None:  # type: ignore[no-untyped-def]
-    async def far_side() -> tuple[InMemorySignalling, CallSession]:
-        ours, theirs = memory_pair()
-        session = CallSession(theirs, ice_servers=[], video_size=(160, 120), fps=10)
-        await session.start()
-        return ours, session
-
-    ours, county = runtime.run(far_side(), 10)
+    ours, county = runtime.run(far_side_call(), 10)
     controller = QtCallController(runtime, size=(160, 120), fps=10)
     panel = QtCallPanel(controller)
     qtbot.addWidget(panel)

@@ -206,6 +206,20 @@ class Api:
         )
         return response.json() if response.content else None
 
+    def add_user(
+        self,
+        username: str,
+        role: str,
+        display_name: str,
+        specialties: tuple[str, ...] = (),
+        password: str = "pw",
+    ) -> None:
+        """IT creates an account (and the new user signs in once, so ``token`` works)."""
+        body = {"username": username, "password": password, "display_name": display_name, "role": role,
+                "specialties": list(specialties)}  # fmt: skip
+        self.ok("POST", "/users", "it.admin", 201, json=body)
+        self.login(username, password)
+
     def new_consult(self, specialty: str = "radiology", **overrides: Any) -> dict[str, Any]:
         body = {
             "patient": {"patient_id": "P-1", "name": "Test Patient", "sex": "F", "birth_date": "1970-01-02"},

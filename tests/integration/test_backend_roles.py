@@ -174,20 +174,7 @@ def test_table_covers_every_published_route(api: Api) -> None:
 
 def test_object_level_rules(api: Api) -> None:
     """Right role, wrong consult: specialists of another specialty, other county doctors, bystanders."""
-    api.ok(
-        "POST",
-        "/users",
-        "it.admin",
-        201,
-        json={
-            "username": "dr.zhou",
-            "password": "pw",
-            "display_name": "Dr. Zhou",
-            "role": "county_doctor",
-            "specialties": [],
-        },
-    )
-    api.login("dr.zhou", "pw")
+    api.add_user("dr.zhou", "county_doctor", "Dr. Zhou")
     radiology = api.consult_in_state("open", "radiology")
     # dr.wang is a cardiologist: cannot see or accept a radiology consult.
     assert api.call("GET", f"/consults/{radiology}", "dr.wang").status_code == 403

@@ -125,20 +125,8 @@ def test_relay_presence_and_errors(api: Api) -> None:
 def test_outsiders_are_refused(api: Api) -> None:
     cid = api.consult_in_state("accepted", "radiology")
     outsiders = {u: api.token(u) for u in ("dr.wang", "it.admin")}
-    api.ok(
-        "POST",
-        "/users",
-        "it.admin",
-        201,
-        json={
-            "username": "student.qian",
-            "password": "pw",
-            "display_name": "Qian",
-            "role": "trainee",
-            "specialties": ["cardiology"],
-        },
-    )
-    outsiders["student.qian"] = api.login("student.qian", "pw")["access_token"]  # a cardiology trainee
+    api.add_user("student.qian", "trainee", "Qian", ("cardiology",))
+    outsiders["student.qian"] = api.token("student.qian")  # a cardiology trainee
 
     async def scenario() -> None:
         for username, token in outsiders.items():
@@ -162,20 +150,7 @@ def test_viewers_only_answer_the_instructor(api: Api) -> None:
     cid = int(api.new_consult("radiology", patient=patient)["id"])
     api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
     api.ok("POST", f"/consults/{cid}/start", "dr.li")
-    api.ok(
-        "POST",
-        "/users",
-        "it.admin",
-        201,
-        json={
-            "username": "student.sun",
-            "password": "pw",
-            "display_name": "Sun",
-            "role": "trainee",
-            "specialties": ["radiology"],
-        },
-    )
-    api.login("student.sun", "pw")
+    api.add_user("student.sun", "trainee", "Sun", ("radiology",))
     urls = [_url(api, cid, api.token(u)) for u in ("dr.chen", "dr.li", "student.zhao", "student.sun")]
     seen_patient = api.ok("GET", f"/consults/{cid}", "student.zhao")["patient"]
     text = "Wang Min (CT-2026-0042), born 1954-03-08: watch the needle"

@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
-from app.context import Workstation
-from app.workstation import Composed, compose
+from app.workstation import Composed
 from backend.server import EmbeddedServer
 from core.client.backend import BackendClient
-from core.config.paths import app_paths
 from core.config.roles import PanelId, Role
-from core.config.settings import SiteConfig, UserSettingsStore
 from core.consult.patient import Patient
-from tests.helpers import CONSULT_REQUEST
+from tests.helpers import CONSULT_REQUEST, compose_workstation
 from tests.identity_walk import Found, find_identifiers
 
 WANG = Patient("P-1", "Wang Min", "F", date(1970, 1, 2))
@@ -29,13 +26,7 @@ ZHOU = Patient("P-2", "Zhou Jian", "M", date(1961, 5, 6))
 
 @pytest.fixture
 def composed(server: EmbeddedServer, qtbot) -> Iterator[Composed]:  # type: ignore[no-untyped-def]
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    site = SiteConfig.model_validate({"backend": {"url": server.base_url}})
-    ws = Workstation(paths=paths, site=site, site_file=None, settings_store=store, settings=store.load(),
-                     role=Role.SPECIALIST, language="en")  # fmt: skip
-    made = compose(ws)
-    qtbot.addWidget(made.window)
+    made: Composed = compose_workstation(qtbot, Role.SPECIALIST, {"backend": {"url": server.base_url}})  # type: ignore[assignment]
     made.window.show()
     yield made
     made.window.close()
