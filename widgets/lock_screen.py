@@ -39,6 +39,7 @@ class QtLockScreen(QWidget):
         self.alarm = QLabel()
         self.alarm.setObjectName("lockAlarm")
         self.alarm.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.alarm.setMinimumWidth(520)
         self.alarm.hide()
         self.error = QLabel()
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -52,7 +53,7 @@ class QtLockScreen(QWidget):
         layout.addStretch(2)
         layout.addWidget(self.title)
         layout.addWidget(self.who)
-        layout.addWidget(self.alarm)
+        layout.addWidget(self.alarm, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(row)
         layout.addWidget(self.error)
         bottom = QHBoxLayout()
@@ -108,7 +109,7 @@ class QtLockScreen(QWidget):
         background = colours.get(priority, "#ff5252")
         self.alarm.setStyleSheet(
             f"font-size: 18px; font-weight: 700; color: #0d1117; background: {background};"
-            " padding: 8px; border-radius: 4px;"
+            " padding: 8px 24px; border-radius: 4px;"
         )
         self.alarm.show()
 
