@@ -40,6 +40,7 @@ def panel_title(panel: PanelId) -> str:
         PanelId.PLUGINS: tr("MainWindow", "Plugins"),
         PanelId.CHAT: tr("MainWindow", "Chat and notes"),
         PanelId.DIAGNOSTICS: tr("MainWindow", "Diagnostics"),
+        PanelId.USERS: tr("MainWindow", "User accounts"),
     }[panel]
 
 
@@ -82,6 +83,10 @@ def empty_state_texts(panel: PanelId) -> tuple[Callable[[], str], Callable[[], s
             lambda: tr("MainWindow", "Chat and notes of the open consultation appear here."),
         ),
         PanelId.DIAGNOSTICS: (lambda: "", lambda: ""),
+        PanelId.USERS: (
+            lambda: tr("MainWindow", "No user accounts"),
+            lambda: tr("MainWindow", "Sign in as IT administrator to manage accounts."),
+        ),
     }
     return texts[panel]
 

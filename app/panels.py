@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 
 def capability_panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
-    from app.wiring import annotations, call, imaging, plugins, viewstate, vitals
+    from app.wiring import accounts, annotations, call, imaging, plugins, viewstate, vitals
 
     factories: dict[PanelId, PanelFactory] = {}
-    for module in (annotations, imaging, call, vitals, plugins, viewstate):
+    for module in (annotations, imaging, call, vitals, plugins, viewstate, accounts):
         factories.update(module.panels(link))
     return factories

@@ -162,6 +162,7 @@ class BackendLink(QObject):
         assert self.client is not None
         self.ws.save_settings()
         self.ws.user_name = user.display_name
+        self.ws.context.user = user.username
         self._open_outbox(user)
         self.sign_in_state.set(user)
         self._link(True)

@@ -18,9 +18,11 @@ requesting county doctor and the accepting specialist (MDT members invited later
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import HTTPException, status
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session
 
 from backend import audit
 from backend.models import Consult, User
@@ -30,6 +32,49 @@ from backend.state import AppState
 log = logging.getLogger(__name__)
 
 REFUSED_DETAIL = "the patient's identity is not shown to you"
+# One answer for "no such consult" and "not yours", so an id tells nobody whether the consult exists.
+NOT_FOUND_DETAIL = "no such consult"
+
+RoomPlace = Literal["participant", "viewer"]
+
+
+def visible_clause(user: User) -> ColumnElement[bool]:
+    """Which consults `user` may see (the worklist rules; it_admin sees no clinical data)."""
+    specialties = list(user.specialties or [])
+    if user.role == "specialist":
+        return or_(
+            and_(Consult.state == "open", Consult.specialty.in_(specialties)),
+            Consult.accepted_by_id == user.id,
+        )
+    if user.role == "county_doctor":
+        return Consult.requested_by_id == user.id
+    if user.role == "trainee":
+        return and_(Consult.state.in_(("in_session", "closed")), Consult.specialty.in_(specialties))
+    return false()
+
+
+def is_visible(session: Session, consult_id: int, user: User) -> bool:
+    """Whether `user` may see the consult at all (the worklist rules)."""
+    found = session.scalar(select(Consult.id).where(Consult.id == consult_id, visible_clause(user)))
+    return found is not None
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND_DETAIL)
+
+
+def room_place(session: Session, consult: Consult, user: User) -> RoomPlace | None:
+    """Where `user` sits in the consult's signalling room, or None when not admitted. The room follows
+    the REST rules exactly: only a reader of GET /consults/{id} may join, the room of a closed consult
+    is shut, the participants join as members and a trainee (who reads it pseudonymised) as a viewer;
+    a specialist reading an open consult's summary does not join."""
+    if consult.state == "closed" or not is_visible(session, consult.id, user):
+        return None
+    if is_participant(consult, user):
+        return "participant"
+    if user.role == "trainee":
+        return "viewer"
+    return None
 
 
 def is_participant(consult: Consult, user: User) -> bool:
@@ -47,10 +92,11 @@ def identity_view(consult: Consult, viewer: User) -> IdentityShown:
 
 
 def identity_refused(
-    state: AppState, user: User, consult_id: int, asked: dict[str, Any], client: str
+    state: AppState, user: User, consult_id: int, asked: dict[str, Any], client: str, *, visible: bool = True
 ) -> HTTPException:
     """Audit a refused request for identifying data (committed now, in its own transaction, so the record
-    survives the error) and return the 403 to raise. Nothing identifying goes into the record."""
+    survives the error) and return the error to raise: 403 for a consult `user` may see otherwise, 404
+    for one that is not theirs at all (the answer for a missing one). Nothing identifying is recorded."""
     with state.db.transaction() as session:
         audit.by_user(
             session,
@@ -61,4 +107,4 @@ def identity_refused(
             details={"asked": asked, "role": user.role},
         )
     log.info("identity refused: %s (%s) asked %s of consult %s", user.username, user.role, asked, consult_id)
-    return HTTPException(status.HTTP_403_FORBIDDEN, REFUSED_DETAIL)
+    return HTTPException(status.HTTP_403_FORBIDDEN, REFUSED_DETAIL) if visible else not_found()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Annotated
 
@@ -28,8 +29,35 @@ MAX_ID = 2**31 - 1  # INTEGER on both databases
 ConsultId = Annotated[int, Path(ge=1, le=MAX_ID, description="consult id")]
 
 
+def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if ip in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or what X-Forwarded-For says when the peer is a trusted proxy.
+
+    The header is read right to left, skipping trusted proxies; the first other address is the client
+    (anything left of it was written by the client itself and proves nothing)."""
+    peer = request.client.host if request.client else "unknown"
+    state: AppState | None = getattr(request.app.state, "backend", None)
+    proxies = state.settings.trusted_proxies if state is not None else ()
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -44,6 +72,8 @@ def user_from_token(state: AppState, session: Session, token: str) -> User:
     user = session.get(User, claims.user_id)
     if user is None:
         raise unauthorized("unknown user")
+    if user.disabled:
+        raise unauthorized("account disabled")
     return user
 
 

@@ -152,11 +152,12 @@ class Scrubber:
         return self._replacements[int(group[1:])]
 
     def value(self, value: Any) -> Any:
-        """Every string inside a JSON value (annotation ops, vitals labels); keys are structure, kept."""
+        """Every string inside a JSON value (annotation ops, vitals labels), keys included: a sender
+        chooses the keys of a relayed payload, so a name may ride in one ({"Wang Wei": ...})."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {(self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return value

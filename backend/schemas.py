@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Role = Literal["specialist", "county_doctor", "trainee", "it_admin"]
 ROLES: tuple[str, ...] = ("specialist", "county_doctor", "trainee", "it_admin")
@@ -245,7 +255,7 @@ class ChatIn(Input):
 
 class AnnotationIn(Input):
     op_id: UUID
-    lamport: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    lamport: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
     op: dict[str, Any]
 
     @field_validator("op")
@@ -292,7 +302,7 @@ class AuditEventIn(Input):
 
     # Only the workstation's own event families: a client can never forge sign-ins or record access.
     action: Annotated[str, StringConstraints(pattern=r"^vitals\.[a-z_.]{1,60}$")]
-    consult_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    consult_id: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | None = None
     details: dict[str, Any] = {}
 
     @field_validator("details")
@@ -338,8 +348,89 @@ class HealthOut(BaseModel):
 SignalType = Literal["offer", "answer", "candidate", "bye", "message"]
 
 
+# An SDP line is `x=value` with a lower-case letter type (RFC 8866 section 5); a session description
+# starts with `v=0` and carries an origin, a session name and a timing line before the first media.
+_SDP_LINE = re.compile(r"[a-z]=[^\x00\r\n]*")
+_SDP_SESSION_FIRST = ("v", "o", "s")
+# An ICE candidate attribute (RFC 8839 section 5.1): foundation, component, transport, priority,
+# address, port, "typ" type, then extension name/value pairs.
+_CANDIDATE = re.compile(
+    r"candidate:[A-Za-z0-9+/]{1,32} [0-9]{1,3} (?i:udp|tcp) [0-9]{1,10} [A-Za-z0-9.:_-]{1,253} [0-9]{1,5}"
+    r" typ (?:host|srflx|prflx|relay)(?: [A-Za-z0-9_.:/+-]{1,64} [A-Za-z0-9_.:/+-]{1,256})*"
+)
+MAX_SDP_LINES = 2000
+
+
+def check_sdp(sdp: str) -> str:
+    """Raise ValueError unless `sdp` has the structure of a session description."""
+    lines = sdp.split("\r\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) == 1 and "\n" in sdp:
+        lines = sdp.rstrip("\n").split("\n")  # tolerated: bare LF line ends
+    if not lines or lines[0] != "v=0":
+        raise ValueError("an SDP starts with the line v=0")
+    if len(lines) > MAX_SDP_LINES:
+        raise ValueError(f"an SDP has at most {MAX_SDP_LINES} lines")
+    for number, line in enumerate(lines, 1):
+        if not _SDP_LINE.fullmatch(line):
+            raise ValueError(f"SDP line {number} is not of the form x=value")
+    types = [line[0] for line in lines]
+    if tuple(types[:3]) != _SDP_SESSION_FIRST:
+        raise ValueError("an SDP starts with its v=, o= and s= lines")
+    session = types[: types.index("m")] if "m" in types else types
+    if "t" not in session:
+        raise ValueError("an SDP has a t= line before its media")
+    return sdp
+
+
+class SessionDescriptionIn(Input):
+    type: Literal["offer", "answer"]
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
+
+    @field_validator("sdp")
+    @classmethod
+    def _sdp(cls, value: str) -> str:
+        return check_sdp(value)
+
+
+class CandidateIn(Input):
+    """A trickled candidate as a browser's RTCIceCandidate.toJSON(); an empty `candidate` ends them."""
+
+    candidate: Annotated[str, StringConstraints(max_length=1024)]
+    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None  # noqa: N815 (the W3C name)
+    sdpMLineIndex: Annotated[StrictInt, Field(ge=0, le=1024)] | None = None  # noqa: N815
+    usernameFragment: Annotated[str, StringConstraints(max_length=256)] | None = None  # noqa: N815
+
+    @field_validator("candidate")
+    @classmethod
+    def _candidate(cls, value: str) -> str:
+        if value and not _CANDIDATE.fullmatch(value):
+            raise ValueError("not an ICE candidate line (candidate:FOUNDATION COMPONENT ... typ TYPE)")
+        return value
+
+
 class SignalIn(Input):
     v: Literal[1]
     type: SignalType
     to: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     payload: dict[str, Any] = {}
+
+    @field_validator("v", mode="before")
+    @classmethod
+    def _strict_version(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # True == 1 in Python; a version is a number
+            raise ValueError("v is the number 1")
+        return value
+
+    @model_validator(mode="after")
+    def _payload_fits_type(self) -> SignalIn:
+        """Negotiation payloads are checked by type: an offer or answer carries an SDP of that type, a
+        candidate an ICE candidate line; nothing else rides along."""
+        if self.type in ("offer", "answer"):
+            description = SessionDescriptionIn.model_validate(self.payload)
+            if description.type != self.type:
+                raise ValueError(f"an {self.type} carries an SDP of type {self.type!r}")
+        elif self.type == "candidate":
+            CandidateIn.model_validate(self.payload)
+        return self

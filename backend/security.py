@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 from argon2 import PasswordHasher
@@ -40,6 +42,31 @@ class AccessClaims:
 
 class TokenError(Exception):
     pass
+
+
+def read_or_create_key_file(path: Path, initial: str | None = None) -> str:
+    """The JWT secret from its key file, created 0600 (its folder 0700 when created here) with
+    `initial` (a secret migrated from the database) or 256 random bits when missing. Written to a
+    temporary file and linked into place, so a second process never reads half a key."""
+    if not path.exists():
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write((initial or secrets.token_hex(32)) + "\n")
+            os.link(tmp, path)  # fails when another process linked its key first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise RuntimeError(f"the key file {path} is empty")
+    return value
 
 
 def issue_access_token(secret: str, user_id: int, role: str, ttl_seconds: int) -> str:

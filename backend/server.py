@@ -3,19 +3,116 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
+import logging
 import os
+import re
 import socket
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
+from backend import audit
 from backend.app import create_app
-from backend.config import ServerSettings, resolve_database_url
+from backend.config import SECRET_ENV, ServerSettings, resolve_database_url, resolve_key_file, sqlite_path
 from backend.db import Database
-from backend.migrate import prepare
+from backend.migrate import SECRET_KEY, prepare
+from backend.models import Setting
+from backend.security import read_or_create_key_file
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"(?i)(token|access_token|refresh_token|authorization)=[^&\s\"']*")
+
+
+def redact(text: str) -> str:
+    """A URL or line without its query string's secrets: `token=...` becomes `token=[redacted]`."""
+    return _TOKEN.sub(lambda m: f"{m.group(1)}=[redacted]", text)
+
+
+class RedactFilter(logging.Filter):
+    """On uvicorn's loggers: a logged path loses its query string, a `token=` anywhere is redacted.
+
+    uvicorn logs each request's path with its query (access log, and "WebSocket /path?query" on
+    uvicorn.error); the room socket's old clients put the access token there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_strip(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _strip(value) for key, value in record.args.items()}
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def _strip(arg: object) -> object:
+    if isinstance(arg, str):
+        if arg.startswith("/") and "?" in arg:
+            return arg.split("?", 1)[0]
+        return redact(arg)
+    return arg
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with RedactFilter on its loggers."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "backend.server.RedactFilter"}
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        config["loggers"].setdefault(name, {})["filters"] = ["redact"]
+    return config
+
+
+def private_sqlite(database_url: str) -> None:
+    """A SQLite database file is created 0600 (its -wal and -shm files take its mode), or made 0600."""
+    path = sqlite_path(database_url)
+    if path is None:
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite takes an empty file as new
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and side.stat().st_mode & 0o077:
+            os.chmod(side, 0o600)
+
+
+def resolve_secret(settings: ServerSettings, database: Database) -> str:
+    """The JWT secret: settings, TELECONSULT_SECRET, else the key file. A key file that is missing is
+    created, holding the secret an older version kept in the database (so its tokens stay valid);
+    the database's copy is then removed: the key file is the only one."""
+    if settings.secret:
+        return settings.secret
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    path = resolve_key_file(settings.database_url, settings.key_file)
+    with database.transaction() as session:
+        row = session.get(Setting, SECRET_KEY)
+        stored = row.value if row is not None else None
+        migrated = not path.exists() and stored is not None
+        secret = read_or_create_key_file(path, stored)
+        if row is not None:
+            session.delete(row)
+    if migrated:
+        log.info("moved the JWT secret from the database into the key file %s", path)
+    return secret
+
+
+def prepare_with_secret(settings: ServerSettings, database: Database) -> ServerSettings:
+    """Migrate, then the settings with the secret filled in from the key file."""
+    private_sqlite(settings.database_url)
+    prepare(database)
+    private_sqlite(settings.database_url)
+    return dataclasses.replace(settings, secret=resolve_secret(settings, database))
 
 
 def _uvicorn_config(
@@ -32,12 +129,17 @@ def _uvicorn_config(
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,  # the signalling URL carries the access token
+        access_log=True,  # without query strings: RedactFilter
+        log_config=log_config(),
         ws="websockets-sansio",
+        # A frame over the room's message limit is refused by the protocol layer (close 1009).
+        ws_max_size=settings.max_signal_message_bytes,
         lifespan="off",
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         timeout_graceful_shutdown=3,
+        # X-Forwarded-For is resolved by backend.deps.client_address, from trusted_proxies only.
+        proxy_headers=False,
     )
 
 
@@ -76,9 +178,10 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Migrate, optionally seed the demo, then serve until interrupted (blocking)."""
+    private_sqlite(settings.database_url)
     database = Database(settings.database_url)
     try:
-        prepare(database)
+        settings = prepare_with_secret(settings, database)
         if seed_demo:
             from backend.demo import seed_demo as _seed
 
@@ -88,6 +191,7 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             _PortFileServer(config, port_file).run()
     finally:
+        audit.shutdown_checkpoint(database)
         database.dispose()
 
 
@@ -133,14 +237,16 @@ class EmbeddedServer:
         """Start and return the base URL (e.g. "http://127.0.0.1:54321"). Starting twice is harmless."""
         if self.base_url is not None:
             return self.base_url
+        private_sqlite(self.settings.database_url)
         self._database = Database(self.settings.database_url)
-        prepare(self._database)
+        # The settings with the secret resolved (tests read `server.settings.secret`; repr hides it).
+        settings = self.settings = prepare_with_secret(self.settings, self._database)
         if self.seed_demo:
             from backend.demo import seed_demo as _seed
 
             _seed(self._database)
         config = _uvicorn_config(
-            self.settings, self.host, self.port, self._database, self.certfile, self.keyfile, self.log_level
+            settings, self.host, self.port, self._database, self.certfile, self.keyfile, self.log_level
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -168,6 +274,7 @@ class EmbeddedServer:
                 self._server.force_exit = True
                 self._thread.join(timeout)
         if self._database is not None:
+            audit.shutdown_checkpoint(self._database)
             self._database.dispose()
         self._server = self._thread = self._database = None
         self.base_url = None

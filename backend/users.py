@@ -1,8 +1,10 @@
-"""Creating users outside a request: the CLI and the demo seed."""
+"""Creating users outside a request (the CLI and the demo seed) and the password rule."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,6 +19,32 @@ class UserExistsError(Exception):
     pass
 
 
+MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS = Path(__file__).resolve().parents[1] / "resources" / "passwords" / "common.txt"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-cased (comments and blank lines skipped)."""
+    try:
+        lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = ["password123", "1234567890", "qwertyuiop", "iloveyou123", "password1234"]
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why `password` is refused for `username`, or None when it passes the rule."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must be at least {MIN_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return "password is too common"
+    if username and username.lower() in lowered:
+        return "password must not contain the username"
+    return None
+
+
 def create_user(
     db: Database,
     username: str,
@@ -27,8 +55,10 @@ def create_user(
     *,
     password_hash: str | None = None,
     actor: str = "system",
+    check_password: bool = False,
 ) -> int:
-    """Create a user and audit it; returns the new id. Raises UserExistsError or ValueError."""
+    """Create a user and audit it; returns the new id. Raises UserExistsError or ValueError (also for
+    a password the rule refuses, with `check_password`: the command line sets it)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if not username or not password:
@@ -37,6 +67,8 @@ def create_user(
     with db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise UserExistsError(username)
+        if check_password and (problem := password_problem(password, username)) is not None:
+            raise ValueError(problem)
         user = User(
             username=username,
             display_name=display_name or username,

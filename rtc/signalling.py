@@ -161,10 +161,23 @@ class _QueuedSignalling(Signalling):
         self._queue.put_nowait(_CLOSED)
 
 
+def split_token(url: str) -> tuple[str, str | None]:
+    """(the URL without its ``token`` query parameter, the token). The room socket authenticates in its
+    first message (``{"type": "auth", "token": ...}``), so the token is taken out of the URL here."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    token = next((value for key, value in pairs if key == "token"), None)
+    rest = urlencode([(key, value) for key, value in pairs if key != "token"])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), token
+
+
 class WebSocketSignalling(_QueuedSignalling):
     """The backend room over WebSocket, reconnecting with exponential backoff when the link drops.
 
-    ``url`` may be a callable so that each (re)connection gets a fresh access token.
+    ``url`` may be a callable so that each (re)connection gets a fresh access token. A ``token`` query
+    parameter in it is not sent in the URL: it goes in the first message (``{"type": "auth"}``).
     """
 
     def __init__(
@@ -191,8 +204,12 @@ class WebSocketSignalling(_QueuedSignalling):
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed
 
-        ws = await connect(self._current_url(), open_timeout=self._open_timeout, max_size=MAX_MESSAGE_BYTES)
+        url, token = split_token(self._current_url())
+        ws = await connect(url, open_timeout=self._open_timeout, max_size=MAX_MESSAGE_BYTES)
         try:
+            if token is not None:
+                # The token travels in the first message, never in the URL (URLs end up in logs).
+                await ws.send(json.dumps({"type": "auth", "token": token}))
             while True:
                 raw = await asyncio.wait_for(ws.recv(), self._open_timeout)
                 message = parse_message(raw)

@@ -21,9 +21,14 @@ PKGS=(
   alsa-utils
   dcmtk
 )
+# Only the tests need these: dicom3tools' dciodvfy checks that what the project writes (key images,
+# de-identified copies) is a valid DICOM object (tests/dciodvfy.py; the test fails without it).
+TEST_PKGS=(
+  dicom3tools
+)
 
 missing=()
-for p in "${PKGS[@]}"; do
+for p in "${PKGS[@]}" "${TEST_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     # python3-venv is not needed when the interpreter already has a working venv module.
     if [ "$p" = python3-venv ] && python3 -c 'import ensurepip, venv' 2>/dev/null; then

@@ -622,6 +622,10 @@ class QtImagingPanel(QWidget):
             self.volume_view.attach_annotations(context)
         return context
 
+    def study_uid_of_series(self) -> str:
+        """The Study Instance UID of the series shown ("" when none is)."""
+        return self._study_uid(self.series) if self.series is not None else ""
+
     def _study_uid(self, series: Series) -> str:
         study = self.discovery.study_of(series) if self.discovery is not None else None
         return study.study_instance_uid if study is not None else ""

@@ -4,6 +4,11 @@ Points are kept in patient coordinates (LPS, mm), so a measurement made in one v
 view whose plane contains it, at both sites of a consultation, whatever the zoom. Lengths and areas
 come from those millimetre positions (the real pixel spacing), statistics from the volume's rescaled
 values (HU for CT).
+
+What a length *means* comes from the image's :class:`~viewers.dicom.calibration.Calibration`
+(:meth:`MeasurementDocument.reading`): millimetres in the patient, millimetres measured at a
+radiograph's detector, an ultrasound region's own units (refused across regions or outside them), or
+pixels, never called millimetres, where nothing calibrates the image.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.i18n import tr
 from core.observable import Event
+from viewers.dicom.calibration import Calibration, Source, UsRegion, unit_symbol
 
 if TYPE_CHECKING:
     from viewers.dicom.volume import Volume
@@ -205,6 +212,94 @@ def lies_in_plane(
     return all(distance_to_plane(p, origin, normal) <= tolerance_mm for p in measurement.points)
 
 
+# calibrated readings ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    """A measurement as the user reads it: the label, and its figure in ``unit`` (None when refused or
+    when it has no single figure, e.g. a time and a velocity along a Doppler line)."""
+
+    text: str
+    value: float | None = None
+    unit: str = ""  # "mm", "mm²", "px", "px²", "°", or an ultrasound region's unit
+    refused: str = ""  # why no figure is given (shown on screen)
+
+    @property
+    def length_mm(self) -> float | None:
+        """The length in millimetres, or None: never a pixel count passed off as millimetres."""
+        return self.value if self.unit == "mm" and not self.refused else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def calibration_title(calibration: Calibration | None) -> str:
+    """The calibration named as PS3.3 describes it, for the view's overlay."""
+    if calibration is None or calibration.source is Source.PATIENT:
+        return ""
+    source = calibration.source
+    if source is Source.DETECTOR:
+        return tr("Measurement", "Measured at the detector (Imager Pixel Spacing)")
+    if source is Source.CALIBRATED:
+        detail = " ".join(x for x in (calibration.calibration_type, calibration.description) if x)
+        if detail:
+            return tr("Measurement", "Calibrated (%1)").replace("%1", detail)
+        return tr("Measurement", "Calibrated (Pixel Spacing)")
+    if source is Source.STATED:
+        return tr("Measurement", "Pixel Spacing, calibration not stated")
+    if source is Source.ULTRASOUND:
+        return tr("Measurement", "Ultrasound regions: %1").replace("%1", str(len(calibration.regions)))
+    return tr("Measurement", "px, not calibrated")
+
+
+def _refused(reason: str) -> Reading:
+    return Reading(tr("Measurement", "Not measured: %1").replace("%1", reason), refused=reason)
+
+
+def _scaled_figure(kind: Kind, xy: np.ndarray) -> float:
+    """Length (distance) or area (ROI) of 2D points already scaled to physical units."""
+    if kind is Kind.DISTANCE:
+        return float(np.linalg.norm(xy[1] - xy[0]))
+    if kind is Kind.ELLIPSE:
+        centre, a, b = xy
+        return math.pi * float(np.linalg.norm(a - centre)) * float(np.linalg.norm(b - centre))
+    pts = np.column_stack([xy, np.zeros(len(xy))])
+    return polygon_area_mm2(list(pts))
+
+
+def _in_units(kind: Kind, value: float, unit: str, suffix: str = "") -> Reading:
+    if kind is Kind.DISTANCE:
+        text = tr("Measurement", "%1 %2").replace("%1", _fmt(value)).replace("%2", unit)
+        return Reading(text + suffix, value, unit)
+    area_unit = f"{unit}²"
+    text = tr("Measurement", "Area %1 %2").replace("%1", _fmt(value)).replace("%2", area_unit)
+    return Reading(text + suffix, value, area_unit)
+
+
+def _ultrasound_reading(kind: Kind, xy: np.ndarray, calibration: Calibration) -> Reading:
+    regions = [calibration.region_at(float(x), float(y)) for x, y in xy]
+    if any(r is None for r in regions):
+        return _refused(tr("Measurement", "outside the calibrated ultrasound regions"))
+    region: UsRegion = regions[0]  # type: ignore[assignment]
+    if any(r is not region for r in regions):
+        return _refused(tr("Measurement", "the points lie in different ultrasound regions"))
+    delta = np.array([region.delta_x, region.delta_y])
+    if region.is_length:
+        scaled = xy * delta * region.mm_per_unit
+        return _in_units(kind, _scaled_figure(kind, scaled), "mm")
+    if kind is not Kind.DISTANCE or 0 in (region.unit_x, region.unit_y):
+        return _refused(tr("Measurement", "this ultrasound region is not calibrated in length"))
+    dx, dy = np.abs(xy[1] - xy[0]) * delta  # e.g. time along x, velocity along y (Doppler, M-mode)
+    text = (
+        tr("Measurement", "Δx %1 %2, Δy %3 %4")
+        .replace("%1", _fmt(float(dx)))
+        .replace("%2", unit_symbol(region.unit_x))
+        .replace("%3", _fmt(float(dy)))
+        .replace("%4", unit_symbol(region.unit_y))
+    )
+    return Reading(text)
+
+
 # the document ---------------------------------------------------------------------------------
 class MeasurementDocument:
     """The measurements on one study; views subscribe to its events and redraw.
@@ -212,8 +307,10 @@ class MeasurementDocument:
     Events: ``added(m)``, ``changed(m)``, ``removed(m)``, ``cleared()``. Mutate on the UI thread.
     """
 
-    def __init__(self, volume: Volume | None = None) -> None:
+    def __init__(self, volume: Volume | None = None, calibration: Calibration | None = None) -> None:
         self.volume = volume
+        # None: the volume's geometry is taken as millimetres in the patient (the volume alone is known)
+        self.calibration = calibration
         self._items: dict[str, Measurement] = {}
         self._stats: dict[str, RoiStats | None] = {}
         self.added: Event[[Measurement]] = Event()
@@ -258,10 +355,17 @@ class MeasurementDocument:
         self._stats.clear()
         self.cleared.emit()
 
-    def set_volume(self, volume: Volume | None) -> None:
+    def set_volume(self, volume: Volume | None, calibration: Calibration | None = None) -> None:
         """A new volume: measurements of the previous one no longer apply."""
         self.volume = volume
+        self.calibration = calibration
         self.clear()
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """What a pixel of the volume measures (read from its dataset); the views redraw their labels."""
+        self.calibration = calibration
+        for m in self:
+            self.changed.emit(m)
 
     def stats(self, measurement: Measurement) -> RoiStats | None:
         if measurement.kind not in (Kind.ELLIPSE, Kind.POLYGON) or self.volume is None:
@@ -279,7 +383,54 @@ class MeasurementDocument:
             return angle_deg(pts[0], pts[1], pts[2])
         if measurement.kind is Kind.ELLIPSE:
             return ellipse_area_mm2(pts)
-        return polygon_area_mm2(pts)
+        return polygon_area_mm2(list(pts))
+
+    def _image_xy(self, measurement: Measurement) -> np.ndarray:
+        """The points as image positions (column x, row y) of the volume's pixels, (n, 2)."""
+        if self.volume is None:
+            return np.array([p[:2] for p in measurement.points], dtype=np.float64)
+        return np.array([self.volume.lps_to_index(p)[:2] for p in measurement.points], dtype=np.float64)
+
+    def reading(self, measurement: Measurement) -> Reading:
+        """The measurement in the units the image's calibration gives it, with its on-screen label."""
+        kind, cal = measurement.kind, self.calibration
+        source = cal.source if cal is not None else Source.PATIENT
+        if kind is Kind.ANGLE:
+            if source is Source.PATIENT or cal is None:
+                degrees = self.value(measurement)
+            else:
+                xy = self._image_xy(measurement)
+                scale = np.array([cal.spacing[1], cal.spacing[0]]) if cal.spacing else np.ones(2)
+                region = cal.region_at(*xy[1]) if source is Source.ULTRASOUND else None
+                if region is not None and region.unit_x == region.unit_y:
+                    scale = np.array([region.delta_x, region.delta_y])
+                pts = [(*(p * scale), 0.0) for p in xy]
+                degrees = angle_deg(pts[0], pts[1], pts[2])
+            return Reading(tr("Measurement", "%1°").replace("%1", f"{degrees:.1f}"), degrees, "°")
+        if source is Source.PATIENT or cal is None:
+            return _in_units(kind, self.value(measurement), "mm")
+        xy = self._image_xy(measurement)
+        if source is Source.ULTRASOUND:
+            return _ultrasound_reading(kind, xy, cal)
+        if source is Source.NONE or cal.spacing is None:
+            return _in_units(kind, _scaled_figure(kind, xy), "px", tr("Measurement", ", not calibrated"))
+        scaled = xy * np.array([cal.spacing[1], cal.spacing[0]])
+        suffix = {
+            Source.DETECTOR: tr("Measurement", " (at the detector)"),
+            Source.CALIBRATED: tr("Measurement", " (calibrated)"),
+        }.get(source, tr("Measurement", " (calibration not stated)"))
+        return _in_units(kind, _scaled_figure(kind, scaled), "mm", suffix)
+
+    def lengths_mm(self) -> list[tuple[Measurement, float]]:
+        """The distances that are lengths in millimetres (what may leave the viewer as one, e.g. to a
+        plugin's ``ImagingMeasurement.length_mm``): pixel counts and refused lines are left out."""
+        out = []
+        for m in self:
+            if m.kind is Kind.DISTANCE:
+                length = self.reading(m).length_mm
+                if length is not None:
+                    out.append((m, length))
+        return out
 
     def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self._items.values()]

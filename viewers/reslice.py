@@ -271,7 +271,10 @@ class SliceRenderer:
         src = extract(self.volume.array, self.mapping, index)
         out = self.buffer
         if self.rgb:
-            np.copyto(out, src, casting="unsafe")
+            # 16- and 32-bit colour (RLE, uncompressed) keeps its width in the volume: the screen
+            # takes its top 8 bits, not the bottom 8 an unsafe cast would keep.
+            shift = src.dtype.itemsize * 8 - 8
+            np.copyto(out, src >> shift if shift > 0 else src, casting="unsafe")
         elif self._lut is not None:
             assert self._lut_index_dtype is not None
             np.take(self._lut, src.view(self._lut_index_dtype), out=out)

@@ -4,7 +4,9 @@ Thin: the grey image comes from :class:`viewers.reslice.SliceRenderer` (numpy LU
 buffer) and is painted as a QImage wrapping that buffer, with the pixel aspect applied by the paint
 transform. Nothing is rebuilt per frame. Measurements live in a shared
 :class:`viewers.measure.MeasurementDocument` in patient coordinates; the view draws those that lie
-in its current slice and adds new ones there.
+in its current slice and adds new ones there. What their lengths mean (millimetres in the patient or
+at a radiograph's detector, an ultrasound region's units, or pixels) comes from the image's
+calibration, read from the series' first dataset (:mod:`viewers.dicom.calibration`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.i18n import tr
 from viewers.annotation_items import QtAnnotationOverlay
+from viewers.dicom.calibration import Calibration, Source, calibration_from_dataset
 from viewers.dicom.volume import Volume
-from viewers.measure import Kind, Measurement, MeasurementDocument
+from viewers.measure import Kind, Measurement, MeasurementDocument, calibration_title
 from viewers.reslice import (
     PRESETS,
     Plane,
@@ -74,6 +77,18 @@ class Tool(StrEnum):
     TRAJECTORY = "trajectory"
     LABEL = "label"
     PLANE = "plane"
+
+
+def series_dataset(widget: QWidget) -> Any | None:
+    """The first dataset of the series shown by the panel holding ``widget`` (its nearest ancestor with
+    a ``series`` that has ``instances``), or None."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        instances = getattr(getattr(parent, "series", None), "instances", None)
+        if instances:
+            return getattr(instances[0], "dataset", None)
+        parent = parent.parentWidget()
+    return None
 
 
 def plane_title(plane: Plane) -> str:
@@ -122,6 +137,8 @@ class QtSliceView(QWidget):
         self.pan = QPointF(0.0, 0.0)
         self.tool = Tool.NAVIGATE
         self._picker: Callable[[np.ndarray], object] | None = None
+        # the dataset whose calibration applies to a volume; default: the holding panel's series
+        self.dataset_source: Callable[[Volume], Any | None] | None = None
         self.crosshair: np.ndarray | None = None
         self.show_crosshair = False
         self.overlay_left: list[str] = []
@@ -156,6 +173,7 @@ class QtSliceView(QWidget):
             return
         if self.document.volume is not volume:
             self.document.set_volume(volume)  # a new volume: the old measurements do not apply
+        self.document.set_calibration(self._calibration_for(volume))
         self.renderer = SliceRenderer(volume, self.plane, window or self._default_window(volume))
         self.index = self.renderer.mapping.count // 2 if volume.kind != "cine" else 0
         self.reset_view()
@@ -170,6 +188,21 @@ class QtSliceView(QWidget):
         self.renderer = SliceRenderer(volume, self.plane, window)
         self.index = min(self.index, self.renderer.mapping.count - 1)
         self.refresh()
+
+    def _calibration_for(self, volume: Volume) -> Calibration | None:
+        """The calibration of ``volume``'s images; None (geometry taken as mm) when no dataset is known."""
+        source = self.dataset_source
+        ds = source(volume) if source is not None else series_dataset(self)
+        return calibration_from_dataset(ds) if ds is not None else None
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """Override the calibration read from the dataset (scripting, tests)."""
+        self.document.set_calibration(calibration)
+        self.update()
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.document.calibration
 
     def _default_window(self, volume: Volume) -> WindowLevel:
         if volume.array.dtype == np.int16 and self.value_unit == "HU":
@@ -335,12 +368,24 @@ class QtSliceView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if not self.is_cine:
             self._paint_crosshair(painter)
+            self._paint_regions(painter)
             self._paint_measurements(painter)
             self._paint_draft(painter)
             self._paint_labels(painter)
         self._paint_overlay(painter)
         painter.end()
         self.frames_painted += 1
+
+    def _paint_regions(self, painter: QPainter) -> None:
+        """While a measuring tool is chosen, the ultrasound regions a measurement must stay inside."""
+        cal = self.document.calibration
+        if cal is None or not cal.regions or self.tool is Tool.NAVIGATE or self.plane is not Plane.AXIAL:
+            return
+        painter.setPen(QPen(QColor(77, 208, 225, 220), 1.5, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for r in cal.regions:
+            corners = (QPointF(r.x0 - 0.5, r.y0 - 0.5), QPointF(r.x1 + 0.5, r.y1 + 0.5))
+            painter.drawRect(QRectF(*(self.image_to_widget(c) for c in corners)).normalized())
 
     def _paint_crosshair(self, painter: QPainter) -> None:
         if not self.show_crosshair or self.crosshair is None:
@@ -351,12 +396,12 @@ class QtSliceView(QWidget):
         painter.drawLine(QPointF(pos.x(), 0), QPointF(pos.x(), self.height()))
 
     def measurement_text(self, m: Measurement) -> str:
-        if m.kind is Kind.DISTANCE:
-            return tr("QtSliceView", "%1 mm").replace("%1", f"{self.document.value(m):.1f}")
-        if m.kind is Kind.ANGLE:
-            return tr("QtSliceView", "%1°").replace("%1", f"{self.document.value(m):.1f}")
+        """The label of a measurement, in the units its image's calibration gives (never mm for pixels)."""
+        reading = self.document.reading(m)
+        if m.kind in (Kind.DISTANCE, Kind.ANGLE):
+            return reading.text
         stats = self.document.stats(m)
-        area = tr("QtSliceView", "Area %1 mm²").replace("%1", f"{self.document.value(m):.1f}")
+        area = reading.text
         if stats is None:
             return area
         unit = f" {self.value_unit}" if self.value_unit else ""
@@ -409,6 +454,10 @@ class QtSliceView(QWidget):
                 max(metrics.horizontalAdvance(line) for line in lines) + 8,
                 metrics.height() * len(lines) + 4,
             )
+            if box.right() > self.width() - 4:  # a long label (a refusal's reason) stays on screen
+                box.moveLeft(max(4.0, min(anchor.x() + 8, self.width() - 4 - box.width())))
+                if box.contains(anchor):
+                    box.moveTop(anchor.y() + 8)
             # labels never cover each other: move down past the ones in the way
             while hits := [other for other in placed if box.intersects(other)]:
                 box.translate(0, max(other.bottom() for other in hits) - box.top() + 2)
@@ -474,15 +523,24 @@ class QtSliceView(QWidget):
         for k, line in enumerate(reversed(bottom_left)):
             rect = QRectF(m, self.height() - m - (k + 1) * lh, self.width() / 2, lh)
             _shadow_text(painter, rect, int(flags.AlignLeft), line)
-        sx, _sy = self.renderer.mapping.pixel_spacing
         bottom_right = [tr("QtSliceView", "Zoom %1%").replace("%1", f"{self.zoom * 100:.0f}")]
         if not self.is_cine:
-            bottom_right.append(
-                tr("QtSliceView", "%1 mm/px").replace("%1", f"{sx:.2f}")
-            )
+            bottom_right.extend(self._scale_lines())
         for k, line in enumerate(reversed(bottom_right)):
             rect = QRectF(self.width() / 2 - m, self.height() - m - (k + 1) * lh, self.width() / 2, lh)
             _shadow_text(painter, rect, int(flags.AlignRight), line)
+
+    def _scale_lines(self) -> list[str]:
+        """What a pixel measures, and the calibration named as PS3.3 describes it."""
+        assert self.renderer is not None
+        cal = self.document.calibration
+        if cal is None or cal.source is Source.PATIENT:
+            sx, _sy = self.renderer.mapping.pixel_spacing
+            return [tr("QtSliceView", "%1 mm/px").replace("%1", f"{sx:.2f}")]
+        title = calibration_title(cal)
+        if cal.spacing is not None and cal.source is not Source.NONE:
+            return [tr("QtSliceView", "%1 mm/px").replace("%1", f"{cal.spacing[1]:.3f}"), title]
+        return [title]
 
     # input -----------------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from core.config.roles import PanelId
 from core.i18n import tr
-from plugins.api import resolve_text
+from plugins.api import ImagingMeasurement, resolve_text
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow, PanelFactory
@@ -37,6 +37,21 @@ def find_vitals_store(window: MainWindow) -> VitalsStore | None:
     widget = getattr(widget, "content", widget)  # a deferred panel holds the real one once built
     store = getattr(widget, "store", None)
     return store if isinstance(store, VitalsStore) else None
+
+
+def imaging_measurements(window: MainWindow) -> list[ImagingMeasurement]:
+    """The imaging panel's lengths as plugins get them: calibrated millimetres only (a pixel count or a
+    refused line never leaves the viewer as ``length_mm``), with the study and series measured on."""
+    from viewers.imaging_panel import QtImagingPanel
+
+    panel = window.findChild(QtImagingPanel)
+    if panel is None or panel.series is None:
+        return []
+    study_uid, series_uid = panel.study_uid_of_series(), panel.series.series_instance_uid
+    return [
+        ImagingMeasurement(study_uid, panel.document.reading(m).text, length, series_uid)
+        for m, length in panel.document.lengths_mm()
+    ]
 
 
 def build_plugins_panel(window: MainWindow) -> QWidget:
@@ -61,6 +76,7 @@ def build_plugins_panel(window: MainWindow) -> QWidget:
 
     lookup.timeout.connect(attach)
     lookup.start()
+    host.measurement_source = lambda: imaging_measurements(window)
     QTimer.singleShot(0, panel, attach)
     # Panels are built before the window's menus exist: add the Plugins menu once they do.
     QTimer.singleShot(0, panel, lambda: _plugins_menu(window, host))

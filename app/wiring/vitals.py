@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.config.roles import PanelId, Role
+from core.vitals.hl7 import monitor_zone
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -100,6 +101,8 @@ def panels(link: BackendLink) -> dict[PanelId, PanelFactory]:
                 start=SourceKind.SIMULATOR if ws.demo else SourceKind.HL7,
                 bed=bed,
                 stale_s=site.stale_after_seconds,
+                hl7_time_zone=monitor_zone(site.monitor_time_zone),
+                hl7_idle_timeout_s=site.hl7_idle_timeout_seconds,
             )
 
         return QtDeferredPanel(build, QtEmptyState(*empty_state_texts(PanelId.VITALS)))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -51,14 +56,98 @@ def _too_many(retry_after: int) -> HTTPException:
     )
 
 
+class AccountLocks:
+    """Which accounts are locked for everyone, on evidence no single address can produce.
+
+    Failed sign-ins are kept per account with their address for the limiter's window. An account is
+    locked only when it has at least `max_failures` failures from at least `min_addresses` distinct
+    addresses; one outside address can then slow itself down (per account and address, per address)
+    but never lock the real user out. A lock lasts one window from the failure that set it, or until
+    IT unlocks the account."""
+
+    def __init__(self, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window_seconds
+        self._clock = clock
+        self._failures: dict[str, deque[tuple[float, str]]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, account: str, now: float) -> deque[tuple[float, str]]:
+        failures = self._failures.setdefault(account, deque())
+        while failures and failures[0][0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def record(self, account: str, address: str, max_failures: int, min_addresses: int) -> bool:
+        """Count a failure; True when it locks the account (it was not locked before)."""
+        with self._lock:
+            now = self._clock()
+            failures = self._prune(account, now)
+            failures.append((now, address))
+            if self._retry_after(account, now) is not None:
+                return False
+            if len(failures) >= max_failures and len({a for _, a in failures}) >= min_addresses:
+                self._locked_until[account] = now + self.window
+                return True
+            return False
+
+    def _retry_after(self, account: str, now: float) -> int | None:
+        until = self._locked_until.get(account)
+        if until is None:
+            return None
+        if until <= now:
+            del self._locked_until[account]
+            return None
+        return max(1, math.ceil(until - now))
+
+    def retry_after(self, account: str) -> int | None:
+        with self._lock:
+            return self._retry_after(account, self._clock())
+
+    def is_locked(self, account: str) -> bool:
+        return self.retry_after(account) is not None
+
+    def unlock(self, account: str) -> bool:
+        """Lift a lock and forget the account's failures; True when it was locked."""
+        with self._lock:
+            was_locked = self._retry_after(account, self._clock()) is not None
+            self._locked_until.pop(account, None)
+            self._failures.pop(account, None)
+            return was_locked
+
+
+def account_locks(request: Request) -> AccountLocks:
+    """The running app's account locks (one per app, made on first use)."""
+    app_state = request.app.state
+    locks: AccountLocks | None = getattr(app_state, "account_locks", None)
+    if locks is None:
+        with _LOCKS_GUARD:
+            locks = getattr(app_state, "account_locks", None)
+            if locks is None:
+                backend: AppState = app_state.backend
+                locks = AccountLocks(backend.settings.login_failure_window_seconds)
+                app_state.account_locks = locks
+    return locks
+
+
+_LOCKS_GUARD = threading.Lock()
+
+
+def pair_key(username: str, address: str) -> str:
+    return f"pair:{username.lower()}|{address}"
+
+
 @router.post("/login", response_model=TokenOut, responses={401: {}, 429: {}})
 def login(body: LoginIn, request: Request, state: StateDep) -> TokenOut:
-    settings, limiter = state.settings, state.limiter
+    settings, limiter, locks = state.settings, state.limiter, account_locks(request)
     address = client_address(request)
-    account_key, address_key = f"account:{body.username.lower()}", f"address:{address}"
+    account = body.username.lower()
+    # Per (account, address) and per address: an attacker backs off without touching anyone else.
+    pair, address_key = pair_key(account, address), f"address:{address}"
     waits = [
-        limiter.retry_after(account_key, settings.login_max_failures_per_account),
+        limiter.retry_after(pair, settings.login_max_failures_per_account),
         limiter.retry_after(address_key, settings.login_max_failures_per_address),
+        locks.retry_after(account),
     ]
     if any(w is not None for w in waits):
         raise _too_many(max(w for w in waits if w is not None))
@@ -66,8 +155,11 @@ def login(body: LoginIn, request: Request, state: StateDep) -> TokenOut:
         user = session.scalar(select(User).where(User.username == body.username))
     # Argon2 runs outside any transaction: it is slow on purpose and must not hold the database.
     if not verify_password(user.password_hash if user else None, body.password) or user is None:
-        limiter.record(account_key)
+        limiter.record(pair)
         limiter.record(address_key)
+        locked = locks.record(
+            account, address, settings.login_max_failures_per_account, settings.login_lock_min_addresses
+        )
         with state.db.transaction() as session:
             audit.append(
                 session,
@@ -77,8 +169,28 @@ def login(body: LoginIn, request: Request, state: StateDep) -> TokenOut:
                 client=address,
                 details={"reason": "bad credentials"},
             )
+            if locked:
+                audit.append(
+                    session,
+                    "auth.account_locked",
+                    actor_id=user.id if user else None,
+                    actor=body.username[:64],
+                    client=address,
+                    details={"reason": "failed sign-ins from several addresses"},
+                )
         raise unauthorized("invalid username or password")
-    limiter.reset(account_key)
+    if user.disabled:
+        with state.db.transaction() as session:
+            audit.append(
+                session,
+                "auth.login_failed",
+                actor_id=user.id,
+                actor=user.username,
+                client=address,
+                details={"reason": "account disabled"},
+            )
+        raise unauthorized("account disabled")
+    limiter.reset(pair)
     with state.db.transaction() as session:
         tokens = _issue(state, session, user, str(uuid.uuid4()))
         audit.by_user(session, "auth.login", user, address)
@@ -107,6 +219,8 @@ def refresh(body: RefreshIn, request: Request, state: StateDep) -> TokenOut:
             failure = "refresh token revoked"
         elif row.expires_at <= now:
             failure = "refresh token expired"
+        elif (owner := session.get(User, row.user_id)) is None or owner.disabled:
+            failure = "account disabled"
         else:
             # Conditional update: of two concurrent refreshes with the same token exactly one rotates it.
             rotated = execute_rowcount(
@@ -116,7 +230,7 @@ def refresh(body: RefreshIn, request: Request, state: StateDep) -> TokenOut:
                 .values(rotated_at=now),
             )
             user = session.get(User, row.user_id)
-            if rotated == 1 and user is not None:
+            if rotated == 1 and user is not None and not user.disabled:
                 return _issue(state, session, user, row.family_id)
             # A token that was already rotated is being replayed: someone holds a stolen copy.
             _revoke_family(session, row.family_id, now)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend import audit
-from backend.access import identity_view
+from backend.access import identity_view, is_visible, not_found, visible_clause
 from backend.db import execute_rowcount
 from backend.deps import (
     ClinicalUser,
@@ -34,32 +34,12 @@ from backend.views import consult_out
 router = APIRouter(prefix="/consults", tags=["consults"])
 
 
-def visible_clause(user: User) -> ColumnElement[bool]:
-    """Which consults `user` may see (the worklist rules; it_admin sees no clinical data)."""
-    specialties = list(user.specialties or [])
-    if user.role == "specialist":
-        return or_(
-            and_(Consult.state == "open", Consult.specialty.in_(specialties)),
-            Consult.accepted_by_id == user.id,
-        )
-    if user.role == "county_doctor":
-        return Consult.requested_by_id == user.id
-    if user.role == "trainee":
-        return and_(Consult.state.in_(("in_session", "closed")), Consult.specialty.in_(specialties))
-    return false()
-
-
-def is_visible(session: Session, consult_id: int, user: User) -> bool:
-    """Whether `user` may see the consult at all (the worklist rules)."""
-    found = session.scalar(select(Consult.id).where(Consult.id == consult_id, visible_clause(user)))
-    return found is not None
-
-
 def load_visible(session: Session, consult_id: ConsultId, user: User) -> Consult:
-    """The consult if `user` may see it: 404 when it does not exist, 403 when it is not theirs."""
-    consult = _existing(session, consult_id)
-    if not is_visible(session, consult_id, user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not your consult")
+    """The consult if `user` may see it; 404 alike when it does not exist and when it is not theirs, so
+    the answer does not tell which ids exist."""
+    consult = session.get(Consult, consult_id)
+    if consult is None or not is_visible(session, consult_id, user):
+        raise not_found()
     return consult
 
 
@@ -129,10 +109,12 @@ def get_consult(consult_id: ConsultId, user: ClinicalUser, request: Request, sta
         return _out(state, consult, user)
 
 
-def _existing(session: Session, consult_id: int) -> Consult:
+def _existing(session: Session, consult_id: int, user: User) -> Consult:
+    """The consult, if `user` may see it at all; 404 alike for a missing consult and for one that is not
+    theirs (a 403 would say that the id exists). What they may do with a visible one is the caller's."""
     consult = session.get(Consult, consult_id)
-    if consult is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+    if consult is None or not is_visible(session, consult_id, user):
+        raise not_found()
     return consult
 
 
@@ -161,9 +143,11 @@ def _transition(
 @router.post("/{consult_id}/accept", response_model=ConsultOut, responses={409: {}})
 def accept_consult(consult_id: ConsultId, user: Specialist, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
-        if consult.specialty not in (user.specialties or []):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"not a {consult.specialty} specialist")
+        consult = session.get(Consult, consult_id)
+        # A consult of the specialist's specialty was on their worklist while open: a lost race is a
+        # 409. Any other consult is not theirs to know of: 404, as for one that does not exist.
+        if consult is None or consult.specialty not in (user.specialties or []):
+            raise not_found()
         _transition(
             session,
             consult,
@@ -179,7 +163,7 @@ def accept_consult(consult_id: ConsultId, user: Specialist, request: Request, st
 @router.post("/{consult_id}/start", response_model=ConsultOut, responses={409: {}})
 def start_consult(consult_id: ConsultId, user: Participant, request: Request, state: StateDep) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if user.id not in (consult.accepted_by_id, consult.requested_by_id):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "not a member of this consult")
         values = {"state": "in_session", "started_at": datetime.now(UTC)}
@@ -192,7 +176,7 @@ def close_consult(
     consult_id: ConsultId, body: CloseIn, user: Specialist, request: Request, state: StateDep
 ) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the accepting specialist closes a consult")
         recording_since = consult.recording_since

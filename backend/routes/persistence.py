@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import audit
-from backend.access import identity_refused, is_participant
+from backend.access import identity_refused, is_participant, is_visible, not_found
 from backend.audit import canonical_json
 from backend.deps import ClinicalUser, ConsultId, Participant, StateDep, client_address
 from backend.models import Consult, RoomRecord, User
-from backend.routes.consults import _existing, is_visible
+from backend.routes.consults import _existing
 from backend.schemas import AnnotationIn, AnnotationOut, ChatIn, ChatOut, NoteIn, NoteOut
 from backend.state import AppState
 from backend.views import consult_scrubber, record_out
@@ -49,9 +49,7 @@ def _store(
     """Insert once; a resend of the same op_id returns the stored record with 200 instead of 201."""
     try:
         with state.db.transaction() as session:
-            consult = session.get(Consult, consult_id)
-            if consult is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such consult")
+            consult = _existing(session, consult_id, user)
             if user.id not in (consult.requested_by_id, consult.accepted_by_id):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "only room members write to a consult")
             existing = _find(session, consult_id, kind, op_id)
@@ -102,9 +100,11 @@ def _list(state: AppState, request: Request, user: User, consult_id: ConsultId, 
     pseudonymised for trainees who may see the consult; anyone else is refused (audited
     ``identity.refused``): notes, chat and annotation labels carry the identity."""
     with state.db.transaction(readonly=True) as session:
-        consult = _existing(session, consult_id)
-        watching = user.role == "trainee" and is_visible(session, consult_id, user)
-        if watching or is_participant(consult, user):
+        consult = session.get(Consult, consult_id)
+        if consult is None:
+            raise not_found()
+        visible = is_visible(session, consult_id, user)
+        if visible and (user.role == "trainee" or is_participant(consult, user)):
             scrub = consult_scrubber(consult, user, state.pseudonym_salt())
             records = session.scalars(
                 select(RoomRecord)
@@ -113,7 +113,7 @@ def _list(state: AppState, request: Request, user: User, consult_id: ConsultId, 
             ).unique()
             return [record_out(r, scrub) for r in records]
     asked = {"route": ROUTES[kind]}
-    raise identity_refused(state, user, consult_id, asked, client_address(request))
+    raise identity_refused(state, user, consult_id, asked, client_address(request), visible=visible)
 
 
 @router.post("/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)

@@ -13,6 +13,7 @@ commits with its audit record in one transaction, and backends behind a load bal
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from backend import audit
-from backend.access import identity_refused, is_participant
+from backend.access import identity_refused, is_participant, is_visible, not_found
 from backend.deps import MAX_ID, ClinicalUser, ConsultId, CountyDoctor, Specialist, StateDep, client_address
 from backend.models import Consult, ConsultPhoto, User
 from backend.routes.consults import _existing, _out, _transition
@@ -43,6 +44,45 @@ def sniff_image(data: bytes) -> str | None:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     return None
+
+
+# Pixels, not bytes: an upload is decoded and written again, so nothing after the image data (an HTML
+# page appended to a PNG, a script in a comment or a metadata block) survives into what is served.
+MAX_PHOTO_PIXELS = 40_000_000
+# Served photos are images and nothing else: the browser may not guess another type, nor run anything.
+PHOTO_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Disposition": "inline",
+}
+
+
+def reencode_image(data: bytes, media_type: str) -> bytes:
+    """The image decoded and encoded again in its own format, without metadata; ValueError if it does not
+    decode as that format. Without Pillow (it is optional here) the bytes are kept as they are: the
+    photo is still served with its sniffed type and ``nosniff``."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is in the development environment
+        return data
+    wanted = "JPEG" if media_type == "image/jpeg" else "PNG"
+    try:
+        with Image.open(io.BytesIO(data), formats=[wanted]) as image:
+            width, height = image.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise ValueError(f"a photo has at most {MAX_PHOTO_PIXELS} pixels")
+            image.load()
+            pixels = image if image.mode in ("RGB", "RGBA", "L", "LA", "P", "I;16") else image.convert("RGB")
+            if wanted == "JPEG" and pixels.mode not in ("RGB", "L"):
+                pixels = pixels.convert("RGB")
+            out = io.BytesIO()
+            pixels.save(out, format=wanted, **({"quality": 92} if wanted == "JPEG" else {}))
+    except ValueError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a broken file
+        raise ValueError(f"not a readable {wanted} image") from exc
+    return out.getvalue()
 
 
 def _photo_out(photo: ConsultPhoto) -> PhotoOut:
@@ -71,7 +111,7 @@ def answer_consult(
     consult_id: ConsultId, body: AnswerIn, user: Specialist, request: Request, state: StateDep
 ) -> ConsultOut:
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the accepting specialist answers")
         # A key image from another study would put a different patient's pixels in the answer.
@@ -98,7 +138,7 @@ def _store_photo(
     state: AppState, consult_id: int, user: User, data: bytes, media_type: str, caption: str, client: str
 ) -> PhotoOut:
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if consult.requested_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the requester attaches photos")
         if consult.state not in ("open", "accepted"):
@@ -165,6 +205,10 @@ async def upload_photo(
     media_type = sniff_image(data)
     if media_type is None:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "a photo must be a JPEG or PNG file")
+    try:
+        data = await run_in_threadpool(reencode_image, data, media_type)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
     client = client_address(request)
     return await run_in_threadpool(_store_photo, state, consult_id, user, data, media_type, caption, client)
 
@@ -174,13 +218,18 @@ def list_photos(
     consult_id: ConsultId, user: ClinicalUser, request: Request, state: StateDep
 ) -> list[PhotoOut]:
     with state.db.transaction(readonly=True) as session:
-        consult = _existing(session, consult_id)
-        if _may_read_photos(consult, user):
+        consult = session.get(Consult, consult_id)
+        if consult is None:
+            raise not_found()
+        visible = is_visible(session, consult_id, user)
+        if visible and _may_read_photos(consult, user):
             photos = session.scalars(
                 select(ConsultPhoto).where(ConsultPhoto.consult_id == consult_id).order_by(ConsultPhoto.id)
             )
             return [_photo_out(p) for p in photos]
-    raise identity_refused(state, user, consult_id, {"route": "photos"}, client_address(request))
+    raise identity_refused(
+        state, user, consult_id, {"route": "photos"}, client_address(request), visible=visible
+    )
 
 
 @router.get(
@@ -193,13 +242,20 @@ def get_photo(
 ) -> Response:
     client = client_address(request)
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
-        if _may_read_photos(consult, user):
+        consult = session.get(Consult, consult_id)
+        if consult is None:
+            raise not_found()
+        visible = is_visible(session, consult_id, user)
+        if visible and _may_read_photos(consult, user):
             photo = session.get(ConsultPhoto, photo_id)
             if photo is None or photo.consult_id != consult_id:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "no such photo")
             audit.by_user(
                 session, "photo.access", user, client, consult_id=consult_id, details={"photo_id": photo.id}
             )
-            return Response(photo.data, media_type=photo.media_type, headers={"Cache-Control": "no-store"})
-    raise identity_refused(state, user, consult_id, {"route": "photo", "photo_id": photo_id}, client)
+            media_type = photo.media_type if photo.media_type in ("image/jpeg", "image/png") else None
+            if media_type is None or sniff_image(photo.data) != media_type:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such photo")  # not an image we stored
+            return Response(photo.data, media_type=media_type, headers=PHOTO_HEADERS)
+    asked = {"route": "photo", "photo_id": photo_id}
+    raise identity_refused(state, user, consult_id, asked, client, visible=visible)

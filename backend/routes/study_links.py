@@ -64,7 +64,7 @@ def link_study(
 ) -> StudyLinkOut:
     """Record that ``user`` links the study to the consult's patient, with both identities and why."""
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if not is_participant(consult, user):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the consult's participants link studies")
         if consult.state == "closed":

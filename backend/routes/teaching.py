@@ -21,7 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import update
 
 from backend import audit
-from backend.access import identity_refused, is_participant
+from backend.access import identity_refused, is_participant, is_visible, not_found
 from backend.db import execute_rowcount
 from backend.deps import AnyUser, ClinicalUser, ConsultId, Specialist, StateDep, client_address
 from backend.models import Consult
@@ -39,12 +39,14 @@ RECORDING_STATES = ("accepted", "in_session")
 def patient_identity(consult_id: ConsultId, user: AnyUser, request: Request, state: StateDep) -> PatientOut:
     client = client_address(request)
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
-        allowed = is_participant(consult, user)
-        if allowed:
+        consult = session.get(Consult, consult_id)
+        if consult is None:
+            raise not_found()
+        visible = is_visible(session, consult_id, user)
+        if visible and is_participant(consult, user):
             audit.by_user(session, "identity.access", user, client, consult_id=consult_id)
             return identified_patient_out(consult, state.pseudonym_salt())
-    raise identity_refused(state, user, consult_id, {"route": "identity"}, client)
+    raise identity_refused(state, user, consult_id, {"route": "identity"}, client, visible=visible)
 
 
 def _recording_out(consult: Consult) -> RecordingOut:
@@ -63,7 +65,7 @@ def set_recording(
 ) -> RecordingOut:
     """Switch recording on or off; asking for the state it is already in changes (and audits) nothing."""
     with state.db.transaction() as session:
-        consult = _existing(session, consult_id)
+        consult = _existing(session, consult_id, user)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the instructor (the accepting specialist)")
         now = datetime.now(UTC)

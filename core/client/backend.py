@@ -191,6 +191,30 @@ class BackendClient:
             except BackendError as exc:
                 log.warning("logout not confirmed by the backend: %s", exc)
 
+    # accounts (IT administration; one's own password) ---------------------------------------
+    async def users(self) -> list[dict[str, Any]]:
+        """Every account with `disabled` and `locked` (it_admin only)."""
+        result: list[dict[str, Any]] = await self.request("GET", "/users")
+        return result
+
+    async def user_action(
+        self, user_id: int, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`disable`, `enable`, `unlock` or `password` ({"new_password": ...}) on one account."""
+        if action not in ("disable", "enable", "unlock", "password"):
+            raise ValueError(f"unknown account action {action!r}")
+        result: dict[str, Any] = await self.request("POST", f"/users/{int(user_id)}/{action}", body)
+        return result
+
+    async def change_password(self, old_password: str, new_password: str) -> None:
+        """Change one's own password; this sign-in goes on, every other one is revoked."""
+        body = {
+            "old_password": old_password,
+            "new_password": new_password,
+            "refresh_token": self.refresh_token,
+        }
+        await self.request("POST", "/me/password", body)
+
     # worklist ------------------------------------------------------------------------------
     async def consults(self, state: str | None = None) -> list[dict[str, Any]]:
         path = "/consults" + (f"?state={quote(state)}" if state else "")
@@ -238,6 +262,9 @@ class BackendClient:
 
     # signalling ----------------------------------------------------------------------------
     def signal_url(self, consult_id: int) -> str:
+        """The room's URL with ``?token=`` for ``rtc.signalling.WebSocketSignalling``, which takes the
+        token out of the URL and sends it in the socket's first message (docs/protocol.md section 2):
+        never open this URL with another client, or the token travels in the request line."""
         if self.access_token is None:
             raise NotSignedInError()
         parts = urlsplit(self.base_url)

@@ -29,6 +29,7 @@ class EmbeddedBackend:
         self.target_wait_minutes = target_wait_minutes
         self.port_file = data_dir / "backend.port"
         self.log_file = data_dir / "backend.log"
+        self.key_file = data_dir / "jwt.key"
         self._proc: subprocess.Popen[bytes] | None = None
         self.base_url: str | None = None
 
@@ -36,7 +37,7 @@ class EmbeddedBackend:
         cmd = [
             sys.executable, "-m", "backend", "serve", "--host", "127.0.0.1", "--port", "0",
             "--port-file", str(self.port_file), "--database-url", self.database_url,
-            "--target-wait-minutes", str(self.target_wait_minutes),
+            "--target-wait-minutes", str(self.target_wait_minutes), "--jwt-key-file", str(self.key_file),
         ]  # fmt: skip
         if self.seed_demo:
             cmd.append("--seed-demo")
@@ -46,9 +47,13 @@ class EmbeddedBackend:
         """Start the process; returns at once. :meth:`wait_ready` tells when it listens."""
         if self._proc is not None and self._proc.poll() is None:
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The folder holds the database (patient data), the JWT key and the log: the user's alone.
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.data_dir, 0o700)
         self.port_file.unlink(missing_ok=True)
-        with open(self.log_file, "ab") as out:
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "ab") as out:
             self._proc = subprocess.Popen(
                 self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=dict(os.environ, PYTHONUNBUFFERED="1"),

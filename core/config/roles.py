@@ -23,6 +23,7 @@ class PanelId(StrEnum):
     PLUGINS = "plugins"
     CHAT = "chat"
     DIAGNOSTICS = "diagnostics"
+    USERS = "users"
 
 
 class Area(StrEnum):
@@ -91,6 +92,7 @@ LAYOUTS: dict[Role, tuple[Place, ...]] = {
     Role.IT_ADMIN: (
         Place(W.DIAGNOSTICS, area=Area.LEFT, size=900),
         Place(W.PLUGINS, right_of=W.DIAGNOSTICS, size=500),
+        Place(W.USERS, below=W.DIAGNOSTICS, size=360),
     ),
 }
 

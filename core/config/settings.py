@@ -120,6 +120,27 @@ class VitalsSettings(_Strict):
     # No data from the bedside for this long: numerics turn grey with their age and the technical alarm
     # "No data from the bedside" sounds. Above the feed's normal interval (an HL7 gateway's, often 1-5 s).
     stale_after_seconds: float = Field(default=5.0, ge=1.0, le=120.0)
+    # The IANA time zone of the monitors' clocks, for HL7 times sent without a zone (e.g.
+    # "Asia/Shanghai"); empty: the workstation's own zone.
+    monitor_time_zone: str = ""
+    # An MLLP connection silent for this long is closed (the sender reconnects when it has data).
+    hl7_idle_timeout_seconds: float = Field(default=300.0, ge=5.0, le=86400.0)
+
+    @field_validator("monitor_time_zone", mode="before")
+    @classmethod
+    def _known_zone(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value:
+                from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+                try:
+                    ZoneInfo(value)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise ValueError(
+                        f"unknown time zone {value!r}: an IANA name such as Asia/Shanghai"
+                    ) from None
+        return value
 
 
 class TeachingSettings(_Strict):

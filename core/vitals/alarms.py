@@ -5,9 +5,13 @@ Conditions come in from :class:`~core.vitals.engine.MonitorEngine` on its own th
 escalation, acknowledgement, pause and clearing is logged and passed to the optional audit callback
 (the backend's audit log when connected).
 
-Choices where the standard leaves room: alarms are non-latching (they clear with their condition);
-an acknowledged alarm stays shown, steady instead of flashing, and is re-announced if its priority
-rises; a new alarm condition (or an escalation) ends an audio pause, so nothing new is ever silent.
+High-priority alarms latch (IEC 60601-1-8, 6.2 and 6.3.2.4): when the condition ends before anyone
+acknowledged the alarm, it stays shown and sounding, marked as ended and when (:attr:`Alarm.ended_at`),
+until acknowledged; acknowledging an ended alarm clears it, and a condition that returns first makes it
+active again. Choices where the standard leaves room: medium and low priority alarms, and high ones
+already acknowledged, are non-latching (they clear with their condition); an acknowledged alarm stays
+shown, steady instead of flashing, and is re-announced if its priority rises; a new alarm condition (or
+an escalation) ends an audio pause, so nothing new is ever silent.
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ class Alarm:
     value: float | None
     onset: float
     acknowledged: bool = False
+    ended_at: float | None = None  # a latched alarm whose condition ended then, not yet acknowledged
+
+    @property
+    def latched(self) -> bool:
+        """Shown (and sounding) only because it latches: its condition has ended."""
+        return self.ended_at is not None
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,12 @@ class AlarmManager:
         if events:
             self.changed.emit(self.snapshot())
 
-    def update(self, conditions: Iterable[AlarmCondition], now: float | None = None) -> None:
-        """Apply one evaluation's conditions: onsets, escalations, de-escalations, clearings, pause expiry."""
+    def update(
+        self, conditions: Iterable[AlarmCondition], now: float | None = None, *, latch: bool = True
+    ) -> None:
+        """Apply one evaluation's conditions: onsets, escalations, de-escalations, clearings, pause expiry.
+        ``latch=False`` when nothing is monitored any more (no patient, only history): alarms whose
+        condition ended clear at once, latched ones included."""
         now = self.clock() if now is None else now
         events: list[tuple[str, dict[str, object]]] = []
         with self._lock:
@@ -138,10 +152,26 @@ class AlarmManager:
                 else:
                     if c.priority < old.priority:
                         self._record(events, "vitals.alarm.deescalated", **common, previous=old.priority.name)
+                    if old.ended_at is not None:
+                        self._record(events, "vitals.alarm.condition_returned", **common)
                     self._alarms[c.alarm_id] = replace(
-                        old, priority=c.priority, message=c.message, value=c.value
+                        old, priority=c.priority, message=c.message, value=c.value, ended_at=None
                     )
             for alarm_id in [a for a in self._alarms if a not in seen]:
+                alarm = self._alarms[alarm_id]
+                if latch and alarm.ended_at is not None:
+                    continue  # latched: stays until acknowledged
+                if latch and alarm.priority is Priority.HIGH and not alarm.acknowledged:
+                    self._alarms[alarm_id] = replace(alarm, ended_at=now)
+                    self._record(
+                        events,
+                        "vitals.alarm.condition_ended",
+                        alarm=alarm_id,
+                        priority=alarm.priority.name,
+                        duration_s=round(now - alarm.onset, 1),
+                        latched=True,
+                    )
+                    continue
                 gone = self._alarms.pop(alarm_id)
                 self._record(
                     events, "vitals.alarm.cleared", alarm=alarm_id, duration_s=round(now - gone.onset, 1)
@@ -164,9 +194,19 @@ class AlarmManager:
                 a for a in self._alarms.values() if not a.acknowledged and alarm_id in (None, a.alarm_id)
             ]
             for a in targets:
-                self._alarms[a.alarm_id] = replace(a, acknowledged=True)
                 self._record(
                     events, "vitals.alarm.acknowledged", alarm=a.alarm_id, priority=a.priority.name, user=user
+                )
+                if a.ended_at is None:
+                    self._alarms[a.alarm_id] = replace(a, acknowledged=True)
+                    continue
+                del self._alarms[a.alarm_id]  # a latched alarm whose condition has ended: now it clears
+                self._record(
+                    events,
+                    "vitals.alarm.cleared",
+                    alarm=a.alarm_id,
+                    duration_s=round(a.ended_at - a.onset, 1),
+                    reason="acknowledged after its condition ended",
                 )
         self._flush(events)
         return len(targets)

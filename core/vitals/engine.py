@@ -250,7 +250,7 @@ class MonitorEngine:
         with self._lock:
             if self.bed is not None and not self.bed.monitoring:
                 # no patient at the bed, or only the history of an ended call: nothing to alarm about
-                self.alarms.update([], self.store.clock())
+                self.alarms.update([], self.store.clock(), latch=False)
                 self.last = Analysis()
                 return self.last
             return self._analyse()

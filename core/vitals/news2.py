@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum, StrEnum
 
 
@@ -46,18 +48,26 @@ class News2:
         return not self.missing
 
 
+def half_up(v: float, places: int = 0) -> float:
+    """Round as the RCP chart is read: to whole numbers (temperature: tenths), halves up (36.05 is 36.1,
+    94.5 is 95), never to the even neighbour as :func:`round` does (which makes 94.5 into 94)."""
+    if not math.isfinite(v):
+        return v
+    return float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
 def _rr(v: float) -> int:
-    v = round(v)
+    v = half_up(v)
     return 3 if v <= 8 else 1 if v <= 11 else 0 if v <= 20 else 2 if v <= 24 else 3
 
 
 def _spo2_scale1(v: float) -> int:
-    v = round(v)
+    v = half_up(v)
     return 3 if v <= 91 else 2 if v <= 93 else 1 if v <= 95 else 0
 
 
 def _spo2_scale2(v: float, on_oxygen: bool) -> int:
-    v = round(v)
+    v = half_up(v)
     if v <= 83:
         return 3
     if v <= 85:
@@ -70,17 +80,17 @@ def _spo2_scale2(v: float, on_oxygen: bool) -> int:
 
 
 def _sys(v: float) -> int:
-    v = round(v)
+    v = half_up(v)
     return 3 if v <= 90 else 2 if v <= 100 else 1 if v <= 110 else 0 if v <= 219 else 3
 
 
 def _pulse(v: float) -> int:
-    v = round(v)
+    v = half_up(v)
     return 3 if v <= 40 else 1 if v <= 50 else 0 if v <= 90 else 1 if v <= 110 else 2 if v <= 130 else 3
 
 
 def _temp(v: float) -> int:
-    v = round(v, 1)
+    v = half_up(v, 1)
     return 3 if v <= 35.0 else 1 if v <= 36.0 else 0 if v <= 38.0 else 1 if v <= 39.0 else 2
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from core.vitals.bed import Bed
 from core.vitals.buffer import VitalsStore
-from core.vitals.hl7 import MllpListener, RefusedCallback
+from core.vitals.hl7 import IDLE_TIMEOUT_S, MllpListener, RefusedCallback
 from core.vitals.replay import ReplayError, ReplaySource, load_recording
 from core.vitals.simulator import Scenario, SimulatorSource
 
@@ -63,8 +64,12 @@ class SourceSwitch:
         hl7_port: int = 2575,
         bed: Bed | None = None,
         on_refused: RefusedCallback | None = None,
+        hl7_time_zone: tzinfo | None = None,
+        hl7_idle_timeout_s: float = IDLE_TIMEOUT_S,
     ) -> None:
         self.store = store
+        # the site's [vitals] monitor_time_zone (None: the workstation's) and idle limit for HL7 peers
+        self.hl7_time_zone, self.hl7_idle_timeout_s = hl7_time_zone, hl7_idle_timeout_s
         self.hl7_host, self.hl7_port = hl7_host, hl7_port
         self.bed = bed  # None: bound to no bed (tests, tools): every source writes
         self.on_refused = on_refused
@@ -101,8 +106,9 @@ class SourceSwitch:
 
     def use_hl7(self) -> ActiveSource:
         listener = MllpListener(
-            self.store, host=self.hl7_host, port=self.hl7_port, bed=self.bed, on_refused=self.on_refused
-        )
+            self.store, host=self.hl7_host, port=self.hl7_port, bed=self.bed, on_refused=self.on_refused,
+            time_zone=self.hl7_time_zone, idle_timeout_s=self.hl7_idle_timeout_s,
+        )  # fmt: skip
         try:
             listener.start()
         except (OSError, RuntimeError) as exc:

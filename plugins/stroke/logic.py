@@ -203,12 +203,21 @@ class NihssExam:
         return not self.missing
 
     @property
+    def severity(self) -> str:
+        """The severity band, or "incomplete" while any item is unscored."""
+        return severity(self.total, self.complete)
+
+    @property
     def completed_at(self) -> float | None:
         return max(self.scored_at.values()) if self.complete else None
 
 
-def severity(total: int) -> str:
-    """The usual bands: 0 none, 1-4 minor, 5-15 moderate, 16-20 moderate to severe, 21-42 severe."""
+def severity(total: int, complete: bool = True) -> str:
+    """The usual bands: 0 none, 1-4 minor, 5-15 moderate, 16-20 moderate to severe, 21-42 severe.
+    While items are unscored the total is only a lower bound: "incomplete", never a band (an unscored
+    exam totals 0, which is not "no stroke symptoms")."""
+    if not complete:
+        return "incomplete"
     if total == 0:
         return "no stroke symptoms"
     if total <= 4:
@@ -287,8 +296,10 @@ def report_text(exam: NihssExam, timer: DoorToNeedle) -> str | None:
         return None
     lines = []
     if exam.scores:
-        state = "complete" if exam.complete else f"incomplete, missing {', '.join(exam.missing)}"
-        lines.append(f"NIHSS {exam.total} ({severity(exam.total)}; {state})")
+        if exam.complete:
+            lines.append(f"NIHSS {exam.total} ({exam.severity}; complete)")
+        else:  # a partial total is a lower bound and names no band
+            lines.append(f"NIHSS {exam.total} so far (incomplete, missing {', '.join(exam.missing)})")
         lines.append("  " + ", ".join(f"{code}={score}" for code, score in exam.scores.items()))
     if timer.door_at is not None:
         dtn = timer.elapsed_s() or 0.0

@@ -36,14 +36,15 @@ def tr(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
 
 
-def severity_text(total: int) -> str:
+def severity_text(total: int, complete: bool = True) -> str:
     return {
+        "incomplete": tr("Stroke", "incomplete"),
         "no stroke symptoms": tr("Stroke", "no stroke symptoms"),
         "minor stroke": tr("Stroke", "minor stroke"),
         "moderate stroke": tr("Stroke", "moderate stroke"),
         "moderate to severe stroke": tr("Stroke", "moderate to severe stroke"),
         "severe stroke": tr("Stroke", "severe stroke"),
-    }[severity(total)]
+    }[severity(total, complete)]
 
 
 def _stamp(at: float | None) -> str:
@@ -184,7 +185,7 @@ class QtStrokePanel(QWidget):
         total = self.exam.total
         missing = len(self.exam.missing)
         text = tr("Stroke", "NIHSS %1 / 42 · %2").replace("%1", str(total))
-        text = text.replace("%2", severity_text(total))
+        text = text.replace("%2", severity_text(total, not missing))
         if missing:
             text += " · " + tr("Stroke", "%1 item(s) to score").replace("%1", str(missing))
         self.total.setText(text)

@@ -1315,6 +1315,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>未打开检查</translation>
     </message>
     <message>
+      <source>No user accounts</source>
+      <translation>没有用户账户</translation>
+    </message>
+    <message>
       <source>No vital signs</source>
       <translation>没有生命体征数据</translation>
     </message>
@@ -1335,6 +1339,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>工作站连接到后端后，会诊请求将在此显示。</translation>
     </message>
     <message>
+      <source>Sign in as IT administrator to manage accounts.</source>
+      <translation>以 IT 管理员身份登录以管理账户。</translation>
+    </message>
+    <message>
       <source>Specialist</source>
       <translation>专科医生</translation>
     </message>
@@ -1345,6 +1353,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Trainee</source>
       <translation>学员</translation>
+    </message>
+    <message>
+      <source>User accounts</source>
+      <translation>用户账户</translation>
     </message>
     <message>
       <source>Vital signs</source>
@@ -1365,6 +1377,81 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>not signed in</source>
       <translation>未登录</translation>
+    </message>
+  </context>
+  <context>
+    <name>Measurement</name>
+    <message>
+      <source> (at the detector)</source>
+      <translation>（在探测器处测量）</translation>
+    </message>
+    <message>
+      <source> (calibrated)</source>
+      <translation>（已校准）</translation>
+    </message>
+    <message>
+      <source> (calibration not stated)</source>
+      <translation>（未说明校准方式）</translation>
+    </message>
+    <message>
+      <source>%1 %2</source>
+      <translation>%1 %2</translation>
+    </message>
+    <message>
+      <source>%1°</source>
+      <translation>%1°</translation>
+    </message>
+    <message>
+      <source>, not calibrated</source>
+      <translation>，未校准</translation>
+    </message>
+    <message>
+      <source>Area %1 %2</source>
+      <translation>面积 %1 %2</translation>
+    </message>
+    <message>
+      <source>Calibrated (%1)</source>
+      <translation>已校准（%1）</translation>
+    </message>
+    <message>
+      <source>Calibrated (Pixel Spacing)</source>
+      <translation>已校准（像素间距）</translation>
+    </message>
+    <message>
+      <source>Measured at the detector (Imager Pixel Spacing)</source>
+      <translation>在探测器处测量（成像器像素间距）</translation>
+    </message>
+    <message>
+      <source>Not measured: %1</source>
+      <translation>未测量：%1</translation>
+    </message>
+    <message>
+      <source>Pixel Spacing, calibration not stated</source>
+      <translation>像素间距，未说明校准方式</translation>
+    </message>
+    <message>
+      <source>Ultrasound regions: %1</source>
+      <translation>超声区域：%1</translation>
+    </message>
+    <message>
+      <source>outside the calibrated ultrasound regions</source>
+      <translation>位于已校准的超声区域之外</translation>
+    </message>
+    <message>
+      <source>px, not calibrated</source>
+      <translation>px，未校准</translation>
+    </message>
+    <message>
+      <source>the points lie in different ultrasound regions</source>
+      <translation>各点位于不同的超声区域</translation>
+    </message>
+    <message>
+      <source>this ultrasound region is not calibrated in length</source>
+      <translation>该超声区域未按长度校准</translation>
+    </message>
+    <message>
+      <source>Δx %1 %2, Δy %3 %4</source>
+      <translation>Δx %1 %2，Δy %3 %4</translation>
     </message>
   </context>
   <context>
@@ -1898,6 +1985,10 @@ API：%4</translation>
   <context>
     <name>QtAlarmBanner</name>
     <message>
+      <source>%1 — ended at %2, acknowledge to clear</source>
+      <translation>%1 — 已于 %2 结束，确认后清除</translation>
+    </message>
+    <message>
       <source>APNOEA</source>
       <translation>呼吸暂停</translation>
     </message>
@@ -2318,7 +2409,7 @@ API：%4</translation>
     <name>QtSliceView</name>
     <message>
       <source>%1 mm</source>
-      <translation>%1 mm</translation>
+      <translation type="vanished">%1 mm</translation>
     </message>
     <message>
       <source>%1 mm/px</source>
@@ -2326,11 +2417,11 @@ API：%4</translation>
     </message>
     <message>
       <source>%1°</source>
-      <translation>%1°</translation>
+      <translation type="vanished">%1°</translation>
     </message>
     <message>
       <source>Area %1 mm²</source>
-      <translation>面积 %1 mm²</translation>
+      <translation type="vanished">面积 %1 mm²</translation>
     </message>
     <message>
       <source>Auto (MR)</source>
@@ -3349,6 +3440,10 @@ API：%4</translation>
       <translation>入院至 CT %1(目标 25:00)</translation>
     </message>
     <message>
+      <source>incomplete</source>
+      <translation>未完成</translation>
+    </message>
+    <message>
       <source>minor stroke</source>
       <translation>轻型卒中</translation>
     </message>
@@ -3707,6 +3802,85 @@ API：%4</translation>
     <message>
       <source>not calibrated</source>
       <translation>未校准</translation>
+    </message>
+  </context>
+  <context>
+    <name>UserAdmin</name>
+    <message>
+      <source>Disable</source>
+      <translation>停用</translation>
+    </message>
+    <message>
+      <source>Enable</source>
+      <translation>启用</translation>
+    </message>
+    <message>
+      <source>Failed: {message}</source>
+      <translation>失败：{message}</translation>
+    </message>
+    <message>
+      <source>Name</source>
+      <translation>姓名</translation>
+    </message>
+    <message>
+      <source>New password for {user} (at least 10 characters):</source>
+      <translation>{user} 的新密码（至少 10 个字符）：</translation>
+    </message>
+    <message>
+      <source>Password of {user} reset; their sessions were ended.</source>
+      <translation>已重置 {user} 的密码；其会话已结束。</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>刷新</translation>
+    </message>
+    <message>
+      <source>Reset password</source>
+      <translation>重置密码</translation>
+    </message>
+    <message>
+      <source>Reset password…</source>
+      <translation>重置密码…</translation>
+    </message>
+    <message>
+      <source>Role</source>
+      <translation>角色</translation>
+    </message>
+    <message>
+      <source>State</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>Unlock</source>
+      <translation>解锁</translation>
+    </message>
+    <message>
+      <source>User name</source>
+      <translation>用户名</translation>
+    </message>
+    <message>
+      <source>active</source>
+      <translation>正常</translation>
+    </message>
+    <message>
+      <source>disabled</source>
+      <translation>已停用</translation>
+    </message>
+    <message>
+      <source>locked</source>
+      <translation>已锁定</translation>
+    </message>
+    <message>
+      <source>{user} disabled.</source>
+      <translation>已停用 {user}。</translation>
+    </message>
+    <message>
+      <source>{user} enabled.</source>
+      <translation>已启用 {user}。</translation>
+    </message>
+    <message>
+      <source>{user} unlocked.</source>
+      <translation>已解锁 {user}。</translation>
     </message>
   </context>
   <context>

@@ -7,16 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from backend.migrate import SECRET_KEY
-from backend.models import Setting
+from backend.config import resolve_key_file
 from tests.integration.conftest import Api
 
 
 def _secret(api: Api) -> str:
-    with api.server.database.transaction(readonly=True) as session:
-        row = session.get(Setting, SECRET_KEY)
-        assert row is not None
-        return row.value
+    """The JWT secret: in its key file, outside the database (backend.server.resolve_secret)."""
+    settings = api.server.settings
+    return settings.secret or resolve_key_file(settings.database_url, settings.key_file).read_text().strip()
 
 
 def test_login_returns_tokens_and_user(api: Api) -> None:

@@ -30,9 +30,11 @@ def test_init_create_user_verify(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     done = _cli("init", "--database-url", url)
     assert done.returncode == 0, done.stderr
+    # The JWT secret lives in a 0600 key file beside the database, not in it.
+    key_file = tmp_path / "cli.sqlite3.key"
+    assert len(key_file.read_text().strip()) == 64 and key_file.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
-        secret = conn.execute("SELECT value FROM settings WHERE key='jwt_secret'").fetchone()[0]
-        assert len(secret) == 64
+        assert conn.execute("SELECT value FROM settings WHERE key='jwt_secret'").fetchone() is None
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert _cli("init", "--database-url", url).returncode == 0  # idempotent
     done = _cli(
@@ -85,12 +87,29 @@ def test_init_create_user_verify(tmp_path: Path) -> None:
         ).returncode
         == 2
     )
+    weak = _cli(
+        "create-user", "--database-url", url, "--username", "dr.ma", "--role", "trainee", "--password-stdin",
+        stdin="password123\n",
+    )  # fmt: skip
+    assert weak.returncode == 2 and "too common" in weak.stderr
     verified = _cli("verify-audit", "--database-url", url)
     assert verified.returncode == 0 and verified.stdout.strip() == "audit chain intact (1 records)"
+    # The chain is keyed with a 0600 key beside the JWT key; create-user left a signed checkpoint.
+    audit_key = tmp_path / "cli.sqlite3.key.audit"
+    assert audit_key.stat().st_mode & 0o777 == 0o600
+    checkpoints = (tmp_path / "cli.sqlite3.key.audit-checkpoints").read_text().splitlines()
+    assert '"count":1' in checkpoints[-1] and '"mac":' in checkpoints[-1]
     with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
         conn.execute("UPDATE audit_log SET action='user.delete' WHERE id=1")
     broken = _cli("verify-audit", "--database-url", url)
     assert broken.returncode == 1 and "record 1" in broken.stdout
+    # Emptying the table (and its head) is caught against the checkpoint outside the database.
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        assert conn.execute("SELECT alg FROM audit_log WHERE id=1").fetchone()[0] == "hmac-sha256"
+        conn.execute("DELETE FROM audit_log")
+        conn.execute("DELETE FROM settings WHERE key='audit_head'")
+    emptied = _cli("verify-audit", "--database-url", url)
+    assert emptied.returncode == 1 and "record 1" in emptied.stdout and "missing" in emptied.stdout
 
 
 def test_serve_writes_port_file_and_stops(tmp_path: Path) -> None:

@@ -135,3 +135,46 @@ def test_waiting_time_and_overdue(make_server: Callable[..., Api]) -> None:
     time.sleep(0.3)
     assert api.ok("GET", f"/consults/{cid}", "dr.chen")["waiting_seconds"] == waited
     assert accepted["overdue"] is True
+
+
+def test_not_yours_and_no_such_consult_answer_alike(api: Api) -> None:
+    """Someone who may not see a consult gets exactly what a missing id gets, on every route."""
+    api.add_user("other.county", "county_doctor", "Other County")
+    cid = api.consult_in_state("accepted", "radiology")
+    routes = [
+        ("GET", "/consults/{id}", None),
+        ("GET", "/consults/{id}/notes", None),
+        ("GET", "/consults/{id}/chat", None),
+        ("GET", "/consults/{id}/annotations", None),
+        ("GET", "/consults/{id}/photos", None),
+        ("GET", "/consults/{id}/photos/1", None),
+        ("GET", "/consults/{id}/identity", None),
+        ("GET", "/consults/{id}/recording", None),
+        ("POST", "/consults/{id}/start", None),
+        ("POST", "/consults/{id}/notes", {"op_id": "0b7c6a43-58f2-4d2e-9a61-3f0f1c2d4e5a", "text": "x"}),
+    ]
+    for user in ("other.county", "dr.wang", "student.zhao"):
+        for method, path, body in routes:
+            if user != "other.county" and method == "POST" and path.endswith("notes"):
+                continue  # a role check comes first for those roles (403 whatever the id)
+            if user != "other.county" and path.endswith("/start"):
+                continue
+            theirs = api.call(method, path.format(id=cid), user, json=body)
+            missing = api.call(method, path.format(id=999_999), user, json=body)
+            assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json()), (user, path)
+            assert theirs.status_code == 404, (user, path, theirs.text)
+    # A specialist of another specialty cannot tell a consult to accept from a missing one either.
+    assert api.call(
+        "POST", f"/consults/{api.new_consult('radiology')['id']}/accept", "dr.wang"
+    ).status_code == (api.call("POST", "/consults/999999/accept", "dr.wang").status_code)
+
+
+def test_numbers_are_numbers(api: Api) -> None:
+    """`lamport: false` (or true) is not the number 0 (or 1): strict integers where a number is meant."""
+    cid = api.consult_in_state("in_session")
+    for lamport in (False, True, "3", 1.5):
+        body = {"op_id": "2c1d9f0e-7b6a-4c5d-8e9f-0a1b2c3d4e5f", "lamport": lamport, "op": {"kind": "x"}}
+        response = api.call("POST", f"/consults/{cid}/annotations", "dr.chen", json=body)
+        assert response.status_code == 422, (lamport, response.text)
+    body = {"op_id": "2c1d9f0e-7b6a-4c5d-8e9f-0a1b2c3d4e5f", "lamport": 0, "op": {"kind": "x"}}
+    assert api.call("POST", f"/consults/{cid}/annotations", "dr.chen", json=body).status_code == 201

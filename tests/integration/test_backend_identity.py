@@ -225,7 +225,10 @@ def test_the_summary_a_specialist_reads_before_accepting(api: Api, seeded: dict[
     assert accepted["identity"] == "full" and accepted["patient"]["patient_id"] == open_.patient_id
     assert api.ok("GET", f"/consults/{open_.id}/notes", "dr.wang")[0]["text"] == open_.note
     # ... and dr.chen, who did not, no longer sees the consult at all.
-    assert api.call("GET", f"/consults/{open_.id}", "dr.chen").status_code == 403
+    # (404, the answer for a consult that does not exist: the id's existence is not told either)
+    missing = api.call("GET", "/consults/999999", "dr.chen")
+    gone = api.call("GET", f"/consults/{open_.id}", "dr.chen")
+    assert gone.status_code == missing.status_code == 404 and gone.json() == missing.json()
 
 
 def test_refusals_of_identifying_routes_are_audited(api: Api, seeded: dict[str, Seeded]) -> None:
@@ -238,11 +241,14 @@ def test_refusals_of_identifying_routes_are_audited(api: Api, seeded: dict[str, 
         f"photos/{open_.photo_id}": "photo",
         "identity": "identity",
     }
-    for user in ("dr.wang", OTHER_COUNTY):
+    # dr.wang may read the open consult's summary: 403 for its identity. The other county doctor may not
+    # see the consult at all: 404, exactly as for one that does not exist. Both refusals are audited.
+    missing = api.call("GET", "/consults/999999/notes", OTHER_COUNTY).json()
+    for user, status, detail in (("dr.wang", 403, {"detail": REFUSED}), (OTHER_COUNTY, 404, missing)):
         for path in routes:
             response = api.call("GET", f"/consults/{open_.id}/{path}", user)
-            assert response.status_code == 403, (user, path)
-            assert response.json() == {"detail": REFUSED}, (user, path)
+            assert response.status_code == status, (user, path)
+            assert response.json() == detail, (user, path)
     records = [
         r
         for r in api.ok("GET", "/audit?limit=1000", "it.admin")

@@ -60,7 +60,9 @@ def _user() -> dict[str, Any]:
 
 CLINICAL_READ = _all(200, it_admin=403)
 MEMBER_WRITE = _all(201, trainee=403, it_admin=403)
-PARTICIPANT_READ = _all(200, trainee=403, it_admin=403)
+# IT sees no consult (404, the same answer as for a consult that does not exist); a trainee sees this
+# one in session but not its identity (403).
+PARTICIPANT_READ = _all(200, trainee=403, it_admin=404)
 TABLE = [
     Route("GET", "/health", _all(200, **{ANON: 200})),
     Route("GET", "/openapi.json", _all(200, **{ANON: 200})),
@@ -88,11 +90,10 @@ TABLE = [
     Route("GET", "/consults/{id}/annotations", CLINICAL_READ, state="in_session"),
     # Identity and photos only for the consult's participants; refusals are audited (test_backend_teaching).
     Route("GET", "/consults/{id}/identity", PARTICIPANT_READ, state="in_session"),
-    Route("GET", "/consults/{id}/photos", PARTICIPANT_READ, state="in_session"),
+    # IT is refused photos by role, before any consult is looked up: the same 403 whether it exists.
+    Route("GET", "/consults/{id}/photos", _all(200, trainee=403, it_admin=403), state="in_session"),
     # No photo 1 on a fresh consult: participants learn that (404), nobody else gets that far.
-    Route(
-        "GET", "/consults/{id}/photos/1", _all(403, specialist=404, county_doctor=404), state="in_session"
-    ),
+    Route("GET", "/consults/{id}/photos/1", _all(403, specialist=404, county_doctor=404), state="in_session"),
     Route(
         "POST",
         "/consults/{id}/answer",
@@ -155,6 +156,12 @@ NOT_IN_TABLE = {
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
     ("POST", "/consults/{id}/photos"),
+    # Account administration and one's own password: test_backend_user_admin checks every role.
+    ("POST", "/me/password"),
+    ("POST", "/users/{user_id}/disable"),
+    ("POST", "/users/{user_id}/enable"),
+    ("POST", "/users/{user_id}/password"),
+    ("POST", "/users/{user_id}/unlock"),
 }
 
 
@@ -176,22 +183,23 @@ def test_object_level_rules(api: Api) -> None:
     """Right role, wrong consult: specialists of another specialty, other county doctors, bystanders."""
     api.add_user("dr.zhou", "county_doctor", "Dr. Zhou")
     radiology = api.consult_in_state("open", "radiology")
-    # dr.wang is a cardiologist: cannot see or accept a radiology consult.
-    assert api.call("GET", f"/consults/{radiology}", "dr.wang").status_code == 403
-    assert api.call("POST", f"/consults/{radiology}/accept", "dr.wang").status_code == 403
+    # dr.wang is a cardiologist: cannot see or accept a radiology consult. A consult one may not see
+    # answers 404, as one that does not exist (ids do not leak); 403 is for a consult one sees.
+    assert api.call("GET", f"/consults/{radiology}", "dr.wang").status_code == 404
+    assert api.call("POST", f"/consults/{radiology}/accept", "dr.wang").status_code == 404
     assert all(c["id"] != radiology for c in api.ok("GET", "/consults", "dr.wang"))
     # Another county doctor sees nothing of dr.li's consults.
     assert api.ok("GET", "/consults", "dr.zhou") == []
-    assert api.call("GET", f"/consults/{radiology}", "dr.zhou").status_code == 403
+    assert api.call("GET", f"/consults/{radiology}", "dr.zhou").status_code == 404
     # Trainees see nothing until the consult is in session.
-    assert api.call("GET", f"/consults/{radiology}", "student.zhao").status_code == 403
+    assert api.call("GET", f"/consults/{radiology}", "student.zhao").status_code == 404
     accepted = api.consult_in_state("accepted", "radiology")
     # dr.wang is no member: cannot start, close or write notes.
-    assert api.call("POST", f"/consults/{accepted}/start", "dr.zhou").status_code == 403
+    assert api.call("POST", f"/consults/{accepted}/start", "dr.zhou").status_code == 404
     assert (
-        api.call("POST", f"/consults/{accepted}/close", "dr.wang", json={"outcome": "x"}).status_code == 403
+        api.call("POST", f"/consults/{accepted}/close", "dr.wang", json={"outcome": "x"}).status_code == 404
     )
-    assert api.call("POST", f"/consults/{accepted}/notes", "dr.zhou", json=_note()).status_code == 403
+    assert api.call("POST", f"/consults/{accepted}/notes", "dr.zhou", json=_note()).status_code == 404
     # The requesting county doctor may start but not close.
     assert api.call("POST", f"/consults/{accepted}/close", "dr.li", json={"outcome": "x"}).status_code == 403
     assert api.call("GET", "/consults/999999", "dr.chen").status_code == 404

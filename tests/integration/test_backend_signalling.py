@@ -13,6 +13,16 @@ from websockets.exceptions import ConnectionClosed
 from tests.integration.conftest import Api, wait_until
 
 
+def _sdp(kind: str) -> dict[str, str]:
+    """A session description of `kind` with the structure the room checks (v=, o=, s=, t=, then media)."""
+    sdp = (
+        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+        f"a=ice-ufrag:{kind}\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    )
+    return {"type": kind, "sdp": sdp}
+
+
 def _url(api: Api, consult_id: int, token: str) -> str:
     return api.base_url.replace("http", "ws", 1) + f"/api/v1/rooms/{consult_id}/signal?token={token}"
 
@@ -48,21 +58,17 @@ def test_relay_presence_and_errors(api: Api) -> None:
                 assert joined["type"] == "presence" and joined["event"] == "join"
                 assert joined["member"]["member_id"] == b_id and joined["member"]["role"] == "county_doctor"
                 # offer/answer/candidate are relayed with "from" stamped by the server.
-                await a.send(
-                    json.dumps({"v": 1, "type": "offer", "to": b_id, "payload": {"sdp": "v=0 offer"}})
-                )
+                await a.send(json.dumps({"v": 1, "type": "offer", "to": b_id, "payload": _sdp("offer")}))
                 offer = await _recv(b)
                 assert offer == {
                     "v": 1,
                     "type": "offer",
                     "from": a_id,
                     "to": b_id,
-                    "payload": {"sdp": "v=0 offer"},
+                    "payload": _sdp("offer"),
                 }
-                await b.send(
-                    json.dumps({"v": 1, "type": "answer", "to": a_id, "payload": {"sdp": "v=0 answer"}})
-                )
-                assert (await _recv(a))["payload"] == {"sdp": "v=0 answer"}
+                await b.send(json.dumps({"v": 1, "type": "answer", "to": a_id, "payload": _sdp("answer")}))
+                assert (await _recv(a))["payload"] == _sdp("answer")
                 # A client cannot spoof "from": unknown fields are refused, the connection stays up.
                 await b.send(json.dumps({"v": 1, "type": "candidate", "from": "x", "payload": {}}))
                 error = await _recv(b)
@@ -142,7 +148,6 @@ def test_outsiders_are_refused(api: Api) -> None:
     asyncio.run(scenario())
 
 
-
 def test_viewers_only_answer_the_instructor(api: Api) -> None:
     """A trainee (viewer) may address a non-viewer member (the P2P handshake with the instructor), but
     not broadcast nor reach another viewer; what members send viewers arrives pseudonymised."""
@@ -176,16 +181,16 @@ def test_viewers_only_answer_the_instructor(api: Api) -> None:
                 for ws in (instructor, county, trainee):
                     assert (await _recv(ws))["member"]["member_id"] == other_id
                 # The instructor offers to the trainee; the trainee answers the instructor: relayed.
-                offer = {"v": 1, "type": "offer", "to": trainee_id, "payload": {"sdp": "v=0 o"}}
+                offer = {"v": 1, "type": "offer", "to": trainee_id, "payload": _sdp("offer")}
                 await instructor.send(json.dumps(offer))
-                assert (await _recv(trainee))["payload"] == {"sdp": "v=0 o"}
-                answer = {"v": 1, "type": "answer", "to": instructor_id, "payload": {"sdp": "v=0 a"}}
+                assert (await _recv(trainee))["payload"] == _sdp("offer")
+                answer = {"v": 1, "type": "answer", "to": instructor_id, "payload": _sdp("answer")}
                 await trainee.send(json.dumps(answer))
                 relayed = await _recv(instructor)
                 assert relayed["type"] == "answer" and relayed["from"] == trainee_id
                 # A broadcast, or a message to another viewer: an error to the trainee, relayed to nobody.
                 broadcast = {"v": 1, "type": "message", "payload": {"text": "hi all"}}
-                to_viewer = {"v": 1, "type": "candidate", "to": other_id, "payload": {}}
+                to_viewer = {"v": 1, "type": "bye", "to": other_id, "payload": {}}
                 for refused_message in (broadcast, to_viewer):
                     await trainee.send(json.dumps(refused_message))
                 for _ in range(2):

@@ -137,8 +137,10 @@ class _PageServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def url(self, **params: object) -> str:
-        return f"http://127.0.0.1:{self.port}/browser-peer.html?{urlencode(params)}"
+    def url(self, token: str | None = None, **params: object) -> str:
+        # The token goes in the fragment: the browser never sends it to a server.
+        fragment = f"#{urlencode({'token': token})}" if token else ""
+        return f"http://127.0.0.1:{self.port}/browser-peer.html?{urlencode(params)}{fragment}"
 
     def close(self) -> None:
         self.httpd.shutdown()

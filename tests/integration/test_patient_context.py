@@ -120,8 +120,9 @@ def test_sign_out_and_the_lock_leave_no_identity_in_the_widget_tree(
     qtbot.waitUntil(lambda: window.ws.context.consult_id == wang_id, timeout=15000)
     qtbot.waitUntil(lambda: window.banner.name.text() == "Wang Min", timeout=10000)
 
+    assert window.ws.context.user == "dr.chen"
     session.sign_out()
-    assert window.ws.context.patient is None
+    assert window.ws.context.patient is None and window.ws.context.user is None
     assert find_identifiers([WANG], [window]) == []
 
 

@@ -56,10 +56,12 @@ def test_bad_signalling_is_answered_and_never_drops_the_call(server: EmbeddedSer
                 await sig_b.send_raw("{not json")
                 await sig_b.send_raw(json.dumps({"v": 1, "type": "dance", "payload": {}}))
                 await sig_b.send_raw(json.dumps({"v": 7, "type": "offer", "payload": {}}))
-                # Valid for the room, bad for the peer: a answers each with an error message.
+                # Not an SDP, not a string, not a candidate line: the room checks payloads by type and
+                # refuses these itself; nothing reaches the peer.
                 await sig_b.send_raw(relayed("offer", {"sdp": "v=0\r\nthis is not SDP", "type": "offer"}))
                 await sig_b.send_raw(relayed("offer", {"sdp": 42}))
                 await sig_b.send_raw(relayed("candidate", {"candidate": "candidate:garbage", "sdpMid": "0"}))
+                # Valid for the room, bad for the peer: a answers each with an error message.
                 host = "candidate:1 1 udp 2130706431 192.0.2.9 9999 typ host"
                 await sig_b.send_raw(relayed("candidate", {"candidate": host, "sdpMid": "nope"}))
                 await sig_b.send_raw(relayed("candidate", {"candidate": host}))
@@ -74,12 +76,12 @@ def test_bad_signalling_is_answered_and_never_drops_the_call(server: EmbeddedSer
                         if isinstance(m, Relayed) and m.type == "message" and "error" in m.payload
                     ]
 
-                await until(lambda: len(server_errors()) >= 3 and len(peer_errors()) >= 5, 10)
+                await until(lambda: len(server_errors()) >= 6 and len(peer_errors()) >= 2, 10)
                 assert "not valid JSON" in server_errors()[0]
-                assert all("invalid message" in e for e in server_errors()[1:3])
+                assert all("invalid message" in e for e in server_errors()[1:6])
                 rejected = peer_errors()
-                assert sum(e.startswith("offer rejected") for e in rejected) == 2
-                assert sum(e.startswith("candidate rejected") for e in rejected) == 3
+                assert sum(e.startswith("offer rejected") for e in rejected) == 0
+                assert sum(e.startswith("candidate rejected") for e in rejected) == 2
                 assert any("unknown media section" in e for e in rejected)
 
                 # The call never noticed: same connection, still connected, media and chat flowing.

@@ -63,7 +63,8 @@ def test_store_forward_request_to_answered(api: Api) -> None:
     first = upload(api, cid, jpeg)
     assert first.status_code == 201, first.text
     assert first.json()["media_type"] == "image/jpeg" and first.json()["caption"] == "wound"
-    assert first.json()["sha256"] == hashlib.sha256(jpeg).hexdigest()
+    # Stored re-encoded (backend/routes/store_forward.py reencode_image): the hash is of what is served.
+    assert first.json()["size"] > 0 and len(first.json()["sha256"]) == 64
     # The type comes from the bytes, not from what the client claimed.
     second = upload(api, cid, png, media="image/jpeg")
     assert second.status_code == 201 and second.json()["media_type"] == "image/png"
@@ -77,7 +78,10 @@ def test_store_forward_request_to_answered(api: Api) -> None:
     listed = api.ok("GET", f"/consults/{cid}/photos", "dr.chen")
     assert [p["media_type"] for p in listed] == ["image/jpeg", "image/png"]
     got = api.call("GET", f"/consults/{cid}/photos/{listed[0]['id']}", "dr.chen")
-    assert got.status_code == 200 and got.content == jpeg and got.headers["content-type"] == "image/jpeg"
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert hashlib.sha256(got.content).hexdigest() == first.json()["sha256"]
+    assert Image.open(io.BytesIO(got.content)).size == Image.open(io.BytesIO(jpeg)).size
 
     answered = api.ok(
         "POST",
@@ -116,12 +120,13 @@ def test_store_forward_role_refusals(api: Api) -> None:
     # Nobody answers an open consult; after acceptance, only the accepting specialist.
     assert api.call("POST", f"/consults/{cid}/answer", "dr.chen", json=body).status_code == 403
     api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
-    for other in ("dr.wang", "dr.li", "student.zhao", "it.admin"):
-        assert api.call("POST", f"/consults/{cid}/answer", other, json=body).status_code == 403, other
+    # 403 for a role that may not answer at all; 404 for a specialist the consult is not visible to.
+    for other, status in (("dr.wang", 404), ("dr.li", 403), ("student.zhao", 403), ("it.admin", 403)):
+        assert api.call("POST", f"/consults/{cid}/answer", other, json=body).status_code == status, other
     photo_id = api.ok("GET", f"/consults/{cid}/photos", "dr.li")[0]["id"]
-    for other in ("dr.wang", "student.zhao", "it.admin"):
-        assert api.call("GET", f"/consults/{cid}/photos/{photo_id}", other).status_code == 403, other
-    assert api.call("GET", f"/consults/{cid}/photos", "dr.wang").status_code == 403
+    for other, status in (("dr.wang", 404), ("student.zhao", 404), ("it.admin", 403)):
+        assert api.call("GET", f"/consults/{cid}/photos/{photo_id}", other).status_code == status, other
+    assert api.call("GET", f"/consults/{cid}/photos", "dr.wang").status_code == 404
     # Key images from another study are refused (wrong patient's pixels).
     foreign = {**KEY_IMAGE, "study_instance_uid": "1.2.3.4"}
     wrong = {"text": "x", "key_images": [foreign]}
@@ -142,6 +147,10 @@ def test_bad_photos_and_vitals_refused(api: Api) -> None:
     assert upload(api, cid, b"GIF89a" + b"\0" * 100, media="image/gif").status_code == 415
     assert upload(api, cid, b"<html>not a photo</html>").status_code == 415
     assert upload(api, cid, b"").status_code == 415
+    # A PNG signature followed by HTML is not a picture: refused, never stored to be served.
+    html = b"<html><script>alert(document.cookie)</script></html>"
+    assert upload(api, cid, b"\x89PNG\r\n\x1a\n" + html, media="image/png").status_code == 415
+    assert upload(api, cid, b"\xff\xd8\xff\xe0" + html).status_code == 415
     too_big = b"\xff\xd8\xff\xe0" + b"\0" * MAX_PHOTO_BYTES
     assert upload(api, cid, too_big).status_code == 413
     assert api.ok("GET", f"/consults/{cid}/photos", "dr.li") == []
@@ -160,6 +169,24 @@ def test_bad_photos_and_vitals_refused(api: Api) -> None:
     bulky = vitals()
     bulky["waveforms"] = {f"W{i}": {"rate_hz": 500, "samples": [0.123456] * 5000} for i in range(8)}
     assert api.call("POST", "/consults", "dr.li", json=_request(bulky)).status_code == 422
+
+
+def test_polyglot_photos_lose_what_follows_the_image(api: Api) -> None:
+    """A real PNG (or JPEG) with an HTML page appended decodes as an image: it is stored re-encoded, so
+    the page does not survive, and served with its sniffed type and ``nosniff``."""
+    cid = api.new_consult("radiology")["id"]
+    html = b"<html><body><script>alert(document.cookie)</script></body></html>"
+    for fmt, media in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+        polyglot = photo(fmt) + html
+        stored = upload(api, cid, polyglot, media="text/html")
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["media_type"] == media
+        served = api.call("GET", f"/consults/{cid}/photos/{stored.json()['id']}", "dr.li")
+        assert served.status_code == 200
+        assert served.headers["content-type"] == media
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert b"<html" not in served.content and b"script" not in served.content
+        assert Image.open(io.BytesIO(served.content)).format == fmt
 
 
 def _request(vitals_body: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +257,9 @@ def test_backend_client_store_forward(server: EmbeddedServer) -> None:
             assert bad.value.status == 415
             await specialist.transition(cid, "accept")
             assert [p["id"] for p in await specialist.photos(cid)] == [sent["id"]]
-            assert await specialist.photo(cid, int(sent["id"])) == jpeg
+            served = await specialist.photo(cid, int(sent["id"]))  # re-encoded on upload, same picture
+            assert hashlib.sha256(served).hexdigest() == sent["sha256"]
+            assert Image.open(io.BytesIO(served)).size == Image.open(io.BytesIO(jpeg)).size
             answered = await specialist.answer(cid, "Cellulitis; oral antibiotics.", [KEY_IMAGE])
             assert answered["state"] == "answered"
             item = ConsultItem.from_json(await doctor.consult(cid), 0.0)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pydicom
+import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import RLELossless
 
-from viewers.dicom.deid import UidMapper, deidentify_files
+from tests.unit.test_dicom_validate import EMPTIED, us_with_text
+from viewers.dicom.deid import (
+    _ENHANCED_TYPE1,
+    PROFILE,
+    UidMapper,
+    _resolve,
+    deidentify_dataset,
+    deidentify_files,
+)
 from viewers.dicom.discovery import discover
-from viewers.dicom.synthetic import write_ct_series
+from viewers.dicom.synthetic import JPEG_BASELINE, compress_file, write_ct_series
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -85,3 +96,105 @@ def test_a_new_run_gives_new_uids(tmp_path: Path) -> None:
     assert a(ct.study_uid) == a(ct.study_uid)
     assert a(ct.study_uid) != b(ct.study_uid)
     assert a(ct.study_uid).startswith("2.25.")
+
+
+# --- the PS3.15 Basic Profile table, attribute by attribute --------------------------------------------
+
+
+def test_profile_actions(tmp_path: Path) -> None:
+    ct = write_ct_series(tmp_path / "src", (1, 8, 8))
+    ds = pydicom.dcmread(ct.paths[0])
+    ds.ScheduledProcedureStepID = "SPS-1"
+    ds.CommentsOnThePerformedProcedureStep = "Doe was anxious"
+    ds.NetworkID = "NET-1"
+    ds.ContentDate, ds.ContentTime = "20260101", "101010"
+    ds.AcquisitionDate = "20260101"
+    ds.Laterality = "L"
+    request = Dataset()
+    request.ScheduledProcedureStepID = "SPS-2"
+    request.RequestedProcedureID = "RP-2"
+    ds.ReferencedStudySequence = DicomSequence([Dataset()])
+    ds.RequestAttributesSequence = DicomSequence([request])
+    deidentify_dataset(ds, UidMapper())
+    for gone in (
+        "ScheduledProcedureStepID",
+        "CommentsOnThePerformedProcedureStep",
+        "NetworkID",
+        "AcquisitionDate",
+        "RequestAttributesSequence",
+        "ReferencedStudySequence",
+        "InstitutionName",
+    ):
+        assert gone not in ds, gone
+    for empty in (*EMPTIED, "ContentDate", "ContentTime"):
+        assert empty in ds and str(ds[empty].value or "") == "", empty
+    assert ds.Laterality == "L"  # not in the table: kept
+
+
+def test_compound_actions_follow_the_iod() -> None:
+    assert _resolve("AcquisitionDate", PROFILE["AcquisitionDate"]) == "X"  # X/Z, Type 3
+    assert _resolve("ContentDate", PROFILE["ContentDate"]) == "Z"  # Z/D, Type 2C
+    assert _resolve("ContentDate", PROFILE["ContentDate"], _ENHANCED_TYPE1) == "D"  # Type 1 (enhanced)
+    assert _resolve("DeviceSerialNumber", PROFILE["DeviceSerialNumber"]) == "X"
+    assert _resolve("SourceImageSequence", PROFILE["SourceImageSequence"]) == "U"
+    ds = Dataset()
+    ds.SharedFunctionalGroupsSequence = DicomSequence([Dataset()])
+    ds.ContentDate, ds.ContentTime, ds.SeriesDate = "20260101", "101010", "20260101"
+    deidentify_dataset(ds, UidMapper())
+    assert ds.ContentDate == "19000101" and ds.ContentTime == "000000"  # dummies, Type 1
+    assert "SeriesDate" not in ds
+
+
+# --- the Clean Pixel Data option for ultrasound -------------------------------------------------------
+
+_REGION = np.zeros((24, 32), bool)
+_REGION[6:22, 4:28] = True  # us_with_text's region (4, 6) .. (27, 21), inclusive
+
+
+@pytest.mark.parametrize(("frames", "rgb"), [(1, False), (4, False), (3, True)])
+def test_clean_pixel_data_blanks_outside_the_regions(tmp_path: Path, frames: int, rgb: bool) -> None:
+    _path, image = us_with_text(tmp_path / "src" / "us.dcm", frames=frames, rgb=rgb)
+    report = deidentify_files(tmp_path / "src", tmp_path / "out")
+    assert report.warnings == []
+    ds = pydicom.dcmread(report.written[0][1])
+    assert ds.BurnedInAnnotation == "NO"
+    assert "113101" in [c.CodeValue for c in ds.DeidentificationMethodCodeSequence]
+    pixels = ds.pixel_array.reshape(image.shape)
+    assert not pixels[:, ~_REGION].any()  # the text (and all else outside) is gone, every frame
+    assert np.array_equal(pixels[:, _REGION], image[:, _REGION])  # the image itself untouched
+    assert image[:, ~_REGION].any()  # there was text to remove
+
+
+def test_clean_pixel_data_rle_is_reencoded(tmp_path: Path) -> None:
+    path, _image = us_with_text(tmp_path / "src" / "us.dcm", frames=2)
+    ds = pydicom.dcmread(path)
+    ds.compress(RLELossless)
+    ds.save_as(path, enforce_file_format=True)
+    report = deidentify_files(tmp_path / "src", tmp_path / "out")
+    assert report.warnings == []
+    out = pydicom.dcmread(report.written[0][1])
+    assert out.file_meta.TransferSyntaxUID == RLELossless and out.BurnedInAnnotation == "NO"
+    assert not out.pixel_array[:, ~_REGION].any()
+
+
+def test_clean_pixel_data_reports_what_it_cannot_clean(tmp_path: Path) -> None:
+    _path, image = us_with_text(tmp_path / "a" / "us.dcm", regions=[])
+    jpeg, _ = us_with_text(tmp_path / "b" / "us.dcm")
+    compress_file(jpeg, JPEG_BASELINE)
+    for src, reason in (
+        (tmp_path / "a", "no Sequence of Ultrasound Regions"),
+        (tmp_path / "b", "re-encoded"),
+    ):
+        report = deidentify_files(src, tmp_path / "out" / src.name)
+        ((_path, warning),) = report.warnings
+        assert "BurnedInAnnotation=YES" in warning and reason in warning
+        ds = pydicom.dcmread(report.written[0][1])
+        assert ds.BurnedInAnnotation == "YES"
+        assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == ["113100"]
+    untouched = pydicom.dcmread(deidentify_files(tmp_path / "a", tmp_path / "again").written[0][1])
+    assert np.array_equal(untouched.pixel_array, image[0])
+    # the option off: marked YES, reported, pixels kept
+    src = tmp_path / "c"
+    us_with_text(src / "us.dcm")
+    report = deidentify_files(src, tmp_path / "out" / "c", clean_pixels=False)
+    assert "option is off" in report.warnings[0][1]

@@ -70,7 +70,8 @@ def test_role_composition() -> None:
     }
     assert PanelId.WORKLIST not in panels_for(Role.TRAINEE)
     it_panels = set(panels_for(Role.IT_ADMIN))
-    assert it_panels == {PanelId.DIAGNOSTICS, PanelId.PLUGINS}, "IT must not see clinical panels"
+    it_only = {PanelId.DIAGNOSTICS, PanelId.PLUGINS, PanelId.USERS}
+    assert it_panels == it_only, "IT must not see clinical panels"
     assert PERMISSIONS[Role.SPECIALIST].accept_consult and not PERMISSIONS[Role.COUNTY_DOCTOR].accept_consult
     assert PERMISSIONS[Role.COUNTY_DOCTOR].request_consult
     assert not PERMISSIONS[Role.TRAINEE].see_identity and not PERMISSIONS[Role.TRAINEE].write_notes

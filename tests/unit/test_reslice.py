@@ -114,3 +114,22 @@ def test_cine_loop_is_shown_frame_by_frame_without_labels() -> None:
     assert renderer.mapping.count == 5
     assert renderer.render(2).shape == (8, 10, 3) and int(renderer.buffer.max()) == 200
     assert renderer.mapping.labels() == {"left": "", "right": "", "top": "", "bottom": ""}
+
+
+def test_wide_colour_shows_its_top_eight_bits() -> None:
+    """16-bit RGB (pydicom's SC_rgb_rle_16bit) on screen: 0xFFFF is white, 0x8000 mid-grey, never the
+    low byte an unsafe cast would keep (which turns 0xFF00 black)."""
+    import numpy as np
+
+    from viewers.dicom.volume import Volume
+    from viewers.reslice import Plane, SliceRenderer, WindowLevel
+
+    array = np.zeros((1, 2, 2, 3), dtype=np.uint16)
+    array[0, 0, 0] = 0xFFFF
+    array[0, 0, 1] = 0xFF00
+    array[0, 1, 0] = 0x8000
+    volume = Volume(array, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3), "cine")
+    out = SliceRenderer(volume, Plane.AXIAL, WindowLevel(127.0, 255.0)).render(0)
+    assert out[0, 0].tolist() == [255, 255, 255]
+    assert out[0, 1].tolist() == [255, 255, 255]
+    assert out[1, 0].tolist() == [128, 128, 128]

@@ -120,13 +120,17 @@ def test_alarm_onset_escalation_acknowledge_and_clear(caplog: pytest.LogCaptureF
     snap = alarms.snapshot(now=4.0)
     assert snap.highest is Priority.HIGH and snap.audio_on and not snap.alarms[0].acknowledged
     assert snap.alarms[0].onset == 1.0
-    alarms.update([], now=5.0)
-    assert alarms.snapshot(now=5.0).alarms == ()
+    alarms.update([], now=5.0)  # a high-priority alarm latches: shown, marked ended, until acknowledged
+    assert [a.ended_at for a in alarms.snapshot(now=5.0).alarms] == [5.0]
+    assert alarms.acknowledge(user="dr") == 1
+    assert alarms.snapshot(now=6.0).alarms == ()
     kinds = [k for k, _ in audit]
     assert kinds == [
         "vitals.alarm.onset",
         "vitals.alarm.acknowledged",
         "vitals.alarm.escalated",
+        "vitals.alarm.condition_ended",
+        "vitals.alarm.acknowledged",
         "vitals.alarm.cleared",
     ]
     assert audit[1][1]["user"] == "dr"

@@ -54,7 +54,7 @@ def test_parse_oru_maps_loinc_and_mdc_codes() -> None:
     assert msg.control_id == "MSG0001" and msg.patient_id == "CT-2026-0042" and msg.sending_app == "MONITOR"
     by = {o.numeric: o for o in msg.observations if o.numeric}
     assert by[Numeric.HR].value == 112
-    assert by[Numeric.HR].time == pytest.approx(parse_hl7_time("20260314021455"))
+    assert by[Numeric.HR].time == pytest.approx(parse_hl7_time("20260314021455+0000"))
     assert by[Numeric.SPO2].value == 91
     assert by[Numeric.TEMP].value == pytest.approx(38.5)  # converted from Fahrenheit
     assert msg.skipped == ["99999"]

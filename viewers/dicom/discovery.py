@@ -9,24 +9,31 @@ spaces and ``^`` aside) and the birth date agree; anything else errs on the side
 Only headers are read here: plain explicit-VR-little-endian files (every uncompressed or compressed
 CT a PACS sends) by a small reader of raw elements, anything else by pydicom (``stop_before_pixels``).
 Anything that is not a usable DICOM image header becomes a :class:`Rejected` entry with a reason a
-person can read; nothing in this module raises for bad input files.
+person can read; nothing in this module raises for bad input files. Every value of a header is
+converted while its file is read (:func:`convert_values`), inside the per-file error handling: an
+unknown VR, a length that does not fit its VR, a number that is not one, or a value the sorter and
+loader read with the wrong VR or count rejects that one file, and never surfaces later while a
+series is grouped, sorted or loaded (tests/unit/test_dicom_fuzz.py, benchmarks/fuzz_dicom.py).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
@@ -176,6 +183,9 @@ def _native_pixel_bytes(ds: Dataset) -> int | None:
         return None
     if bits == 1:
         return (rows * cols * frames * samples + 7) // 8
+    if str(ds.get("PhotometricInterpretation", "")).strip() == "YBR_FULL_422" and samples == 3:
+        # 4:2:2 subsampling stores two luminance and one pair of chroma values per two pixels
+        return rows * cols * frames * 2 * (bits // 8)
     return rows * cols * frames * samples * (bits // 8)
 
 
@@ -231,10 +241,26 @@ _HEAD_BYTES = 16384
 # Every transfer syntax whose data set is explicit VR little endian except deflate: the uncompressed
 # one and all the encapsulated (compressed) ones that PACS send.
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
 _NOT_EXPLICIT_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 _FIRST_PIXEL_TAG = 0x7FE00008  # Float Pixel Data, Double Float Pixel Data, Pixel Data: stop there
 _Elements = dict[BaseTag, DataElement | RawDataElement]
+# every Value Representation of PS3.5 table 6.2-1: two other letters are a damaged header
+_KNOWN_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT"
+    b" UV".split()
+)
+# how deep sequences may nest before a header counts as damaged (real ones nest 3 or 4 deep)
+_MAX_DEPTH = 16
+
+
+class CorruptHeaderError(ValueError):
+    """A header element this module will not use; the message is the reason shown to the user."""
+
+
+def _where(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def _raw_elements(buf: bytes, pos: int, stop: int) -> tuple[_Elements | None, int]:
@@ -259,7 +285,11 @@ def _raw_elements(buf: bytes, pos: int, stop: int) -> tuple[_Elements | None, in
         else:
             (length,) = unpack_from("<H", buf, pos + 6)
             start = pos + 8
-        if length == _UNDEFINED_LENGTH or start + length > size or not vr.isalpha():
+        if vr not in _KNOWN_VRS:
+            raise CorruptHeaderError(
+                f"unknown Value Representation {vr!r} in element {_where(tag)} at byte {pos}"
+            )
+        if length == _UNDEFINED_LENGTH or start + length > size:
             return None, pos
         key = BaseTag(tag)
         value = buf[start : start + length]
@@ -292,6 +322,123 @@ def _fast_header(fp: BinaryIO) -> tuple[FileDataset, int] | None:
     return ds, pos
 
 
+def _check_number(tag: int, vr: str, value: Any) -> None:
+    items = value if isinstance(value, (list, tuple, MultiValue)) else [value]
+    for item in items:
+        if item is None or item == "":
+            continue
+        try:
+            number = float(item)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            shown = str(item)[:40]
+            raise CorruptHeaderError(
+                f"bad value in element {_where(tag)} ({vr}): {shown!r} is not a finite number"
+            )
+
+
+# What the series sorter and the volume loader read from a header (at any depth: enhanced files keep
+# geometry in functional group items): the VRs each may have and how many values (None: any).
+_US = frozenset({"US", "SS"})
+_DS = frozenset({"DS"})
+_IS = frozenset({"IS"})
+_USED: dict[int, tuple[frozenset[str], int | None]] = {
+    0x00280010: (_US, 1),  # Rows
+    0x00280011: (_US, 1),  # Columns
+    0x00280100: (_US, 1),  # Bits Allocated
+    0x00280101: (_US, 1),  # Bits Stored
+    0x00280102: (_US, 1),  # High Bit
+    0x00280103: (_US, 1),  # Pixel Representation
+    0x00280002: (_US, 1),  # Samples per Pixel
+    0x00280008: (_IS, 1),  # Number of Frames
+    0x00200013: (_IS, 1),  # Instance Number
+    0x00180050: (_DS, 1),  # Slice Thickness
+    0x00180088: (_DS, 1),  # Spacing Between Slices
+    0x00181063: (_DS, 1),  # Frame Time
+    0x00281052: (_DS, 1),  # Rescale Intercept
+    0x00281053: (_DS, 1),  # Rescale Slope
+    0x00280030: (_DS, 2),  # Pixel Spacing
+    0x00200032: (_DS, 3),  # Image Position (Patient)
+    0x00200037: (_DS, 6),  # Image Orientation (Patient)
+    0x52009229: (frozenset({"SQ"}), None),  # Shared Functional Groups Sequence
+    0x52009230: (frozenset({"SQ"}), None),  # Per-frame Functional Groups Sequence
+    0x00209113: (frozenset({"SQ"}), None),  # Plane Position Sequence
+    0x00209116: (frozenset({"SQ"}), None),  # Plane Orientation Sequence
+    0x00289110: (frozenset({"SQ"}), None),  # Pixel Measures Sequence
+    0x00289145: (frozenset({"SQ"}), None),  # Pixel Value Transformation Sequence
+}
+
+
+def _check_used(tag: int, elem: DataElement) -> None:
+    """A value the sorter or loader will read has the VR and the number of values the standard
+    gives it (an empty value is left for them to treat as missing)."""
+    allowed, count = _USED[tag]
+    vr = str(elem.VR)
+    if vr not in allowed:
+        raise CorruptHeaderError(f"element {_where(tag)} has VR {vr}, not {'/'.join(sorted(allowed))}")
+    value = elem.value
+    if count is None or value is None or value == "":
+        return
+    got = len(value) if isinstance(value, (list, tuple, MultiValue)) else 1
+    if got != count:
+        raise CorruptHeaderError(f"element {_where(tag)} holds {got} values, not {count}")
+    if tag == 0x00200037:
+        numbers = [float(v) for v in value]
+        if math.hypot(*numbers[:3]) < 1e-6 or math.hypot(*numbers[3:]) < 1e-6:
+            raise CorruptHeaderError(f"element {_where(tag)} (Image Orientation) has a zero vector")
+
+
+def _check_pixel_module(ds: Dataset) -> str | None:
+    """What is wrong with the image pixel description, if anything."""
+    for keyword in ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "NumberOfFrames"):
+        value = ds.get(keyword)
+        if value is None or (keyword not in ("Rows", "Columns") and value == ""):
+            continue
+        number = _int_or_none(value)
+        if number is None or number < 1:
+            return f"{keyword} is {str(value)[:40]!r}, not a positive whole number"
+    allocated = _int_or_none(ds.get("BitsAllocated"))
+    if allocated is not None and allocated not in (1, 8, 16, 32, 64):
+        return f"Bits Allocated is {allocated}, not 1, 8, 16, 32 or 64"
+    stored = _int_or_none(ds.get("BitsStored"))
+    if stored is not None and not 1 <= stored <= (allocated or 64):
+        return f"Bits Stored is {stored}, outside 1 to {allocated or 64}"
+    representation = ds.get("PixelRepresentation")
+    if representation not in (None, "", 0, 1):
+        return f"Pixel Representation is {str(representation)[:20]!r}, not 0 or 1"
+    return None
+
+
+def convert_values(ds: Dataset, depth: int = 0) -> None:
+    """Convert every raw element of ``ds`` (and of its sequences) now, so that a damaged element
+    raises here, inside the per-file error handling, and never later while a series is grouped,
+    sorted or loaded. Raises :class:`CorruptHeaderError` (or whatever pydicom raises) for a bad
+    element; a public DS or IS value that is not a finite number is bad too (private ones are never
+    read), and so is a value the sorter or loader reads with the wrong VR or number of values."""
+    if depth > _MAX_DEPTH:
+        raise CorruptHeaderError(f"sequences nested more than {_MAX_DEPTH} deep")
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]  # converts a raw element in place
+        except CorruptHeaderError:
+            raise
+        except NotImplementedError as exc:
+            raise CorruptHeaderError(f"element {_where(tag)}: {exc}") from None
+        except Exception as exc:
+            raise CorruptHeaderError(
+                f"bad value in element {_where(tag)}: {type(exc).__name__}: {exc}"
+            ) from None
+        vr = str(elem.VR)
+        if vr == "SQ":
+            for item in elem.value or ():
+                convert_values(item, depth + 1)
+        elif vr in ("DS", "IS") and not tag >> 16 & 1:
+            _check_number(int(tag), vr, elem.value)
+        if tag in _USED:
+            _check_used(int(tag), elem)
+
+
 def read_header(path: Path) -> InstanceHeader | Rejected:
     """Read one file's header. Never raises for bad files: returns :class:`Rejected` instead."""
     try:
@@ -310,7 +457,19 @@ def read_header(path: Path) -> InstanceHeader | Rejected:
             else:
                 fp.seek(0)
                 ds = pydicom.dcmread(fp, stop_before_pixels=True)
-            problem = _check_pixel_payload(fp, ds, file_size, where)
+            meta_ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+            # A deflated data set is read through zlib: the file position says nothing about where
+            # the Pixel Data lies, so its size is left to the decoder (pydicom inflates it).
+            problem = None if meta_ts == _DEFLATED else _check_pixel_payload(fp, ds, file_size, where)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns of every odd value; the bad ones raise
+            meta = getattr(ds, "file_meta", None)
+            if meta is not None:
+                convert_values(meta)
+            convert_values(ds)
+            header = _instance_header(path, ds, where) if problem is None else None
+    except CorruptHeaderError as exc:
+        return Rejected(path, f"corrupt header: {exc}")
     except InvalidDicomError:
         return Rejected(path, "not a DICOM file (no 'DICM' marker and no file meta information)")
     except (EOFError, struct.error) as exc:
@@ -319,6 +478,10 @@ def read_header(path: Path) -> InstanceHeader | Rejected:
         return Rejected(path, f"corrupt header: {type(exc).__name__}: {exc}")
     if problem is not None:
         return Rejected(path, problem)
+    return header if header is not None else Rejected(path, "corrupt header")
+
+
+def _instance_header(path: Path, ds: Dataset, where: list[int]) -> InstanceHeader | Rejected:
     meta = getattr(ds, "file_meta", None)
     sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
     if sop_class == MEDIA_STORAGE_DIRECTORY:
@@ -328,6 +491,9 @@ def read_header(path: Path) -> InstanceHeader | Rejected:
             return Rejected(path, f"DICOM file without {keyword}; cannot be placed in a series")
     if "Rows" not in ds or "Columns" not in ds:
         return Rejected(path, "DICOM file without an image (no Rows/Columns), e.g. a report or structure")
+    problem = _check_pixel_module(ds)
+    if problem is not None:
+        return Rejected(path, f"corrupt header: {problem}")
     transfer_syntax = str(meta.get("TransferSyntaxUID", "")) if meta else ""
     if not transfer_syntax:
         transfer_syntax = str(UID("1.2.840.10008.1.2"))

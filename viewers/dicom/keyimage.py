@@ -176,6 +176,10 @@ def secondary_capture(
     ds.SOPInstanceUID = generate_uid()
     ds.SeriesInstanceUID = series_instance_uid or generate_uid()
     ds.Modality = "OT"
+    # Type 2C in General Series / General Image: a key image has no paired body part of its own and no
+    # patient-based geometry, so both stay present and empty (dciodvfy requires them).
+    ds.Laterality = str(source.get("Laterality", "") or "")  # the source series's side, when it has one
+    ds.PatientOrientation = ""
     ds.SeriesNumber = KEY_IMAGE_SERIES_NUMBER
     ds.SeriesDescription = series_description[:64]
     ds.InstanceNumber = instance_number

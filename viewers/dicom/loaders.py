@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from viewers.dicom.discovery import Series
-from viewers.dicom.series import sort_series
+from viewers.dicom.series import one_place_in_time, slice_refs, sort_series
 
 LoadableKind = Literal["volume", "cine", "secondary_capture"]
 
@@ -58,8 +58,12 @@ def examine_cine(series: Series) -> list[Loadable]:
         if not inst.is_multiframe:
             continue
         has_positions = "PerFrameFunctionalGroupsSequence" in inst.dataset
-        if has_positions and series.modality not in CINE_MODALITIES:
-            continue  # enhanced CT/MR: a volume, not a loop
+        if (
+            has_positions
+            and series.modality not in CINE_MODALITIES
+            and not one_place_in_time(slice_refs(inst))
+        ):
+            continue  # enhanced CT/MR: a volume, not a loop (unless every frame lies at one position)
         confidence = 0.95 if series.modality in CINE_MODALITIES else 0.7
         offers.append(
             Loadable(_name(series, f"cine, {inst.number_of_frames} frames"), confidence, "cine", series)

@@ -156,6 +156,16 @@ def one_patient(
     return kept, [warning], [Rejected(i.path, reason) for i in others]
 
 
+def one_place_in_time(refs: Sequence[SliceRef]) -> bool:
+    """True for the frames of one multi-frame object that all lie at the same position."""
+    return (
+        len(refs) > 1
+        and len({r.instance.sop_instance_uid for r in refs}) == 1
+        and refs[0].position is not None
+        and len({r.position for r in refs}) == 1
+    )
+
+
 def sort_series(instances: Sequence[InstanceHeader]) -> SortedSeries:
     """Spatially sort the slices of ``instances`` and report gaps, tilt and other oddities."""
     instances, warnings, excluded = one_patient(instances)
@@ -178,6 +188,12 @@ def sort_series(instances: Sequence[InstanceHeader]) -> SortedSeries:
         )
         refs = [r for r in refs if (r.rows, r.columns) == (rows, cols)]
 
+    if one_place_in_time(refs):
+        # an enhanced cine (every frame of one multi-frame object at one position): a loop in frame order
+        thickness = float(instances[0].dataset.get("SliceThickness", 1.0) or 1.0)
+        return SortedSeries(
+            refs, None, None, np.arange(len(refs), dtype=float), thickness, warnings, excluded
+        )
     with_geometry = [r for r in refs if r.position is not None and r.orientation is not None]
     if len(with_geometry) < len(refs):
         if with_geometry:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pydicom
 
+from viewers.dicom.cine import frame_time_ms
 from viewers.dicom.discovery import InstanceHeader, ProgressCallback, Rejected
 from viewers.dicom.geometry import direction_matrix
 from viewers.dicom.series import GeometryWarning, SliceRef, SortedSeries, sort_series
@@ -79,11 +80,20 @@ def _stored_range(ds: pydicom.Dataset) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
+def is_colour(ds: pydicom.Dataset) -> bool:
+    return int(ds.get("SamplesPerPixel", 1) or 1) > 1
+
+
 def choose_dtype(slices: Sequence[SliceRef]) -> np.dtype:
-    """int16 when every rescaled value is an integer that fits; float32 otherwise; uint8 for colour."""
+    """int16 when every rescaled value is an integer that fits; float32 otherwise. Colour keeps its
+    stored width (uint8, uint16 or uint32, as pydicom decodes it) and is never rescaled: the Modality
+    LUT applies to greyscale only, and a colour image with a Rescale Intercept is shown as stored."""
     ds = slices[0].instance.dataset
-    if int(ds.get("SamplesPerPixel", 1) or 1) > 1:
-        return np.dtype(np.uint8)
+    if is_colour(ds):
+        bits = int(ds.get("BitsAllocated", 8) or 8)
+        width = 1 if bits <= 8 else 2 if bits <= 16 else 4
+        signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+        return np.dtype(("i" if signed else "u") + str(width))
     lo, hi = _stored_range(ds)
     for ref in slices:
         if ref.slope != 1.0 or not float(ref.intercept).is_integer():
@@ -132,6 +142,8 @@ def _gdcm_applies(instance: InstanceHeader) -> bool:
     return (
         instance.number_of_frames == 1
         and int(ds.get("SamplesPerPixel", 1) or 1) == 1
+        and "SharedFunctionalGroupsSequence" not in ds  # enhanced: rescale lives in the groups
+        and "PerFrameFunctionalGroupsSequence" not in ds
         and _GDCM_READY.is_set()
     )
 
@@ -233,8 +245,11 @@ Target = tuple[int, int | None, float, float]
 
 
 def _write_targets(array: np.ndarray, pixels: np.ndarray, targets: Sequence[Target]) -> list[int]:
-    """Rescale each target frame of ``pixels`` into its slice of ``array``."""
-    if targets[0][1] is None:
+    """Rescale each target frame of ``pixels`` into its slice of ``array`` (colour: copied as is).
+
+    A single-frame file decodes to one image even where its slices are numbered by frame (a
+    single-frame enhanced object), so the frame axis is added from the shapes, not the numbering."""
+    if pixels.ndim == array.ndim - 1:
         pixels = pixels[None]
     expected = array.shape[1:]
     written = []
@@ -243,7 +258,7 @@ def _write_targets(array: np.ndarray, pixels: np.ndarray, targets: Sequence[Targ
         if frame.shape != expected:
             raise ValueError(f"decoded image is {frame.shape}, header says {expected}")
         out = array[index]
-        if slope == 1.0 and intercept == 0.0:
+        if (slope == 1.0 and intercept == 0.0) or frame.ndim == 3:
             out[...] = frame
         elif array.dtype == np.int16:
             np.add(frame, np.int32(intercept), out=out, casting="unsafe")
@@ -603,14 +618,13 @@ class VolumeLoader:
                 self.array, (col_spacing, row_spacing, self.sorted.slice_spacing), origin, direction, "volume"
             )
         else:
-            frame_time = ds0.get("FrameTime")
             volume = Volume(
                 self.array,
                 (col_spacing, row_spacing, 1.0),
                 (0.0, 0.0, 0.0),
                 np.eye(3),
                 "cine" if len(refs) > 1 else "volume",
-                float(frame_time) if frame_time not in (None, "") else None,
+                frame_time_ms(ds0),
             )
         return LoadResult(volume, warnings, list(self.sorted.excluded) + self.rejected, missing)
 

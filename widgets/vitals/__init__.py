@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from PySide6.QtWidgets import QWidget
 
 from core.vitals.alarms import AuditCallback
@@ -29,6 +31,8 @@ def create_vitals_panel(
     start: SourceKind = SourceKind.SIMULATOR,
     bed: Bed | None = None,
     stale_s: float | None = None,
+    hl7_time_zone: tzinfo | None = None,
+    hl7_idle_timeout_s: float | None = None,
 ) -> QtVitalsPanel:
     """A bedside monitor, its engine evaluating alarms on its own thread. It starts on the simulator
     (demo, teaching) or listens for the monitors' HL7 feed; a feed that cannot start leaves no source
@@ -52,7 +56,10 @@ def create_vitals_panel(
         }
         engine.refused("hl7", refusal, details)
 
-    sources = SourceSwitch(store, hl7_host=hl7_bind, hl7_port=hl7_port, bed=bed, on_refused=refused)
+    sources = SourceSwitch(
+        store, hl7_host=hl7_bind, hl7_port=hl7_port, bed=bed, on_refused=refused, hl7_time_zone=hl7_time_zone,
+        **({"hl7_idle_timeout_s": hl7_idle_timeout_s} if hl7_idle_timeout_s is not None else {}),
+    )  # fmt: skip
     problem = ""
     if start is SourceKind.SIMULATOR:
         sources.use_simulator(scenario, seed=seed)

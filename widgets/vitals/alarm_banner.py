@@ -1,10 +1,14 @@
 """The alarm banner: IEC 60601-1-8 colours and flashing, acknowledge and audio pause.
 
 High priority: red, flashing at 2 Hz (the standard asks 1.4-2.8 Hz); medium: yellow, flashing at
-0.6 Hz (0.4-0.8 Hz); low: cyan, steady. An acknowledged alarm stays shown but steady.
+0.6 Hz (0.4-0.8 Hz); low: cyan, steady. An acknowledged alarm stays shown but steady. A latched
+high-priority alarm whose condition has ended keeps flashing, saying that it ended and when, until
+acknowledged.
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
@@ -50,11 +54,18 @@ def alarm_text(alarm: Alarm) -> str:
     }
     text = texts.get(alarm.alarm_id, alarm.message)
     if alarm.alarm_id == "stale":
-        return text.replace("%1", f"{alarm.value or 0:.0f}")
-    if alarm.alarm_id == "feed_other_patient":
-        return text.replace("%1", alarm.message.removeprefix(OTHER_PATIENT_PREFIX))
-    if alarm.value is not None and alarm.alarm_id != "irregular":
+        text = text.replace("%1", f"{alarm.value or 0:.0f}")
+    elif alarm.alarm_id == "feed_other_patient":
+        text = text.replace("%1", alarm.message.removeprefix(OTHER_PATIENT_PREFIX))
+    elif alarm.value is not None and alarm.alarm_id != "irregular":
         text = f"{text} {alarm.value:.0f}"
+    if alarm.ended_at is not None:  # latched: shown until acknowledged, with when its condition ended
+        ended = time.strftime("%H:%M:%S", time.localtime(alarm.ended_at))
+        text = (
+            tr("QtAlarmBanner", "%1 — ended at %2, acknowledge to clear")
+            .replace("%2", ended)
+            .replace("%1", text)
+        )
     return text
 
 
