@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -20,6 +18,7 @@ from backend import audit as audit_chain
 from backend.config import ServerSettings
 from backend.db import Database
 from backend.deps import StateDep
+from backend.ratelog import RateLimitedLog
 from backend.routes import audit, auth, consults, persistence, signal, store_forward, teaching, users
 from backend.routes.study_links import router as study_links_router
 from backend.schemas import HealthOut
@@ -45,30 +44,6 @@ def body_limit(path: str) -> int:
         if pattern.match(path):
             return limit
     return DEFAULT_MAX_BODY_BYTES
-
-
-class RateLimitedLog:
-    """At most `burst` lines per `period` seconds; the rest are counted and summed up in the next line."""
-
-    def __init__(self, logger: logging.Logger, burst: int = 10, period: float = 60.0) -> None:
-        self.logger, self.burst, self.period = logger, burst, period
-        self._lock = threading.Lock()
-        self._start = time.monotonic()
-        self._count = self._dropped = 0
-
-    def warning(self, msg: str, *args: object) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._start >= self.period:
-                self._start, self._count = now, 0
-            if self._count >= self.burst:
-                self._dropped += 1
-                return
-            self._count += 1
-            dropped, self._dropped = self._dropped, 0
-        if dropped:
-            msg += f" ({dropped} similar lines suppressed)"
-        self.logger.warning(msg, *args)
 
 
 bad_input_log = RateLimitedLog(log)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.websockets import WebSocket
 
+from backend.ratelog import RateLimitedLog
 from backend.schemas import SignalIn
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ def new_member_id() -> str:
 class Rooms:
     def __init__(self) -> None:
         self._rooms: dict[int, dict[str, Member]] = {}
+        # One line per bad message would let a client flood the log: a few, then a count.
+        self._bad_log = RateLimitedLog(log)
 
     def members(self, consult_id: int) -> list[Member]:
         return list(self._rooms.get(consult_id, {}).values())
@@ -183,6 +186,7 @@ class Rooms:
         del room[member.member_id]
         if not room:
             del self._rooms[consult_id]
+        self._bad_log.summarise("signalling: bad messages")
         await self._broadcast(consult_id, member, {"event": "leave"})
 
     async def _broadcast(self, consult_id: int, member: Member, event: dict[str, Any]) -> None:
@@ -194,11 +198,13 @@ class Rooms:
         try:
             error = await self._relay(consult_id, sender, raw, max_bytes)
         except _TooDeepError as exc:
-            log.info("signalling: %s in room %s sent %s", sender.username, consult_id, exc)
+            self._bad_log.info("signalling: %s in room %s sent %s", sender.username, consult_id, exc)
             sender.close(CLOSE_POLICY, str(exc))
             return
         if error is not None:
-            log.info("signalling: bad message from %s in room %s: %s", sender.username, consult_id, error)
+            self._bad_log.info(
+                "signalling: bad message from %s in room %s: %s", sender.username, consult_id, error
+            )
             await sender.send({"v": PROTOCOL_VERSION, "type": "error", "message": error})
 
     async def _relay(

@@ -2,7 +2,10 @@
 
 Measures: WebSocket relay latency p50/p99 with 200 concurrent clients (100 rooms x 2 members, each
 sending timestamped messages to its peer), and requests/s for sign-in (Argon2 by design: slow) and for
-GET /api/v1/consults (the worklist), with concurrent httpx.AsyncClient requests.
+GET /api/v1/consults (the worklist), with concurrent httpx.AsyncClient requests. Then the peak memory
+(VmHWM) of a `teleconsult-server serve` child process while 20 clients at once send it oversized bodies
+(200 MB each, 50 MB with --quick; half with Content-Length, half chunked) on sign-in: the goal is under
+200 MB, since each is refused with 413 before its body is read.
 
     python benchmarks/backend.py --quick            # under 45 s on 2 cores
     python benchmarks/backend.py --database-url postgresql+psycopg://...
@@ -16,9 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import select
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +40,10 @@ from backend.config import ServerSettings
 from backend.demo import seed_demo
 from backend.models import Consult
 from backend.server import EmbeddedServer
+
+# A valid trickled candidate (the room checks the line's shape); the send time rides in usernameFragment,
+# the one free-form field a candidate may carry.
+CANDIDATE = "candidate:842163049 1 udp 1677729535 192.0.2.7 54321 typ srflx raddr 0.0.0.0 rport 0"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -76,7 +88,8 @@ async def _relay(
     latencies: list[float] = []
 
     async def join(room: int, token: str) -> tuple[ClientConnection, str]:
-        ws = await connect(f"{ws_base}/api/v1/rooms/{room}/signal?token={token}", max_size=2**20)
+        ws = await connect(f"{ws_base}/api/v1/rooms/{room}/signal", max_size=2**20)
+        await ws.send(json.dumps({"type": "auth", "token": token}))  # the token never goes in the URL
         welcome = json.loads(await ws.recv())
         return ws, welcome["member_id"]
 
@@ -93,7 +106,8 @@ async def _relay(
     async def receive(ws: ClientConnection, expected: int) -> None:
         for _ in range(expected):
             message = json.loads(await ws.recv())
-            latencies.append((time.perf_counter_ns() - message["payload"]["t"]) / 1e6)
+            sent = int(message["payload"]["usernameFragment"])
+            latencies.append((time.perf_counter_ns() - sent) / 1e6)
 
     async def send(ws: ClientConnection, peer: str) -> None:
         for seq in range(messages):
@@ -101,7 +115,12 @@ async def _relay(
                 "v": 1,
                 "type": "candidate",
                 "to": peer,
-                "payload": {"t": time.perf_counter_ns(), "seq": seq, "candidate": "candidate:1 1 udp 1 x"},
+                "payload": {
+                    "candidate": CANDIDATE,
+                    "sdpMid": "0",
+                    "sdpMLineIndex": seq % 2,
+                    "usernameFragment": str(time.perf_counter_ns()),
+                },  # the send time, in ns
             }
             await ws.send(json.dumps(body))
             await asyncio.sleep(interval)
@@ -164,6 +183,97 @@ async def _run(base_url: str, room_ids: list[int], args: argparse.Namespace) -> 
     }
 
 
+ROOT = Path(__file__).resolve().parents[1]
+RSS_GOAL_MB = 200
+OVERSIZED_REQUESTS = 20
+_CHUNK = b"x" * (1024 * 1024)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def _send_oversized(port: int, body_bytes: int, chunked: bool) -> int:
+    """POST `body_bytes` to sign-in, stopping once the server answers; its status (0: none came)."""
+    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {body_bytes}"
+    head = (
+        f"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{length}\r\n\r\n"
+    )
+    frame = f"{len(_CHUNK):x}\r\n".encode() + _CHUNK + b"\r\n" if chunked else _CHUNK
+    reply = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        try:
+            for _ in range(body_bytes // len(_CHUNK)):
+                if select.select([sock], [], [], 0)[0]:
+                    break  # the server has answered (or closed): the rest would go nowhere
+                sock.sendall(frame)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while b"\r\n" not in reply and (data := sock.recv(4096)):
+                reply += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return int(reply.split()[1]) if reply.startswith(b"HTTP/1.1 ") else 0
+
+
+def _oversized(folder: Path, body_mb: int) -> dict[str, float | int]:
+    """`teleconsult-server serve` as a child, under OVERSIZED_REQUESTS concurrent bodies: its peak RSS."""
+    port_file = folder / "oversized.port"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend", "serve", "--port", "0", "--port-file", str(port_file),
+         "--database-url", f"sqlite:///{folder / 'oversized.sqlite3'}", "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server child did not start")
+            time.sleep(0.05)
+        port = int(port_file.read_text())
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/health").raise_for_status()
+        idle_mb = _peak_rss_mb(proc.pid)
+        statuses: list[int] = []
+        threads = [
+            threading.Thread(
+                target=lambda c=chunked: statuses.append(_send_oversized(port, body_mb << 20, c))
+            )
+            for chunked in [False, True] * (OVERSIZED_REQUESTS // 2)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        seconds = time.perf_counter() - started
+        peak_mb = _peak_rss_mb(proc.pid)
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/health").raise_for_status()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(
+        f"oversized: {OVERSIZED_REQUESTS} x {body_mb} MB bodies in {seconds:.1f} s, {statuses.count(413)} "
+        f"refused with 413; server peak RSS {peak_mb:.0f} MB (idle {idle_mb:.0f} MB, goal < {RSS_GOAL_MB} MB)"
+    )
+    return {
+        "oversized_body_mb": body_mb,
+        "oversized_requests": OVERSIZED_REQUESTS,
+        "oversized_413": statuses.count(413),
+        "oversized_idle_rss_mb": round(idle_mb, 1),
+        "oversized_peak_rss_mb": round(peak_mb, 1),
+        "oversized_rss_goal_mb": RSS_GOAL_MB,
+        "oversized_rss_goal_ratio": round(peak_mb / RSS_GOAL_MB, 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -177,6 +287,7 @@ def main() -> int:
     args.logins = 30 if args.quick else 200
     args.worklists = 600 if args.quick else 5000
     args.concurrency = 16
+    args.oversized_mb = 50 if args.quick else 200
 
     with tempfile.TemporaryDirectory(prefix="tc-bench-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -187,9 +298,10 @@ def main() -> int:
             users = seed_demo(server.database, with_consult=False)
             room_ids = _make_rooms(server, args.rooms, users["dr.li"], users["dr.wang"])
             print(f"server on {base_url} ({server.database.backend}), {len(room_ids)} rooms", flush=True)
-            figures = asyncio.run(_run(base_url, room_ids, args))
+            figures: dict[str, float | int] = dict(asyncio.run(_run(base_url, room_ids, args)))
         finally:
             server.stop()
+        figures.update(_oversized(Path(folder), args.oversized_mb))
         print(f"total {time.perf_counter() - started:.1f} s")
     print(json.dumps(figures))
     return 0

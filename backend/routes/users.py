@@ -54,7 +54,7 @@ def _admin_out(request: Request, user: User) -> AdminUserOut:
 def _refuse_weak(password: str, username: str) -> None:
     problem = password_problem(password, username)
     if problem is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        raise HTTPException(422, problem)
 
 
 def _revoke_tokens(session: Session, user_id: int, keep_family: str | None = None) -> None:
@@ -110,8 +110,11 @@ def list_users(_admin: AdminUser, request: Request, state: StateDep) -> list[Adm
         return [_admin_out(request, u) for u in session.scalars(select(User).order_by(User.id))]
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses={409: {}})
+@router.post(
+    "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}}
+)
 def create_user(body: UserIn, admin: AdminUser, request: Request, state: StateDep) -> UserOut:
+    _refuse_weak(body.password, body.username)  # the same rule as a change or an IT reset
     password_hash = hash_password(body.password)
     try:
         with state.db.transaction() as session:

@@ -212,7 +212,7 @@ class Api:
         role: str,
         display_name: str,
         specialties: tuple[str, ...] = (),
-        password: str = "pw",
+        password: str = "quiet-lantern-58",
     ) -> None:
         """IT creates an account (and the new user signs in once, so ``token`` works)."""
         body = {"username": username, "password": password, "display_name": display_name, "role": role,

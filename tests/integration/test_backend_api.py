@@ -146,7 +146,7 @@ def test_create_and_list_users(api: Api) -> None:
         201,
         json={
             "username": "dr.sun",
-            "password": "s3cret",
+            "password": "s3cret-sun-2026",
             "display_name": "Dr. Sun",
             "role": "specialist",
             "specialties": ["ultrasound"],
@@ -158,13 +158,17 @@ def test_create_and_list_users(api: Api) -> None:
             "POST",
             "/users",
             "it.admin",
-            json={"username": "dr.sun", "password": "x", "display_name": "Dup", "role": "trainee"},
+            json={"username": "dr.sun", "password": "another-sun-26", "display_name": "Dup",
+                  "role": "trainee"},
         ).status_code
         == 409
     )
     usernames = [u["username"] for u in api.ok("GET", "/users", "it.admin")]
     assert usernames == ["dr.chen", "dr.wang", "dr.li", "student.zhao", "it.admin", "dr.sun"]
-    assert api.login("dr.sun", "s3cret")["user"]["id"] == created["id"]
+    assert api.login("dr.sun", "s3cret-sun-2026")["user"]["id"] == created["id"]
+    weak = {"username": "dr.moon", "password": "password123", "display_name": "Dr. Moon", "role": "trainee"}
+    refused = api.call("POST", "/users", "it.admin", json=weak)
+    assert refused.status_code == 422 and "password" in refused.text  # the rule holds on creation too
 
 
 def test_unexpected_errors_get_a_generic_500(database_url: str) -> None:

@@ -121,7 +121,7 @@ def _seed(api: Api, state: str, name: str, patient_id: str, birth: str, sex: str
 @pytest.fixture
 def seeded(api: Api) -> dict[str, Seeded]:
     """Three consults of three patients: open (nobody accepted it yet), in session, closed."""
-    api.add_user(OTHER_COUNTY, "county_doctor", "Dr. Guo", password="demo")
+    api.add_user(OTHER_COUNTY, "county_doctor", "Dr. Guo")
     return {
         "open": _seed(api, "open", "Fang Liu", "CARD-A-4471", "1958-06-21", "F"),
         "in_session": _seed(api, "in_session", "Tao Huang", "CARD-B-5582", "1944-11-02", "M"),

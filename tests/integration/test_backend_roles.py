@@ -51,7 +51,7 @@ def _consult() -> dict[str, Any]:
 def _user() -> dict[str, Any]:
     return {
         "username": f"u{uuid.uuid4().hex[:8]}",
-        "password": "pw",
+        "password": "quiet-lantern-58",
         "display_name": "New",
         "role": "trainee",
         "specialties": ["radiology"],

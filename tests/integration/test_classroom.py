@@ -82,9 +82,12 @@ class Class:
         return viewer
 
 
+TRAINEE_PASSWORD = "quiet-lantern-58"  # the demo users' "demo" would not pass the password rule
+
+
 async def _signed_in(base: str, username: str) -> BackendClient:
     client = BackendClient(base)
-    await client.login(username, "demo")
+    await client.login(username, "demo" if username not in TRAINEES[1:] else TRAINEE_PASSWORD)
     return client
 
 
@@ -93,13 +96,15 @@ async def live_class(base: str, viewers: int, janus_url: str | None = None) -> A
     doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
     admin = await _signed_in(base, "it.admin")
     for username in TRAINEES[1:]:
-        user = {"username": username, "password": "demo", "display_name": username, "role": "trainee",
-                "specialties": ["radiology"]}
+        user = {"username": username, "password": TRAINEE_PASSWORD, "display_name": username,
+                "role": "trainee", "specialties": ["radiology"]}
         await admin.request("POST", "/users", json=user)
     await admin.aclose()
     trainees = [await _signed_in(base, username) for username in TRAINEES]
     consult = await doctor.create_consult(CONSULT_REQUEST)
     await specialist.transition(consult["id"], "accept")
+    # Trainees see a consult, and may join its room, once it is in session (backend.access).
+    await specialist.transition(consult["id"], "start")
     cid = int(consult["id"])
     model = ClassModel()
     host = ClassHost(ClassRules(model), [], replace=REPLACE, janus_url=janus_url)
@@ -353,6 +358,8 @@ async def instructor_in_call(
     doctor, specialist = await _signed_in(base, "dr.li"), await _signed_in(base, "dr.chen")
     consult = await doctor.create_consult(CONSULT_REQUEST)
     await specialist.transition(consult["id"], "accept")
+    # Trainees see a consult, and may join its room, once it is in session (backend.access).
+    await specialist.transition(consult["id"], "start")
     await doctor.aclose()
     cid = int(consult["id"])
     model = ClassModel()

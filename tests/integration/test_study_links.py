@@ -73,8 +73,8 @@ def test_a_participant_links_a_study_and_the_audit_chain_has_both_identities(ser
 
 def test_only_participants_link_and_a_reason_is_required(server: EmbeddedServer) -> None:
     consult_id = _consult(server)
-    with _client(server, "dr.wang") as wang:  # a specialist, not this consult's
-        assert _link(wang, consult_id).status_code == 403
+    with _client(server, "dr.wang") as wang:  # a specialist of another specialty: he cannot see it,
+        assert _link(wang, consult_id).status_code == 404  # so it answers as a consult that is not there
     with _client(server, "student.zhao") as trainee:
         assert _link(trainee, consult_id).status_code == 403
     with _client(server, "it.admin") as admin:

@@ -16,7 +16,15 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from tests.dciodvfy import dciodvfy_errors
 from viewers.dicom.deid import UidMapper, deidentify_files
 from viewers.dicom.keyimage import secondary_capture
-from viewers.dicom.synthetic import write_ct_series, write_secondary_capture, write_us_cine
+from viewers.dicom.synthetic import (
+    JPEG_LOSSLESS_SV1,
+    RLE_LOSSLESS,
+    compress_series,
+    write_ct_series,
+    write_enhanced_ct,
+    write_secondary_capture,
+    write_us_cine,
+)
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 # Identifying attributes the Basic Profile removes, added to every source
@@ -37,50 +45,59 @@ def _identify(ds: Dataset) -> None:
         setattr(ds, keyword, value)
 
 
-def _fix_common(ds: Dataset) -> None:
-    ds.Manufacturer = "ACME"
-    ds.Laterality = ""
-    _identify(ds)
-
-
 def _save(ds: Dataset, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
 
 
+def _identified(path: Path) -> Path:
+    """The synthetic writer's (valid) output with the identifying attributes added."""
+    ds = pydicom.dcmread(path)
+    _identify(ds)
+    return _save(ds, path)
+
+
 def ct_files(folder: Path) -> list[Path]:
-    series = write_ct_series(folder, (2, 8, 8))
-    for path in series.paths:
-        ds = pydicom.dcmread(path)
-        _fix_common(ds)
-        ds.AcquisitionNumber = 1
-        ds.KVP = 120
-        ds.PositionReferenceIndicator = ""
-        ds.PatientPosition = "HFS"
-        _save(ds, path)
-    return series.paths
+    return [_identified(path) for path in write_ct_series(folder, (2, 8, 8)).paths]
 
 
 def us_cine_file(folder: Path, rgb: bool = False) -> Path:
-    path = write_us_cine(folder, rgb=rgb)
-    ds = pydicom.dcmread(path)
-    _fix_common(ds)
-    del ds.FrameOfReferenceUID
-    ds.PatientOrientation = ""
-    ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.FrameIncrementPointer = 0x00181063  # Frame Time
-    return _save(ds, path)
+    return _identified(write_us_cine(folder, rgb=rgb))
 
 
 def sc_file(folder: Path) -> Path:
-    path = write_secondary_capture(folder)
-    ds = pydicom.dcmread(path)
-    _fix_common(ds)
-    del ds.FrameOfReferenceUID
-    ds.PatientOrientation = ""
-    ds.ConversionType = "WSD"
-    return _save(ds, path)
+    return _identified(write_secondary_capture(folder))
+
+
+def _synthetic(kind: str, folder: Path) -> Path:
+    """One file of a synthetic writer's output, as tests, benchmarks and the demo write it."""
+    if kind == "ct":
+        return write_ct_series(folder, (3, 16, 16)).paths[0]
+    if kind == "ct-chest":  # the demo's series
+        return write_ct_series(folder, (3, 32, 32), anatomy="chest").paths[0]
+    if kind == "ct-signed":  # no negative intercept: signed 16-bit pixels
+        return write_ct_series(folder, (2, 16, 16), intercept=0.0).paths[0]
+    if kind in ("ct-jpeg-lossless", "ct-rle"):  # what the compressed-reading tests and the PACS use
+        series = write_ct_series(folder, (2, 16, 16))
+        compress_series(series, JPEG_LOSSLESS_SV1 if kind == "ct-jpeg-lossless" else RLE_LOSSLESS)
+        return series.paths[0]
+    if kind.startswith("us-cine"):
+        return write_us_cine(folder, rgb=kind.endswith("rgb"))
+    if kind == "sc":
+        return write_secondary_capture(folder)
+    assert kind == "enhanced-ct", kind
+    return write_enhanced_ct(folder)[0]
+
+
+@pytest.mark.parametrize(
+    "kind", ["ct", "ct-chest", "ct-signed", "ct-jpeg-lossless", "ct-rle", "us-cine", "us-cine-rgb", "sc",
+             "enhanced-ct"],
+)  # fmt: skip
+def test_synthetic_writers_pass_dciodvfy(tmp_path: Path, kind: str) -> None:
+    # bits=8 CT (only for JPEG baseline) cannot pass: the CT Image IOD requires 16 bits allocated
+    path = _synthetic(kind, tmp_path / kind)
+    assert dciodvfy_errors(path) == [], kind
 
 
 def us_region(x0: int, y0: int, x1: int, y1: int) -> Dataset:
@@ -117,7 +134,8 @@ def us_with_text(
     ds.PatientOrientation = ""
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
     ds.BurnedInAnnotation = "YES"
-    _fix_common(ds)
+    ds.Manufacturer, ds.Laterality = "ACME", ""
+    _identify(ds)
     ds.Rows, ds.Columns = rows, cols
     ds.BitsAllocated = ds.BitsStored = 8
     ds.HighBit, ds.PixelRepresentation = 7, 0

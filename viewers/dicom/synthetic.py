@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
 SECONDARY_CAPTURE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+MANUFACTURER = "Teleconsult Synthetic"
+FRAME_TIME_TAG = 0x00181063  # Frame Time: what Frame Increment Pointer points at in a cine
 
 
 @dataclass
@@ -55,7 +58,12 @@ def _base(
     ds.ReferringPhysicianName = "Smith^John"
     ds.Modality = modality
     ds.SeriesNumber = 1
+    ds.Laterality = ""  # General Series, Type 2C (a paired body part): unknown
     ds.FrameOfReferenceUID = generate_uid()
+    ds.PositionReferenceIndicator = ""  # Frame of Reference, Type 2
+    ds.Manufacturer = MANUFACTURER  # General Equipment, Type 2
+    ds.ContentDate = ds.StudyDate
+    ds.ContentTime = ds.StudyTime
     return ds
 
 
@@ -243,7 +251,8 @@ def write_ct_series(
     (:func:`chest_phantom`, for the demo, screenshots and the benchmark; noise seeded by ``seed``).
 
     ``bits=8`` stores 8-bit pixels (what JPEG baseline carries) with a RescaleSlope of 8 unless one is
-    given; ``hu`` then holds the values after that coarser rescale.
+    given; ``hu`` then holds the values after that coarser rescale. The CT Image IOD requires 16 bits
+    allocated, so only those 8-bit files fail dciodvfy; the default 16-bit output passes it.
 
     ``study_uid`` and ``series_uid`` reuse UIDs (a second series of one study; or, with another
     patient, the merged-UID folders discovery must keep apart).
@@ -276,7 +285,11 @@ def write_ct_series(
         if anatomy == "chest":
             ds.SeriesDescription = f"Chest {spacing[2]:g} mm with contrast"
             ds.BodyPartExamined = "CHEST"
+            del ds.Laterality  # an unpaired body part: absent, not empty
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.PatientPosition = "HFS"  # General Series, Type 2C (CT)
+        ds.AcquisitionNumber = 1  # CT Image, Type 2
+        ds.KVP = 120  # CT Image, Type 2
         # InstanceNumber deliberately disagrees with geometry: sorting must use positions
         ds.InstanceNumber = int(nz - k)
         ds.ImagePositionPatient = [float(v) for v in positions[k]]
@@ -309,7 +322,10 @@ def write_us_cine(folder: Path, frames: int = 6, rows: int = 24, cols: int = 32,
     folder.mkdir(parents=True, exist_ok=True)
     ds = _base(US_MULTIFRAME_STORAGE, generate_uid(), generate_uid(), "US")
     ds.InstanceNumber = 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]  # US Image, Type 2
+    ds.PatientOrientation = ""  # General Image, Type 2C (no patient geometry)
     ds.NumberOfFrames = frames
+    ds.FrameIncrementPointer = FRAME_TIME_TAG  # Multi-frame, Type 1C
     ds.FrameTime = 33.3
     ds.Rows, ds.Columns = rows, cols
     ds.BitsAllocated = ds.BitsStored = 8
@@ -330,6 +346,80 @@ def write_us_cine(folder: Path, frames: int = 6, rows: int = 24, cols: int = 32,
     return path
 
 
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
+
+
+def _enhanced_ct_macros(spacing: tuple[float, float, float], nx: int) -> dict[str, Dataset]:
+    """The shared functional group items the Enhanced CT IOD requires (one plausible spiral scan)."""
+    anatomy = Dataset()
+    anatomy.AnatomicRegionSequence = DicomSequence([_code("51185008", "SCT", "Chest")])
+    anatomy.FrameLaterality = "U"
+    irradiation = Dataset()
+    irradiation.IrradiationEventUID = generate_uid()
+    frame_type = Dataset()
+    frame_type.FrameType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+    frame_type.PixelPresentation = "MONOCHROME"
+    frame_type.VolumetricProperties = "VOLUME"
+    frame_type.VolumeBasedCalculationTechnique = "NONE"
+    acquisition_type = Dataset()
+    acquisition_type.AcquisitionType = "SPIRAL"
+    acquisition_type.ConstantVolumeFlag = "NO"
+    acquisition_type.FluoroscopyFlag = "NO"
+    details = Dataset()
+    details.DataCollectionDiameter = 500.0
+    details.RotationDirection = "CW"
+    details.RevolutionTime = 0.5
+    details.SingleCollimationWidth = 0.625
+    details.TotalCollimationWidth = 40.0
+    details.TableHeight = 150.0
+    details.GantryDetectorTilt = 0.0
+    table = Dataset()
+    table.TableSpeed = 80.0
+    table.TableFeedPerRotation = 40.0
+    table.SpiralPitchFactor = 1.0
+    position = Dataset()
+    position.TablePosition = 0.0
+    position.ReconstructionTargetCenterPatient = [0.0, 0.0, 0.0]
+    position.DataCollectionCenterPatient = [0.0, 0.0, 0.0]
+    geometry = Dataset()
+    geometry.DistanceSourceToDetector = 1040.0
+    geometry.DistanceSourceToDataCollectionCenter = 570.0
+    reconstruction = Dataset()
+    reconstruction.ReconstructionAlgorithm = "FILTER_BACK_PROJ"
+    reconstruction.ConvolutionKernel = "STANDARD"
+    reconstruction.ConvolutionKernelGroup = "SOFT_TISSUE"
+    reconstruction.ReconstructionDiameter = float(spacing[0]) * nx
+    reconstruction.ReconstructionPixelSpacing = [spacing[1], spacing[0]]
+    reconstruction.ReconstructionAngle = 360.0
+    reconstruction.ImageFilter = "NONE"
+    exposure = Dataset()
+    exposure.ExposureTimeInms = 500.0
+    exposure.XRayTubeCurrentInmA = 200.0
+    exposure.ExposureInmAs = 100.0
+    exposure.ExposureModulationType = "NONE"
+    xray = Dataset()
+    xray.KVP = 120
+    xray.FocalSpots = [1.0]
+    xray.FilterType = "BODY"
+    xray.FilterMaterial = ["ALUMINUM"]
+    return {
+        "FrameAnatomySequence": anatomy,
+        "IrradiationEventIdentificationSequence": irradiation,
+        "CTImageFrameTypeSequence": frame_type,
+        "CTAcquisitionTypeSequence": acquisition_type,
+        "CTAcquisitionDetailsSequence": details,
+        "CTTableDynamicsSequence": table,
+        "CTPositionSequence": position,
+        "CTGeometrySequence": geometry,
+        "CTReconstructionSequence": reconstruction,
+        "CTExposureSequence": exposure,
+        "CTXRayDetailsSequence": xray,
+    }
+
+
 def write_enhanced_ct(
     folder: Path,
     shape: tuple[int, int, int] = (5, 16, 20),
@@ -338,13 +428,42 @@ def write_enhanced_ct(
     intercept: float = -1024.0,
 ) -> tuple[Path, np.ndarray]:
     """An enhanced CT (one multi-frame file with per-frame positions, frames in reverse order)."""
-    from pydicom.dataset import Dataset
-    from pydicom.sequence import Sequence as DicomSequence
-
     folder.mkdir(parents=True, exist_ok=True)
     nz, ny, nx = shape
     ds = _base(ENHANCED_CT_STORAGE, generate_uid(), generate_uid(), "CT")
     ds.InstanceNumber = 1
+    ds.PatientPosition = "HFS"
+    del ds.Laterality  # Frame Anatomy's FrameLaterality says it instead
+    # Enhanced General Equipment (all Type 1)
+    ds.ManufacturerModelName = "Synthetic CT"
+    ds.DeviceSerialNumber = "SYN-0001"
+    ds.SoftwareVersions = "1.0"
+    # Enhanced CT Image
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+    ds.PixelPresentation = "MONOCHROME"
+    ds.VolumetricProperties = "VOLUME"
+    ds.VolumeBasedCalculationTechnique = "NONE"
+    ds.ContentQualification = "PRODUCT"
+    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression = "00"
+    ds.PresentationLUTShape = "IDENTITY"
+    ds.AcquisitionNumber = 1
+    acquired = ds.StudyDate + ds.StudyTime
+    ds.AcquisitionDateTime = acquired
+    ds.AcquisitionDuration = 0.5 * nz
+    ds.AcquisitionContextSequence = DicomSequence([])  # Type 2: empty
+    # Multi-frame Dimension: frames indexed by stack and position in it
+    organization = Dataset()
+    organization.DimensionOrganizationUID = generate_uid()
+    ds.DimensionOrganizationSequence = DicomSequence([organization])
+    dimensions = []
+    for pointer in (0x00209056, 0x00209057):  # Stack ID, In-Stack Position Number
+        dim = Dataset()
+        dim.DimensionOrganizationUID = organization.DimensionOrganizationUID
+        dim.DimensionIndexPointer = pointer
+        dim.FunctionalGroupPointer = 0x00209111  # Frame Content Sequence
+        dimensions.append(dim)
+    ds.DimensionIndexSequence = DicomSequence(dimensions)
     ds.NumberOfFrames = nz
     ds.Rows, ds.Columns = ny, nx
     ds.SamplesPerPixel = 1
@@ -365,6 +484,8 @@ def write_enhanced_ct(
     shared.PlaneOrientationSequence = DicomSequence([orient])
     shared.PixelMeasuresSequence = DicomSequence([measures])
     shared.PixelValueTransformationSequence = DicomSequence([rescale])
+    for keyword, item in _enhanced_ct_macros(spacing, nx).items():
+        setattr(shared, keyword, DicomSequence([item]))
     ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
     hu = phantom(shape)
     per_frame = []
@@ -375,6 +496,14 @@ def write_enhanced_ct(
         pos = Dataset()
         pos.ImagePositionPatient = [origin[0], origin[1], origin[2] + k * spacing[2]]
         item.PlanePositionSequence = DicomSequence([pos])
+        content = Dataset()
+        content.FrameAcquisitionDateTime = acquired
+        content.FrameReferenceDateTime = acquired
+        content.FrameAcquisitionDuration = 500.0
+        content.StackID = "1"
+        content.InStackPositionNumber = k + 1
+        content.DimensionIndexValues = [1, k + 1]
+        item.FrameContentSequence = DicomSequence([content])
         per_frame.append(item)
         frames.append((hu[k].astype(np.int32) - int(intercept)).astype(np.uint16))
     ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
@@ -388,6 +517,9 @@ def write_secondary_capture(folder: Path, rows: int = 16, cols: int = 16) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     ds = _base(SECONDARY_CAPTURE_STORAGE, generate_uid(), generate_uid(), "OT")
     ds.InstanceNumber = 1
+    ds.ConversionType = "WSD"  # SC Equipment, Type 1: workstation
+    del ds.PositionReferenceIndicator  # no Frame of Reference module in the SC IOD
+    ds.PatientOrientation = ""  # General Image, Type 2C (no patient geometry)
     ds.Rows, ds.Columns = rows, cols
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
