@@ -12,6 +12,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from viewers.dicom.calibration import Calibration, Source, calibration_from_dataset
 from viewers.dicom.discovery import discover
+from viewers.dicom.synthetic import grey_pixel_module
 from viewers.dicom.volume import Volume, load_volume
 from viewers.measure import Kind, Measurement, MeasurementDocument, calibration_title
 
@@ -47,12 +48,7 @@ def _file(sop_class: str, modality: str, rows: int, cols: int) -> FileDataset:
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality = modality
     ds.SeriesNumber = ds.InstanceNumber = 1
-    ds.Rows, ds.Columns = rows, cols
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
+    grey_pixel_module(ds, rows, cols, bits=8)
     ds.PixelData = (np.arange(rows * cols) % 251).astype(np.uint8).tobytes()
     return ds
 

@@ -16,6 +16,7 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from viewers.dicom.cine import frame_time_ms
 from viewers.dicom.discovery import InstanceHeader, discover, read_header
+from viewers.dicom.synthetic import grey_pixel_module
 from viewers.dicom.volume import load_volume
 
 # (file, what it exercises)
@@ -124,12 +125,7 @@ def _enhanced(
     ds.PatientID, ds.PatientName, ds.Modality = "P1", "Test^Patient", modality
     ds.InstanceNumber = 1
     ds.NumberOfFrames = len(frames)
-    ds.Rows, ds.Columns = frames[0].shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
+    grey_pixel_module(ds, *frames[0].shape)
     shared = Dataset()
     orient = Dataset()
     orient.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]

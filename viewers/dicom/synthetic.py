@@ -67,6 +67,16 @@ def _base(
     return ds
 
 
+def grey_pixel_module(ds: Dataset, rows: int, cols: int, bits: int = 16) -> None:
+    """The Image Pixel module of an unsigned single-sample greyscale image of ``bits`` bits."""
+    ds.Rows, ds.Columns = rows, cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+
+
 def phantom(shape: tuple[int, int, int]) -> np.ndarray:
     """A body-like HU phantom: air outside, water ellipse, a bone ring, a lung-like hole; int16."""
     nz, ny, nx = shape
@@ -465,12 +475,7 @@ def write_enhanced_ct(
         dimensions.append(dim)
     ds.DimensionIndexSequence = DicomSequence(dimensions)
     ds.NumberOfFrames = nz
-    ds.Rows, ds.Columns = ny, nx
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
+    grey_pixel_module(ds, ny, nx)
     shared = Dataset()
     orient = Dataset()
     orient.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
