@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -52,3 +53,26 @@ def make_workstation(qtbot, isolated_home: Path) -> Iterator[MakeWorkstation]:  
         window.close()
     leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.objectName() == "mainWindow"]
     assert not leaked, f"main windows left open: {leaked}"
+
+
+@pytest.fixture
+def open_window(qtbot: Any) -> Iterator[Any]:
+    """A main window with the PLUGINS dock (and any other panel factories): ``make(ws, **factories)``
+    returns (window, plugins panel); every window made is closed afterwards."""
+    from app.plugin_host import QtPluginsPanel
+    from app.wiring.plugins import build_plugins_panel
+    from core.config.roles import PanelId
+
+    made: list[MainWindow] = []
+
+    def make(ws: Workstation, **factories: Any) -> tuple[MainWindow, QtPluginsPanel]:
+        window = MainWindow(ws, {PanelId.PLUGINS: build_plugins_panel, **factories})
+        qtbot.addWidget(window)
+        made.append(window)
+        panel = window.docks[PanelId.PLUGINS].widget()
+        assert isinstance(panel, QtPluginsPanel)
+        return window, panel
+
+    yield make
+    for window in made:
+        window.close()

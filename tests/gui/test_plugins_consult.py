@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,13 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableWidget, QWidget
 
-from app.context import Workstation
-from app.main_window import MainWindow
 from app.plugin_host import PluginHost, QtPluginsPanel
-from app.wiring.plugins import build_plugins_panel
-from core.config.paths import app_paths
-from core.config.roles import PanelId, Role
-from core.config.settings import SiteConfig, UserSettingsStore
+from core.config.roles import Role
 from core.consult.patient import Patient
 from plugins.api import ConsultInfo
 from plugins.manager import PluginState
 from plugins.oncology.logic import Lesion
+from tests.gui.test_plugins_gui import workstation
 from tests.plugin_fixtures.factory import entry_points_in, on_sys_path, plugin_source, write_plugin
 
 pytestmark = pytest.mark.gui
@@ -33,37 +28,6 @@ LI = Patient("P-0815", "Li Na", "F", date(1972, 8, 9))
 STUDY = "1.2.840.99.4711"
 BUILT_IN = {"cardiology", "oncology", "stroke", "ultrasound"}
 PANELS = ("cardiology.ecg12", "oncology.recist", "stroke.nihss", "ultrasound.fast")
-
-
-def workstation(role: Role = Role.SPECIALIST) -> Workstation:
-    paths = app_paths().ensure()
-    store = UserSettingsStore(paths.user_settings_file)
-    return Workstation(
-        paths=paths,
-        site=SiteConfig(),
-        site_file=None,
-        settings_store=store,
-        settings=store.load(),
-        role=role,
-        language="en",
-    )
-
-
-@pytest.fixture
-def open_window(qtbot: Any) -> Iterator[Any]:
-    made: list[MainWindow] = []
-
-    def make(ws: Workstation) -> tuple[MainWindow, QtPluginsPanel]:
-        window = MainWindow(ws, {PanelId.PLUGINS: build_plugins_panel})
-        qtbot.addWidget(window)
-        made.append(window)
-        panel = window.docks[PanelId.PLUGINS].widget()
-        assert isinstance(panel, QtPluginsPanel)
-        return window, panel
-
-    yield make
-    for window in made:
-        window.close()
 
 
 def built(panel: QtPluginsPanel) -> dict[str, Any]:

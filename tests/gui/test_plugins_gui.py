@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QMenu, QWidget
 from app.context import Workstation
 from app.main_window import MainWindow
 from app.plugin_host import QtPluginsPanel
-from app.wiring.plugins import build_plugins_panel
 from core.config.paths import app_paths
 from core.config.roles import PanelId, Role
 from core.config.settings import SiteConfig, UserSettingsStore
@@ -50,23 +48,6 @@ def workstation(role: Role = Role.SPECIALIST, site: SiteConfig | None = None) ->
         role=role,
         language="en",
     )
-
-
-@pytest.fixture
-def open_window(qtbot: Any) -> Iterator[Any]:
-    made: list[MainWindow] = []
-
-    def make(ws: Workstation, **factories: Any) -> tuple[MainWindow, QtPluginsPanel]:
-        window = MainWindow(ws, {PanelId.PLUGINS: build_plugins_panel, **factories})
-        qtbot.addWidget(window)
-        made.append(window)
-        panel = window.docks[PanelId.PLUGINS].widget()
-        assert isinstance(panel, QtPluginsPanel)
-        return window, panel
-
-    yield make
-    for window in made:
-        window.close()
 
 
 def plugin_id_at(view: QtPluginManager, row: int) -> str:
