@@ -339,8 +339,12 @@ def test_example_page_calls_the_workstation(
                 except TimeoutError:
                     page_state = await page.state()
                     raise AssertionError(f"no call; page: {page_state}\n{browser.log_tail()}") from None
-                state = await page.until(_all_open, 15, "all four channels open")
-                assert state["offerer"] is page_offers and state["connection"] == "connected"
+                # Chromium can open its channels a moment before its ICE agent leaves "checking"
+                # (the controlled side waits for the nomination), so wait for both.
+                state = await page.until(
+                    lambda s: _all_open(s) and s["connection"] == "connected", 15, "all four channels open"
+                )
+                assert state["offerer"] is page_offers
                 assert state["negotiations"] == 1
                 if page_offers:
                     assert state["user"]["username"] == "dr.li"
