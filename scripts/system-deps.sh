@@ -22,9 +22,15 @@ PKGS=(
   dcmtk
 )
 # Only the tests need these: dicom3tools' dciodvfy checks that what the project writes (key images,
-# de-identified copies) is a valid DICOM object (tests/dciodvfy.py; the test fails without it).
+# de-identified copies, the report's SR and KOS) is a valid DICOM object (tests/dciodvfy.py).
+# poppler's pdfsig checks the report's PAdES signatures independently of pyHanko; pixelmed's
+# DicomSRValidator checks the report's DICOM SR against its templates; Node.js runs FHIR.js, the second
+# validator of the FHIR bundle (tests/fhir_validate.py).
 TEST_PKGS=(
   dicom3tools
+  poppler-utils
+  pixelmed-apps
+  nodejs npm
 )
 
 missing=()
@@ -32,6 +38,10 @@ for p in "${PKGS[@]}" "${TEST_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     # python3-venv is not needed when the interpreter already has a working venv module.
     if [ "$p" = python3-venv ] && python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      continue
+    fi
+    # A Node.js from elsewhere (NodeSource bundles npm and conflicts with Debian's npm) will do.
+    if { [ "$p" = nodejs ] || [ "$p" = npm ]; } && command -v "${p/nodejs/node}" >/dev/null; then
       continue
     fi
     missing+=("$p")
