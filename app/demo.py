@@ -40,6 +40,82 @@ async def county_doctor_sends_request(base_url: str, delay_s: float = 3.0) -> in
         await client.aclose()
 
 
+REPORTED_REQUEST = {
+    "patient": {"patient_id": "EC-2026-0311", "name": "Wang Min", "sex": "F", "birth_date": "1949-11-20"},
+    "question": "Palpitations since this morning, irregular pulse 130. New atrial fibrillation? "
+    "Anticoagulate before transfer?",
+    "urgency": "urgent",
+    "specialty": "cardiology",
+    "study": None,
+}
+REPORTED_VITALS = {"hr": (128, "/min"), "spo2": (95, "%"), "rr": (20, "/min"), "nibp_sys": (118, "mmHg"),
+                   "nibp_dia": (74, "mmHg"), "temp": (36.8, "Cel")}  # fmt: skip
+
+
+async def demo_final_report(base_url: str) -> int | None:
+    """One consult of the demo ends in a final report, made as clinicians make it (issue #21): the county
+    doctor asks, Dr. Chen accepts and writes the report and signs it with her own key, Dr. Wang (a second
+    cardiologist) co-signs; the consult is then closed. Nothing is done when the demo has it already.
+    Returns the report's id. The signing keys of these simulated colleagues live in memory only."""
+    from core.report.desk import ReportDesk
+    from core.report.keys import SigningKeys
+    from core.report.model import Clinician, Measurement, Section
+    from core.report.prefill import build_report
+
+    patient_id = REPORTED_REQUEST["patient"]["patient_id"]  # type: ignore[index]
+    clients = {u: BackendClient(base_url) for u in ("dr.li", "dr.chen", "dr.wang")}
+    try:
+        for username, client in clients.items():
+            await client.login(username, "demo")
+        li, chen, wang = clients["dr.li"], clients["dr.chen"], clients["dr.wang"]
+        if any(c["patient"]["patient_id"] == patient_id for c in await li.consults()):
+            return None
+        from datetime import UTC, datetime
+
+        vitals = {k: {"value": v, "unit": u} for k, (v, u) in REPORTED_VITALS.items()}
+        request = REPORTED_REQUEST | {
+            "vitals": {"taken_at": datetime.now(UTC).isoformat(), "numerics": vitals}
+        }
+        consult = await li.create_consult(request)
+        consult = await chen.transition(int(consult["id"]), "accept")
+        author = Clinician("dr.chen", "Dr. Chen Jing", "specialist", "cardiology")
+        ecg = Section(
+            "cardiology.ecg",
+            "ECG measurements",
+            ("Measure", "Value"),
+            (("Heart rate", "128 /min"), ("Rhythm", "Irregularly irregular, no P waves"), ("QRS", "88 ms")),
+            (
+                Measurement("Heart rate", 128.0, "/min", "ECG beat detection"),
+                Measurement("QRS duration", 88.0, "ms", "ECG interval"),
+            ),
+        )
+        draft = build_report(consult, author, sections=[ecg])
+        from dataclasses import replace
+
+        draft = replace(
+            draft,
+            findings="Atrial fibrillation with rapid ventricular response (128/min). No ischaemic changes. "
+            "Haemodynamically stable.",
+            impression="New-onset atrial fibrillation, CHA2DS2-VASc 4.",
+            recommendations="Rate control with metoprolol 25 mg. Start apixaban 5 mg twice daily unless "
+            "bleeding risk forbids. Echo at the regional centre.",
+            follow_up="Outpatient cardiology in 2 weeks; call if the rate stays above 110.",
+        )
+        desk = ReportDesk(chen, SigningKeys.in_memory(), me=author)
+        second = ReportDesk(
+            wang, SigningKeys.in_memory(), me=Clinician("dr.wang", "Dr. Wang Lei", "specialist", "cardiology")
+        )
+        saved = await desk.save_draft(draft)
+        await desk.sign(saved.id, saved.report)
+        await second.cosign(saved.id)
+        await chen.transition(int(consult["id"]), "close", {"outcome": "Rate control and anticoagulation."})
+        log.info("demo: consult %s has a final, co-signed report (%s)", consult["id"], saved.id)
+        return saved.id
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
 class DemoBedside:
     """The simulated county doctor's end of the call, in this process but on a runtime of its own: she
     signs in as dr.li and joins the consult's room, sending simulated ultrasound video and a tone.

@@ -30,8 +30,11 @@ def leave_warning(window: MainWindow, link: BackendLink) -> str | None:
     priority, count = summary
     names = {"high": tr("Leaving", "high"), "medium": tr("Leaving", "medium"), "low": tr("Leaving", "low")}
     return (
-        tr("Leaving", "This is an emergency consult and the monitor has %1 active alarm(s), the highest "
-                      "of %2 priority.")
+        tr(
+            "Leaving",
+            "This is an emergency consult and the monitor has %1 active alarm(s), the highest "
+            "of %2 priority.",
+        )
         .replace("%1", str(count))
         .replace("%2", names.get(priority, priority))
     )

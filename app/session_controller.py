@@ -130,12 +130,17 @@ class SessionController(QObject):
                     "%1", user.username
                 )
             )
-        if self.window.ws.demo and self.window.ws.role is Role.SPECIALIST and self.link.base_url:
-            from app.demo import county_doctor_sends_request
+        if self.window.ws.demo and self.link.base_url:
+            from app.demo import county_doctor_sends_request, demo_final_report
 
+            # one consult of the demo has a final, co-signed report (the worklist shows its status)
             self.link.bridge.call(
-                county_doctor_sends_request(self.link.base_url), lambda _id: self.link.refresh_worklist()
+                demo_final_report(self.link.base_url), lambda _id: self.link.refresh_worklist()
             )
+            if self.window.ws.role is Role.SPECIALIST:
+                self.link.bridge.call(
+                    county_doctor_sends_request(self.link.base_url), lambda _id: self.link.refresh_worklist()
+                )
 
     # lock ------------------------------------------------------------------------------------
     def eventFilter(self, _obj: QObject, event: QEvent) -> bool:

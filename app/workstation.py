@@ -108,6 +108,9 @@ def compose(
 
     wire_answers(link, window)  # store-and-forward: the county doctor reads the written answer
     wire_answer_composer(link, window)  # the specialist answers in writing with key images
+    from app.wiring.report import wire_reports
+
+    wire_reports(link, window)  # the consult report: write, sign, co-sign, read, acknowledge (issue 21)
     from app.wiring.library import wire_case_library
 
     wire_case_library(window, link)  # teaching: recordings and teaching files, replay (issue 11)

@@ -19,7 +19,18 @@ from backend.config import ServerSettings
 from backend.db import Database
 from backend.deps import StateDep
 from backend.ratelog import RateLimitedLog
-from backend.routes import audit, auth, consults, persistence, signal, store_forward, teaching, users
+from backend.routes import (
+    audit,
+    auth,
+    consults,
+    persistence,
+    pki,
+    reports,
+    signal,
+    store_forward,
+    teaching,
+    users,
+)
 from backend.routes.study_links import router as study_links_router
 from backend.schemas import HealthOut
 from backend.security import FailureLimiter
@@ -32,9 +43,13 @@ API_PREFIX = "/api/v1"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 AUTH_MAX_BODY_BYTES = 16 * 1024
 PHOTO_MAX_BODY_BYTES = 5 * 1024 * 1024 + 64 * 1024
+# A signed report: the PDF (the CJK font embedded), and at co-signing the DICOM SR, KOS and FHIR bundle,
+# base64 in JSON (backend/schemas.py bounds each file at 16 MiB).
+REPORT_MAX_BODY_BYTES = 48 * 1024 * 1024
 BODY_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(rf"^{API_PREFIX}/auth/"), AUTH_MAX_BODY_BYTES),
     (re.compile(rf"^{API_PREFIX}/consults/[^/]+/photos/?$"), PHOTO_MAX_BODY_BYTES),
+    (re.compile(rf"^{API_PREFIX}/reports/[^/]+/(sign|cosign)/?$"), REPORT_MAX_BODY_BYTES),
 )
 MAX_JSON_DEPTH = 32
 
@@ -319,6 +334,8 @@ def create_app(settings: ServerSettings, *, database: Database | None = None) ->
         teaching.router,
         study_links_router,
         persistence.router,
+        reports.router,
+        pki.router,
         audit.router,
         signal.router,
     )

@@ -58,6 +58,15 @@ def resolve_key_file(database_url: str, key_file: str | None = None) -> Path:
     return Path(user_data_dir("teleconsult")) / f"jwt-{digest[:16]}.key"
 
 
+def resolve_ca_folder(database_url: str, key_file: str | None = None, ca_folder: str | None = None) -> Path:
+    """Where the site CA's key and certificate live (backend/pki.py): the setting, else a folder beside
+    the JWT key file (``<key file>.ca``), outside the database like the JWT and audit keys."""
+    if ca_folder:
+        return Path(ca_folder)
+    jwt_key = resolve_key_file(database_url, key_file)
+    return jwt_key.with_name(jwt_key.name + ".ca")
+
+
 def resolve_database_url(url: str | None) -> str:
     return url or os.environ.get(DATABASE_URL_ENV) or default_database_url()
 
@@ -85,3 +94,7 @@ class ServerSettings:
     # The JWT key file (0600); None: resolve_key_file's default.
     key_file: str | None = None
     max_signal_message_bytes: int = 256 * 1024
+    # The site CA that issues the clinicians' signing certificates (backend/pki.py): its folder (None:
+    # resolve_ca_folder's default, beside the JWT key file) and the name in its certificates.
+    ca_folder: str | None = None
+    site_name: str = "Teleconsult site"

@@ -172,3 +172,54 @@ class AuditRecord(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # "sha256" (records from before the audit key) or "hmac-sha256" (keyed): see backend.audit.
     alg: Mapped[str] = mapped_column(String(16), default="sha256", server_default="sha256")
+
+
+class Certificate(Base):
+    """A signing certificate the site CA issued to a clinician (backend/pki.py, backend/routes/pki.py).
+    The serial is kept as a decimal string: X.509 serials are up to 160 bits, past any INTEGER."""
+
+    __tablename__ = "certificates"
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    pem: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Report(Base):
+    """One version of a consult's report (backend/routes/reports.py): draft -> pending -> final.
+    ``content`` is the workstation's Report.to_json(); the signed PDF, DICOM SR and KOS and the FHIR
+    bundle are stored as uploaded. A later version names the one it supersedes; earlier ones are kept."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("consult_id", "version", name="uq_reports_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consult_id: Mapped[int] = mapped_column(ForeignKey("consults.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # original | addendum | amendment | correction
+    status: Mapped[str] = mapped_column(String(16))  # draft | pending | final
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    cosigner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cosigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sr: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    kos: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    fhir: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)  # the bundle's JSON
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    cosigner: Mapped[User | None] = relationship(foreign_keys=[cosigner_id], lazy="joined")

@@ -176,6 +176,8 @@ class PhotoOut(BaseModel):
 
 class CloseIn(Input):
     outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    # Closing needs a final report or this: why the consult closes without one (audited).
+    no_report_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)] | None = None
 
 
 class PatientOut(BaseModel):
@@ -207,6 +209,11 @@ class StudyOut(BaseModel):
     source: str
 
 
+ReportKind = Literal["original", "addendum", "amendment", "correction"]
+ReportStatus = Literal["draft", "pending", "final"]
+ReportStatusShown = Literal["none", "draft", "pending", "final"]
+
+
 class ConsultOut(BaseModel):
     id: int
     state: ConsultState
@@ -233,6 +240,10 @@ class ConsultOut(BaseModel):
     waiting_seconds: float
     target_seconds: float
     overdue: bool
+    # The report (backend/routes/reports.py): the latest version's status, "none" without one, and
+    # whether the requesting county doctor acknowledged the latest final version.
+    report_status: ReportStatusShown = "none"
+    report_acknowledged: bool = False
 
 
 class NoteIn(Input):
@@ -434,3 +445,96 @@ class SignalIn(Input):
         elif self.type == "candidate":
             CandidateIn.model_validate(self.payload)
         return self
+
+
+# --- reports and the site PKI ------------------------------------------------------------------------
+
+MAX_REPORT_CONTENT_BYTES = 512 * 1024
+# A signed PDF (the CJK font embedded), a DICOM SR and KOS, base64: bounded here and by the body limit.
+MAX_REPORT_FILE_BYTES = 16 * 1024 * 1024
+Base64File = Annotated[str, StringConstraints(min_length=4, max_length=(MAX_REPORT_FILE_BYTES * 4) // 3 + 4)]
+
+
+def _bounded_json(value: dict[str, Any], limit: int, what: str) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"), default=str).encode("utf-8")) > limit:
+        raise ValueError(f"{what} is larger than {limit} bytes")
+    return value
+
+
+class EnrollIn(Input):
+    csr_pem: Annotated[str, StringConstraints(min_length=1, max_length=16_384)]
+
+
+class RevokeIn(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000)]
+
+
+class CertificateOut(BaseModel):
+    serial: str = Field(description="the certificate's serial number, decimal")
+    user_id: int
+    username: str
+    pem: str
+    not_before: datetime
+    not_after: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+class ReportIn(Input):
+    content: dict[str, Any] = Field(description="the workstation's Report.to_json()")
+    kind: ReportKind = "original"
+    supersedes_id: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _bounded_json(value, MAX_REPORT_CONTENT_BYTES, "content")
+
+
+class ReportUpdateIn(Input):
+    content: dict[str, Any]
+
+    @field_validator("content")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _bounded_json(value, MAX_REPORT_CONTENT_BYTES, "content")
+
+
+class ReportSignIn(Input):
+    pdf_base64: Base64File
+
+
+class ReportCosignIn(Input):
+    pdf_base64: Base64File
+    sr_base64: Base64File
+    kos_base64: Base64File | None = None  # required when the report has key images
+    fhir: dict[str, Any]
+
+    @field_validator("fhir")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _bounded_json(value, MAX_REPORT_FILE_BYTES, "fhir")
+
+
+class ReportOut(BaseModel):
+    id: int
+    consult_id: int
+    version: int
+    kind: ReportKind
+    status: ReportStatus
+    supersedes_id: int | None
+    superseded_by_id: int | None
+    content: dict[str, Any]
+    author: UserOut
+    cosigner: UserOut | None
+    created_at: datetime
+    updated_at: datetime
+    signed_at: datetime | None
+    cosigned_at: datetime | None
+    acknowledged_by_id: int | None
+    acknowledged_at: datetime | None
+    pdf_sha256: str | None
+    has_pdf: bool
+    has_sr: bool
+    has_kos: bool
+    has_fhir: bool

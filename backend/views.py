@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
 from backend.access import identity_view
 from backend.audit import record_fields
-from backend.models import AuditRecord, Consult, RoomRecord, User
+from backend.models import AuditRecord, Consult, Report, RoomRecord, User
 from backend.pseudonym import (
     Scrubber,
     age_band,
@@ -108,6 +111,24 @@ def _answer_out(consult: Consult, scrub: Scrubber | None) -> dict[str, object] |
     }
 
 
+def report_summary(consult: Consult) -> tuple[str, bool]:
+    """The consult's report for its body: the latest version's status ("none" without one), and whether
+    the requesting doctor acknowledged the latest final version (backend/routes/reports.py)."""
+    session = object_session(consult)
+    if session is None:
+        return "none", False
+    latest = session.scalar(
+        select(Report.status).where(Report.consult_id == consult.id).order_by(Report.version.desc()).limit(1)
+    )
+    acknowledged = session.scalar(
+        select(Report.acknowledged_at)
+        .where(Report.consult_id == consult.id, Report.status == "final")
+        .order_by(Report.version.desc())
+        .limit(1)
+    )
+    return latest or "none", acknowledged is not None
+
+
 def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: bytes) -> ConsultOut:
     until = consult.accepted_at or datetime.now(UTC)
     waiting = max(0.0, (until - consult.created_at).total_seconds())
@@ -121,6 +142,7 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
     scrub = consult_scrubber(consult, viewer, salt)
     vitals = scrub.value(consult.vitals_snapshot) if scrub else consult.vitals_snapshot
     outcome = _scrubbed(scrub, consult.outcome) if consult.outcome is not None else None
+    report_status, report_acknowledged = report_summary(consult)
     return ConsultOut.model_validate(
         {
             "id": consult.id,
@@ -144,6 +166,8 @@ def consult_out(consult: Consult, viewer: User, target_seconds: float, salt: byt
             "waiting_seconds": waiting,
             "target_seconds": target_seconds,
             "overdue": waiting > target_seconds,
+            "report_status": report_status,
+            "report_acknowledged": report_acknowledged,
         }
     )
 

@@ -1,4 +1,5 @@
-"""The plugin contract, version 1 (1.1: the consult hook). Qt-free: everything a plugin may rely on.
+"""The plugin contract, version 1 (1.1: the consult hook; 1.2: report sections). Qt-free: everything a
+plugin may rely on.
 
 A plugin is an object (usually a class instance or a module) registered under the entry-point group
 ``teleconsult.plugins``; the entry point's name is the plugin id. It exposes
@@ -6,7 +7,7 @@ A plugin is an object (usually a class instance or a module) registered under th
 * ``manifest``: a mapping (or :class:`Manifest`) validated strictly: id, name, version, the API range
   it supports, specialties, roles and needs;
 * ``contributions(ctx) -> Contributions`` (optional): its panels, actions, imaging tools, vitals
-  analysers, consult-note sections and settings pages;
+  analysers, consult-note sections, settings pages and (1.2) report sections;
 * ``activate(ctx)`` / ``deactivate()`` (optional) hooks.
 
 The workstation passes a :class:`PluginContext` in; plugins never import ``app.*``. Panels and settings
@@ -15,11 +16,19 @@ pages are factories that build a Qt widget when first shown, so a plugin's Qt co
 Since 1.1 a plugin is bound to the workstation's one consult: ``ctx.subscribe_consult(callback)`` calls
 ``callback(ConsultInfo)`` when a consult opens and ``callback(None)`` when it ends (closed, switched,
 signed out, screen locked), on the UI thread. A plugin that holds patient data drops it there.
+
+Since 1.2 a plugin fills its specialty's part of the consult report: ``Contributions.report_sections``
+holds providers ``provider(ConsultInfo) -> ReportSection | None``, called when the specialist opens the
+report editor. A :class:`ReportSection` is a template id, a title, a table (``columns``, ``rows`` of
+text) and the :class:`ReportFigure` values behind it (UCUM units, codes where they exist), built from
+what the plugin already holds for that consult; None when it holds nothing for it. The workstation turns
+it into the report's section as it is (``figures`` become its measurements).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +39,8 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-API_VERSION = "1.1.0"  # 1.1: PluginContext.subscribe_consult, ConsultInfo.is_open, consult_label
+API_VERSION = "1.2.0"  # 1.1: PluginContext.subscribe_consult, ConsultInfo.is_open, consult_label
+# 1.2: Contributions.report_sections (ReportSection, ReportFigure, ReportSectionProvider), same_consult
 ENTRY_POINT_GROUP = "teleconsult.plugins"
 
 # version handling ----------------------------------------------------------------------------------
@@ -215,6 +225,14 @@ def consult_label(info: ConsultInfo | None) -> str:
     )
 
 
+def same_consult(a: ConsultInfo | None, b: ConsultInfo | None) -> bool:
+    """Whether ``a`` and ``b`` are the same open consult (id and patient; the study list may grow while it
+    is open). False when either is None or not open. API 1.2."""
+    if a is None or b is None or not a.is_open or not b.is_open:
+        return False
+    return a.consult_id == b.consult_id and a.patient_ref == b.patient_ref
+
+
 @dataclass(frozen=True)
 class PluginAlarm:
     alarm_id: str
@@ -369,6 +387,69 @@ class SettingsPage:
 
 
 @dataclass(frozen=True)
+class ReportFigure:
+    """One figure behind a report section, exported with the report as a measurement. API 1.2.
+
+    ``unit`` is UCUM (``ms``, ``/min``, ``deg``, ``mm``, ``%``, ``min``, ``{score}``); ``method`` says how
+    it was obtained (``Bazett``, ``RECIST 1.1``...); ``code_system`` is a FHIR system URI
+    (``http://loinc.org``) with ``code`` and ``code_display``, all three empty where no code exists.
+    """
+
+    label: str
+    value: float
+    unit: str
+    method: str = ""
+    code_system: str = ""
+    code: str = ""
+    code_display: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            raise TypeError(f"figure '{self.label}': value must be a number, not {self.value!r}")
+        if not math.isfinite(self.value):
+            raise ValueError(f"figure '{self.label}': value must be finite, not {self.value!r}")
+        if bool(self.code) != bool(self.code_system):
+            raise ValueError(f"figure '{self.label}': a code needs its code_system and the other way round")
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A specialty's part of the consult report, from a plugin's template. API 1.2.
+
+    ``template_id`` names the template (``cardiology.ecg``); ``columns`` are the table's headings and
+    every row has one text cell per column (with no columns, rows of any width); ``figures`` are the
+    values behind the table; ``note`` is free text under it. Texts are already in the UI language
+    (``translate``); ``title`` may be a zero-argument callable like every other title.
+    """
+
+    template_id: str
+    title: Text
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    figures: tuple[ReportFigure, ...] = ()
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.template_id:
+            raise ValueError("a report section needs a template_id")
+        for row in self.rows:
+            if self.columns and len(row) != len(self.columns):
+                cells, columns = len(row), len(self.columns)
+                raise ValueError(
+                    f"section '{self.template_id}': a row has {cells} cells for {columns} columns"
+                )
+            if not all(isinstance(cell, str) for cell in row):
+                raise TypeError(f"section '{self.template_id}': every cell is text")
+        if not all(isinstance(f, ReportFigure) for f in self.figures):
+            raise TypeError(f"section '{self.template_id}': figures are ReportFigure")
+
+
+# ``provider(info)``: the section for the consult ``info`` (the one in context), None when the plugin holds
+# nothing for it. Called on the UI thread when the report editor opens. API 1.2.
+ReportSectionProvider = Callable[[ConsultInfo], ReportSection | None]
+
+
+@dataclass(frozen=True)
 class Contributions:
     panels: Sequence[PanelContribution] = ()
     actions: Sequence[ActionContribution] = ()
@@ -376,6 +457,7 @@ class Contributions:
     analysers: Sequence[VitalsAnalyser] = ()
     note_sections: Sequence[NoteSection] = ()
     settings_pages: Sequence[SettingsPage] = ()
+    report_sections: Sequence[ReportSectionProvider] = ()  # API 1.2
 
 
 @runtime_checkable
@@ -418,6 +500,9 @@ __all__ = [
     "Plugin",
     "PluginAlarm",
     "PluginContext",
+    "ReportFigure",
+    "ReportSection",
+    "ReportSectionProvider",
     "SettingsPage",
     "Text",
     "VitalsAnalyser",
@@ -426,6 +511,7 @@ __all__ = [
     "consult_label",
     "parse_version",
     "resolve_text",
+    "same_consult",
     "translate",
     "version_in_range",
 ]

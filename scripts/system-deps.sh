@@ -23,12 +23,13 @@ PKGS=(
 )
 # Only the tests need these: dicom3tools' dciodvfy checks that what the project writes (key images,
 # de-identified copies, the report's SR and KOS) is a valid DICOM object (tests/dciodvfy.py).
-# poppler's pdfsig checks the report's PAdES signatures independently of pyHanko; pixelmed's
-# DicomSRValidator checks the report's DICOM SR against its templates; Node.js runs FHIR.js, the second
-# validator of the FHIR bundle (tests/fhir_validate.py).
+# poppler's pdfsig checks the report's PAdES signatures independently of pyHanko (certutil, from
+# libnss3-tools, gives it the site CA to trust); pixelmed's DicomSRValidator checks the report's DICOM
+# SR against its templates; Node.js runs FHIR.js, the second validator of the FHIR bundle
+# (tests/fhir_validate.py).
 TEST_PKGS=(
   dicom3tools
-  poppler-utils
+  poppler-utils libnss3-tools
   pixelmed-apps
   nodejs npm
 )

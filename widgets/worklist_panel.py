@@ -6,6 +6,7 @@ An open request the backend withholds the identity of (a specialist who has not 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QBrush, QColor
@@ -63,6 +64,22 @@ def study_text(item: ConsultItem, study: tuple[str, float, str] | None) -> str:
     }.get(state, tr("Worklist", "Not here"))
 
 
+def report_badge(item: object) -> tuple[str, str]:
+    """The Report column: (text, colour) from the consult's ``report_status`` ("none", "draft",
+    "pending", "final") and ``report_acknowledged``; empty where the consult says nothing of a report."""
+    status = getattr(item, "report_status", None)
+    acknowledged = bool(getattr(item, "report_acknowledged", False))
+    if status == "final":
+        if acknowledged:
+            return tr("Worklist", "Report acknowledged"), "#8b949e"
+        return tr("Worklist", "Report final — acknowledge"), "#3fb950"
+    if status == "pending":
+        return tr("Worklist", "Report: awaiting second signature"), "#f0b429"
+    if status == "draft":
+        return tr("Worklist", "Report: draft"), "#8b949e"
+    return "", "#8b949e"
+
+
 STUDY_COLOURS = {"ready": "#3fb950", "failed": "#ff7b72", "downloading": "#58a6ff"}
 QUESTION_CHARS = 80  # of the question shown in the Patient column of a withheld item
 
@@ -107,9 +124,10 @@ class QtWorklistPanel(QWidget):
     sig_new_request = Signal()  # the county doctor asks for a new consult request form
     sig_answer = Signal(int)  # the accepting specialist answers in writing (store-and-forward)
 
-    COLUMNS = 6
+    COLUMNS = 7
     WAIT_COLUMN = 3
     STUDY_COLUMN = 5
+    REPORT_COLUMN = 6
 
     def __init__(
         self,
@@ -148,6 +166,9 @@ class QtWorklistPanel(QWidget):
         self.start_button = QPushButton()
         self.start_button.clicked.connect(lambda: self._emit_selected(self.sig_start))
         self.outcome_dialog: QInputDialog | None = None
+        # Asked before a close is sent: False when the caller takes the close over (e.g. to ask why the
+        # consult closes without a final report); None: closes go out as sig_close.
+        self.close_check: Callable[[int, str], bool] | None = None
         self.close_button = QPushButton()
         self.answer_button = QPushButton()
         self.answer_button.setObjectName("worklistAnswer")
@@ -193,6 +214,7 @@ class QtWorklistPanel(QWidget):
                 tr("Worklist", "Waiting"),
                 tr("Worklist", "State"),
                 tr("Worklist", "Study"),
+                tr("Worklist", "Report"),
             ]
         )
         self.accept_button.setText(tr("Worklist", "Accept"))
@@ -217,6 +239,7 @@ class QtWorklistPanel(QWidget):
                 "",
                 state_text(item.state),
                 study_text(item, self.model.studies.get(item.id)),
+                report_badge(item)[0],
             ]
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
@@ -232,6 +255,8 @@ class QtWorklistPanel(QWidget):
                     colour = STUDY_COLOURS.get(study[0] if study else "", "#8b949e")
                     cell.setForeground(QBrush(QColor(colour)))
                     cell.setToolTip(item.study_uid + ("\n" + study[2] if study and study[2] else ""))
+                if column == self.REPORT_COLUMN:
+                    cell.setForeground(QBrush(QColor(report_badge(item)[1])))
                 self.table.setItem(row, column, cell)
             if item.id == selected:
                 self.table.selectRow(row)
@@ -329,7 +354,8 @@ class QtWorklistPanel(QWidget):
         def done() -> None:
             outcome = dialog.textValue().strip()
             if outcome:
-                self.sig_close.emit(item.id, outcome)
+                if self.close_check is None or self.close_check(item.id, outcome):
+                    self.sig_close.emit(item.id, outcome)
             else:
                 why = tr(
                     "Worklist",

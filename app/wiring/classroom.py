@@ -299,9 +299,7 @@ class InstructorClass(QObject):
             self.last_recording = folder
             self.strip.show_message(tr("ClassStrip", "Recording saved: %1").replace("%1", folder.name))
 
-        self.link.bridge.call(
-            finish(), done, lambda e: self.strip.show_message(str(e) or type(e).__name__)
-        )
+        self.link.bridge.call(finish(), done, lambda e: self.strip.show_message(str(e) or type(e).__name__))
 
     def _announce(self, on: bool, consult_id: int | None) -> None:
         """The recording indicator at every site: bedside (control), trainees (host), backend."""
@@ -476,8 +474,13 @@ class TraineeClass(QObject):
         if allowed is not None and toolbar.overlay.tool.value not in allowed:
             toolbar.select(Tool.NONE)
         annotate = tool == "annotate"
-        for button in (toolbar.colour_button, toolbar.anchor_button, toolbar.undo_button,
-                       toolbar.redo_button, toolbar.clear_button):
+        for button in (
+            toolbar.colour_button,
+            toolbar.anchor_button,
+            toolbar.undo_button,
+            toolbar.redo_button,
+            toolbar.clear_button,
+        ):
             button.setVisible(annotate)
         toolbar.freeze_button.setVisible(False)  # freezing the picture is the call's, not a trainee's
         guidance = getattr(self.panel, "guidance_button", None)

@@ -75,8 +75,14 @@ def wire_case_library(window: MainWindow, link: Any) -> None:
             return current
         ws = window.ws
         library = CaseLibrary(default_library_root(ws.paths.data_dir))
-        dialog = QtCaseLibrary(library, role=ws.role, user=_user_name(window, link), site_salt=site_salt(ws),
-                               imaging_factory=replay_imaging, parent=window)
+        dialog = QtCaseLibrary(
+            library,
+            role=ws.role,
+            user=_user_name(window, link),
+            site_salt=site_salt(ws),
+            imaging_factory=replay_imaging,
+            parent=window,
+        )
         window.case_library = dialog  # type: ignore[attr-defined]
         dialog.show()
         return dialog

@@ -27,6 +27,7 @@ from backend.deps import (
     client_address,
 )
 from backend.models import Consult, User
+from backend.routes.reports import has_final_report
 from backend.schemas import CloseIn, ConsultIn, ConsultOut, ConsultState, vitals_json
 from backend.state import AppState
 from backend.views import consult_out
@@ -126,6 +127,7 @@ def _transition(
     action: str,
     user: User,
     request: Request,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Conditional UPDATE ... WHERE state IN from_states: atomic on both databases; 409 if it lost.
     The change is audited as ``consult.<action>`` in the same transaction."""
@@ -137,7 +139,9 @@ def _transition(
         wanted = " or ".join(from_states)
         raise HTTPException(status.HTTP_409_CONFLICT, f"consult is {consult.state}, not {wanted}")
     session.refresh(consult)
-    audit.by_user(session, f"consult.{action}", user, client_address(request), consult_id=consult.id)
+    audit.by_user(
+        session, f"consult.{action}", user, client_address(request), consult_id=consult.id, details=details
+    )
 
 
 @router.post("/{consult_id}/accept", response_model=ConsultOut, responses={409: {}})
@@ -179,6 +183,13 @@ def close_consult(
         consult = _existing(session, consult_id, user)
         if consult.accepted_by_id != user.id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the accepting specialist closes a consult")
+        # A consult closes with its final report, or with a reason for closing without one (audited).
+        final = has_final_report(session, consult.id)
+        reason = (body.no_report_reason or "").strip()
+        if not final and not reason:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "a final report or a reason for closing without one is needed"
+            )
         recording_since = consult.recording_since
         now = datetime.now(UTC)
         _transition(
@@ -189,6 +200,7 @@ def close_consult(
             "close",
             user,
             request,
+            details={"final_report": True} if final else {"final_report": False, "no_report_reason": reason},
         )
         if recording_since is not None:  # closing ends the session and its recording
             audit.by_user(

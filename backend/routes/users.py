@@ -15,6 +15,7 @@ from backend import audit
 from backend.deps import MAX_ID, AdminUser, AnyUser, StateDep, client_address
 from backend.models import RefreshToken, User
 from backend.routes.auth import account_locks
+from backend.routes.pki import revoke_user_certificates
 from backend.schemas import UserIn, UserOut
 from backend.security import hash_password, hash_refresh_token, verify_password
 from backend.users import password_problem
@@ -150,14 +151,19 @@ def _set_disabled(
     with state.db.transaction() as session:
         user = _target(session, user_id)
         user.disabled = disabled
+        revoked = 0
         if disabled:
             _revoke_tokens(session, user.id)
+            # a disabled clinician's signing certificates can sign nothing more (re-enabling does not
+            # bring them back: the clinician enrols a new key)
+            revoked = revoke_user_certificates(session, user.id, "account disabled")
         audit.by_user(
             session,
             "user.disable" if disabled else "user.enable",
             admin,
             client_address(request),
-            details={"user_id": user.id, "username": user.username},
+            details={"user_id": user.id, "username": user.username}
+            | ({"certificates_revoked": revoked} if revoked else {}),
         )
         return _admin_out(request, user)
 

@@ -102,8 +102,18 @@ AUTHOR_COLOURS: Final[tuple[str, ...]] = (
 
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _MUTABLE: Final = frozenset({"points", "colour", "text", "width", "pressure", "anchored", "frame"})
-_FIELDS: Final = ("kind", "points", "colour", "text", "width", "pressure", "anchored", "frame",
-                  "study_uid", "series_uid")
+_FIELDS: Final = (
+    "kind",
+    "points",
+    "colour",
+    "text",
+    "width",
+    "pressure",
+    "anchored",
+    "frame",
+    "study_uid",
+    "series_uid",
+)
 
 Point = tuple[float, ...]
 Stamp = tuple[int, str]
@@ -412,8 +422,15 @@ class AnnotationDocument:
         except InvalidOperationError as exc:
             self.rejected.emit(f"pointer: {exc}")
             return
-        op = {"op": "pointer", "id": "pointer", "author": self.author, "site": self.site,
-              "lamport": self.clock, "space": space, "data": {"point": list(clean)}}
+        op = {
+            "op": "pointer",
+            "id": "pointer",
+            "author": self.author,
+            "site": self.site,
+            "lamport": self.clock,
+            "space": space,
+            "data": {"point": list(clean)},
+        }
         self.pointer_moved.emit((self.author, space, clean))
         self.op_emitted.emit(op)
 
@@ -642,8 +659,9 @@ class AnnotationDocument:
             record.alive = (name == "add", stamp)
         return True
 
-    def _apply_clear(self, clear_id: str, author: str, scope: Any, lamport: int, site: str,
-                     data: dict[str, Any]) -> bool:
+    def _apply_clear(
+        self, clear_id: str, author: str, scope: Any, lamport: int, site: str, data: dict[str, Any]
+    ) -> bool:
         if scope not in (*SPACES, "all"):
             raise InvalidOperationError(f"unknown clear scope: {scope!r}"[:120])
         if set(data) != {"active", "at"} or not isinstance(data["active"], bool):
@@ -653,8 +671,9 @@ class AnnotationDocument:
             raise InvalidOperationError("a clear cannot be created after it is changed")
         return self._merge_clear(clear_id, author, scope, at, (data["active"], (lamport, site)))
 
-    def _merge_clear(self, clear_id: str, author: str, scope: str, at: Stamp,
-                     active: tuple[bool, Stamp]) -> bool:
+    def _merge_clear(
+        self, clear_id: str, author: str, scope: str, at: Stamp, active: tuple[bool, Stamp]
+    ) -> bool:
         if max(at[0], active[1][0]) > self._horizon():
             raise InvalidOperationError("a clear's lamport is implausibly far ahead")
         existing = self._clears.get(clear_id)

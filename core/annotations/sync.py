@@ -112,16 +112,32 @@ class AnnotationSync:
 
     def request_snapshot(self) -> None:
         """Ask the peer for its whole document (callable from any thread)."""
-        body = self._stamped({"op": REQUEST_KIND, "id": REQUEST_KIND, "author": self.doc.author,
-                              "site": self.doc.site, "lamport": 0, "space": "all", "data": {}})
+        body = self._stamped(
+            {
+                "op": REQUEST_KIND,
+                "id": REQUEST_KIND,
+                "author": self.doc.author,
+                "site": self.doc.site,
+                "lamport": 0,
+                "space": "all",
+                "data": {},
+            }
+        )
         self.to_loop(lambda: self._send(REQUEST_KIND, body))
 
     def _answer_request(self) -> None:
         snapshot = self.doc.snapshot()
         bodies = [
             self._stamped(
-                {"op": SNAPSHOT_KIND, "id": SNAPSHOT_KIND, "author": self.doc.author, "site": self.doc.site,
-                 "lamport": min(snapshot["clock"], 2**31 - 1), "space": "all", "data": part}
+                {
+                    "op": SNAPSHOT_KIND,
+                    "id": SNAPSHOT_KIND,
+                    "author": self.doc.author,
+                    "site": self.doc.site,
+                    "lamport": min(snapshot["clock"], 2**31 - 1),
+                    "space": "all",
+                    "data": part,
+                }
             )
             for part in snapshot_parts(snapshot)
         ]
@@ -176,7 +192,9 @@ class AnnotationSync:
             self.foreign_dropped += 1
             log.warning(
                 "annotation %s for consult %s dropped: consult %s is open here",
-                body.get("id"), foreign, self.consult_id,
+                body.get("id"),
+                foreign,
+                self.consult_id,
             )
             return
         op = body.get("op")
@@ -204,8 +222,10 @@ class AnnotationSync:
                 self.ops_rejected += 1
                 reason = (reasons[0] if reasons else "rejected")[:200]
                 log.warning("annotation op %s rejected: %s", body.get("id"), reason)
-                error = {"action": "error", "args": {"channel": CHANNEL, "id": str(body.get("id"))[:128],
-                                                     "reason": reason}}
+                error = {
+                    "action": "error",
+                    "args": {"channel": CHANNEL, "id": str(body.get("id"))[:128], "reason": reason},
+                }
                 self.to_loop(lambda: self._send_error(error))
 
     def close(self) -> None:

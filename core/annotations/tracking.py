@@ -183,7 +183,12 @@ class AnchorTracker:
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
         win = (self.window, self.window)
         fwd, st_f, _ = cv2.calcOpticalFlowPyrLK(
-            prev, image, anchor.features, anchor.features.copy(), winSize=win, maxLevel=self.levels,
+            prev,
+            image,
+            anchor.features,
+            anchor.features.copy(),
+            winSize=win,
+            maxLevel=self.levels,
             criteria=criteria,
         )
         forward = np.asarray(fwd, np.float32)

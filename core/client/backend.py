@@ -7,6 +7,7 @@ memory only; the refresh token goes to the caller's ``on_refresh_token`` (the ke
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,9 +233,22 @@ class BackendClient:
     async def transition(
         self, consult_id: int, action: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """``accept``, ``start`` or ``close``; the body is sent as given. Closing needs a final report or
+        ``no_report_reason`` (docs/protocol.md): the workstation asks the specialist for the reason
+        (app/wiring/report.py), never makes one up."""
         if action not in ("accept", "start", "close"):
             raise ValueError(f"unknown consult action {action!r}")
         result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/{action}", body)
+        return result
+
+    async def close_consult(
+        self, consult_id: int, outcome: str, no_report_reason: str | None = None
+    ) -> dict[str, Any]:
+        """Close a consult: with its final report, or with ``no_report_reason`` (409 otherwise)."""
+        body: dict[str, Any] = {"outcome": outcome}
+        if no_report_reason is not None:
+            body["no_report_reason"] = no_report_reason
+        result: dict[str, Any] = await self.request("POST", f"/consults/{consult_id}/close", body)
         return result
 
     # persistence (what the outbox sends) ---------------------------------------------------
@@ -312,6 +326,87 @@ class BackendClient:
 
     async def photo(self, consult_id: int, photo_id: int) -> bytes:
         return (await self._send_bytes("GET", f"/consults/{consult_id}/photos/{photo_id}")).content
+
+    # the site PKI (signing keys) ---------------------------------------------------------------
+    async def enroll(self, csr_pem: bytes | str) -> dict[str, Any]:
+        """Have the site CA certify the key in ``csr_pem`` (the subject is the signed-in account's):
+        {"serial", "user_id", "username", "pem", "not_before", "not_after", "revoked_at", ...}."""
+        text = csr_pem.decode("ascii") if isinstance(csr_pem, bytes) else csr_pem
+        result: dict[str, Any] = await self.request("POST", "/pki/enroll", {"csr_pem": text})
+        return result
+
+    async def ca_pem(self) -> bytes:
+        """The site CA's certificate (PEM), the trust anchor for report signatures."""
+        return (await self._send_bytes("GET", "/pki/ca")).content
+
+    async def crl(self) -> bytes:
+        """The site's current certificate revocation list (DER)."""
+        return (await self._send_bytes("GET", "/pki/crl")).content
+
+    async def my_certificates(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/pki/certificates/mine")
+        return result
+
+    # the consult report --------------------------------------------------------------------------
+    async def reports(self, consult_id: int) -> list[dict[str, Any]]:
+        """Every version of the consult's report the caller may read, oldest first."""
+        result: list[dict[str, Any]] = await self.request("GET", f"/consults/{int(consult_id)}/reports")
+        return result
+
+    async def report(self, report_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", f"/reports/{int(report_id)}")
+        return result
+
+    async def pending_reports(self) -> list[dict[str, Any]]:
+        """The co-signing worklist: pending versions of the caller's specialties they did not author."""
+        result: list[dict[str, Any]] = await self.request("GET", "/reports?status=pending")
+        return result
+
+    async def create_report(
+        self,
+        consult_id: int,
+        content: dict[str, Any],
+        kind: str = "original",
+        supersedes_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A new draft version (``content`` is Report.to_json()); an addendum, amendment or correction
+        names the final version it supersedes."""
+        body = {"content": content, "kind": kind, "supersedes_id": supersedes_id}
+        result: dict[str, Any] = await self.request("POST", f"/consults/{int(consult_id)}/reports", body)
+        return result
+
+    async def update_report(self, report_id: int, content: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("PUT", f"/reports/{int(report_id)}", {"content": content})
+        return result
+
+    async def sign_report(self, report_id: int, pdf: bytes) -> dict[str, Any]:
+        """Upload the PDF with the author's certification signature: draft -> pending."""
+        body = {"pdf_base64": base64.b64encode(pdf).decode("ascii")}
+        result: dict[str, Any] = await self.request("POST", f"/reports/{int(report_id)}/sign", body)
+        return result
+
+    async def cosign_report(
+        self, report_id: int, pdf: bytes, sr: bytes, kos: bytes | None, fhir: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Upload the PDF with the second reader's approval signature appended, with the DICOM SR, KOS and
+        the FHIR transaction bundle: pending -> final (all or nothing)."""
+        body = {
+            "pdf_base64": base64.b64encode(pdf).decode("ascii"),
+            "sr_base64": base64.b64encode(sr).decode("ascii"),
+            "fhir": fhir,
+        }
+        if kos is not None:  # a report without key images has no Key Object Selection
+            body["kos_base64"] = base64.b64encode(kos).decode("ascii")
+        result: dict[str, Any] = await self.request("POST", f"/reports/{int(report_id)}/cosign", body)
+        return result
+
+    async def acknowledge_report(self, report_id: int) -> dict[str, Any]:
+        """The requesting county doctor has read the final version (idempotent)."""
+        result: dict[str, Any] = await self.request("POST", f"/reports/{int(report_id)}/acknowledge")
+        return result
+
+    async def report_pdf(self, report_id: int) -> bytes:
+        return (await self._send_bytes("GET", f"/reports/{int(report_id)}/pdf")).content
 
     # teaching ------------------------------------------------------------------------------
     async def patient_identity(self, consult_id: int) -> dict[str, Any]:

@@ -15,10 +15,10 @@ class TokenStore:
     ``persistent`` says whether tokens survive a restart; ``reason`` says why not, for the status bar.
     """
 
-    def __init__(self, service: str = SERVICE) -> None:
+    def __init__(self, service: str = SERVICE, *, memory_only: bool = False) -> None:
         self.service = service
         self._memory: dict[str, str] = {}
-        self.persistent, self.reason = self._probe()
+        self.persistent, self.reason = (False, "memory only, by request") if memory_only else self._probe()
 
     def _probe(self) -> tuple[bool, str]:
         try:

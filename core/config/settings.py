@@ -101,6 +101,17 @@ class PacsEndpoint(_Strict):
             raise ValueError("a dimse endpoint needs 'host', 'port' and 'called_ae'")
 
 
+class ReportSettings(_Strict):
+    """Where a final consult report goes besides the backend (issue #21): the study's archive gets the
+    DICOM SR and KOS (the PACS endpoint the study came from); ``fhir_url`` is the site's FHIR R4 base
+    that receives the transaction bundle (none: not sent); ``export_folder`` keeps a copy of the PDF,
+    SR, KOS and bundle of every final report (none: not kept)."""
+
+    fhir_url: AnyUrl | None = None
+    fhir_token_env: str | None = None  # the environment variable holding the FHIR bearer token, if any
+    export_folder: Path | None = None
+
+
 class UiSettings(_Strict):
     language: Language = "system"
 
@@ -184,6 +195,7 @@ class SiteConfig(_Strict):
     plugins: PluginPolicy = PluginPolicy()
     vitals: VitalsSettings = VitalsSettings()
     teaching: TeachingSettings = TeachingSettings()
+    reports: ReportSettings = ReportSettings()
     locked: LockedSettings = LockedSettings()
 
     def rtc_ice_servers(self) -> list[dict[str, Any]]:

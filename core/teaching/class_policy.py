@@ -127,8 +127,15 @@ class ClassRules:
         snapshot = self._mirror.snapshot()
         lamport = min(snapshot["clock"], 2**31 - 1)
         return [
-            {"op": SNAPSHOT_KIND, "id": SNAPSHOT_KIND, "author": "", "site": HOST_SITE,
-             "lamport": lamport, "space": "all", "data": part}
+            {
+                "op": SNAPSHOT_KIND,
+                "id": SNAPSHOT_KIND,
+                "author": "",
+                "site": HOST_SITE,
+                "lamport": lamport,
+                "space": "all",
+                "data": part,
+            }
             for part in snapshot_parts(snapshot)
         ]
 

@@ -125,8 +125,15 @@ class CaseLibrary:
 # --- pseudonymisation ---------------------------------------------------------------------------------
 def _name_variants(name: str) -> list[str]:
     parts = [p for p in re.split(r"[\s^,]+", name) if p]
-    variants = {name.strip(), " ".join(parts), " ".join(reversed(parts)), "^".join(parts),
-                "^".join(reversed(parts)), ", ".join(reversed(parts)), "".join(parts)}
+    variants = {
+        name.strip(),
+        " ".join(parts),
+        " ".join(reversed(parts)),
+        "^".join(parts),
+        "^".join(reversed(parts)),
+        ", ".join(reversed(parts)),
+        "".join(parts),
+    }
     return sorted((v for v in variants if v), key=len, reverse=True)
 
 
@@ -215,14 +222,19 @@ def make_teaching_case(
         if manifest.imaging:
             imaging = source / Path(manifest.imaging).name
             report = deidentify_files(imaging, dest / "imaging", uids=uids)
-            log.info("teaching case: %d images de-identified, %d rejected", len(report.written),
-                     len(report.rejected))
+            log.info(
+                "teaching case: %d images de-identified, %d rejected",
+                len(report.written),
+                len(report.rejected),
+            )
         for name in TRACKS:
             info = manifest.tracks.get(name)
             if info is None or Path(info.file).name != info.file or not (source / info.file).is_file():
                 continue
-            with (source / info.file).open(encoding="utf-8") as src, \
-                    (dest / info.file).open("w", encoding="utf-8") as out:
+            with (
+                (source / info.file).open(encoding="utf-8") as src,
+                (dest / info.file).open("w", encoding="utf-8") as out,
+            ):
                 for line in src:
                     try:
                         event = json.loads(line)

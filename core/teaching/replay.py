@@ -75,8 +75,9 @@ class Recording:
     """An opened recording folder. Track events are loaded at once (they are small); media is decoded
     on demand."""
 
-    def __init__(self, folder: Path, manifest: Manifest, tracks: dict[str, list[ReplayEvent]],
-                 skipped: int = 0) -> None:
+    def __init__(
+        self, folder: Path, manifest: Manifest, tracks: dict[str, list[ReplayEvent]], skipped: int = 0
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.tracks = tracks

@@ -114,15 +114,27 @@ def score_answer(point: PausePoint, trainee: str, answer: Sequence[float] | str)
         except ValueError:
             chosen = answer.strip()[:64]
         correct = chosen == point.expert_rhythm
-        return ScoreResult(trainee=trainee, pause_id=point.id, kind="rhythm", answer=chosen, correct=correct,
-                           score=1.0 if correct else 0.0)
+        return ScoreResult(
+            trainee=trainee,
+            pause_id=point.id,
+            kind="rhythm",
+            answer=chosen,
+            correct=correct,
+            score=1.0 if correct else 0.0,
+        )
     if isinstance(answer, str):
         raise ValueError("a target question is answered with a point")
     d = distance_mm(point, answer)
     score = max(0.0, 1.0 - d / (2.0 * point.tolerance_mm))
-    return ScoreResult(trainee=trainee, pause_id=point.id, kind="target",
-                       answer=tuple(float(v) for v in answer), distance_mm=d,
-                       correct=d <= point.tolerance_mm, score=score)
+    return ScoreResult(
+        trainee=trainee,
+        pause_id=point.id,
+        kind="target",
+        answer=tuple(float(v) for v in answer),
+        distance_mm=d,
+        correct=d <= point.tolerance_mm,
+        score=score,
+    )
 
 
 def expert_target_from_ops(
@@ -212,6 +224,8 @@ class ScoreBook:
         }
 
     def _save(self) -> None:
-        data = {"version": 1,
-                "trainees": {t: [r.model_dump(mode="json") for r in rs] for t, rs in self._results.items()}}
+        data = {
+            "version": 1,
+            "trainees": {t: [r.model_dump(mode="json") for r in rs] for t, rs in self._results.items()},
+        }
         _write_json(self.path, data)

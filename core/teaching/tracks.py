@@ -142,8 +142,11 @@ class _Track:
     handle: Any = None
 
     def write(self, t_ns: int, origin: Origin, data: Any) -> None:
-        line = json.dumps({"t_ns": t_ns, "pts": ns_to_pts(t_ns), "origin": origin, "data": data},
-                          separators=(",", ":"), ensure_ascii=False)
+        line = json.dumps(
+            {"t_ns": t_ns, "pts": ns_to_pts(t_ns), "origin": origin, "data": data},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         with self.lock:
             if self.handle is None:
                 return
@@ -339,10 +342,23 @@ class SessionRecorder:
         last = max([end_ns, *(t.last_t_ns for t in self._tracks.values())])
         self.manifest.duration_ns = last
         self.manifest.write(self.folder)
-        log.info("recording %s closed: %.1f s, %s", self.folder, last / 1e9,
-                 {n: t.events for n, t in self._tracks.items()})
+        log.info(
+            "recording %s closed: %.1f s, %s",
+            self.folder,
+            last / 1e9,
+            {n: t.events for n, t in self._tracks.items()},
+        )
         return self.manifest
 
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "MEDIA", "TRACKS", "Chapter", "Manifest", "SessionRecorder",
-           "decode_bytes", "encode_bytes"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MEDIA",
+    "TRACKS",
+    "Chapter",
+    "Manifest",
+    "SessionRecorder",
+    "decode_bytes",
+    "encode_bytes",
+]

@@ -297,7 +297,7 @@ class TraineeImagingCache:
         """Keep the ``max_copies`` most recently used copies (a cache, not an archive)."""
         done = [p for p in self.root.iterdir() if (p / COMPLETE).is_file() and p != keep]
         done.sort(key=lambda p: (p / COMPLETE).stat().st_mtime, reverse=True)
-        for old in done[max(self.max_copies - 1, 0):]:
+        for old in done[max(self.max_copies - 1, 0) :]:
             shutil.rmtree(old, ignore_errors=True)
 
     def clear(self) -> None:

@@ -51,6 +51,9 @@ class ConsultItem:
     summary: PatientSummary | None = None
     # usernames of the requester and the accepting specialist
     participants: frozenset[str] = frozenset()
+    # the consult report's newest version: "none" | "draft" | "pending" | "final" (None: not told)
+    report_status: str | None = None
+    report_acknowledged: bool = False
 
     @property
     def withheld(self) -> bool:
@@ -85,6 +88,8 @@ class ConsultItem:
             key_images=tuple({k: str(v) for k, v in ref.items()} for ref in answer.get("key_images", [])),
             summary=summary,
             participants=participants,
+            report_status=data.get("report_status"),
+            report_acknowledged=bool(data.get("report_acknowledged", False)),
         )
 
     def waiting_now(self, now: float | None = None) -> float:

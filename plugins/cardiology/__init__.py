@@ -18,11 +18,13 @@ from plugins.api import (
     PanelContribution,
     PluginAlarm,
     PluginContext,
+    ReportSection,
     VitalsAnalyser,
     VitalsFrame,
+    same_consult,
     translate,
 )
-from plugins.cardiology.logic import LEADS_12, EcgMeasurements, measure_ecg, report_text
+from plugins.cardiology.logic import LEADS_12, EcgMeasurements, measure_ecg, report_section, report_text
 
 ANALYSER_ID = "ecg12"
 
@@ -51,8 +53,8 @@ class CardiologyPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "cardiology",
         "name": "Cardiology: 12-lead ECG",
-        "version": "1.1.0",
-        "api": "^1.1",
+        "version": "1.2.0",
+        "api": "^1.2",
         "specialties": ["cardiology", "emergency"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["vitals", "consult"],
@@ -61,15 +63,19 @@ class CardiologyPlugin(BasePlugin):
 
     def __init__(self) -> None:
         self.latest: EcgMeasurements | None = None  # of the consult in context only
+        self.consult: ConsultInfo | None = None  # the consult ``latest`` belongs to
         self._ctx: PluginContext | None = None
 
     def activate(self, ctx: PluginContext) -> None:
         self._ctx = ctx
+        info = ctx.consult()
+        self.consult = info if info.is_open else None
         ctx.subscribe_analysis(ANALYSER_ID, self._keep)
         ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
 
-    def consult_changed(self, _info: ConsultInfo | None) -> None:
+    def consult_changed(self, info: ConsultInfo | None) -> None:
         """Another consult, or none: the previous patient's measurement goes."""
+        self.consult = info
         self.latest = None
 
     def _keep(self, result: AnalyserResult) -> None:
@@ -78,6 +84,10 @@ class CardiologyPlugin(BasePlugin):
 
     def note(self, ctx: PluginContext) -> str | None:
         return report_text(self.latest) if ctx.consult().is_open else None
+
+    def report_section(self, info: ConsultInfo) -> ReportSection | None:
+        """The "ECG measurements" section of ``info``'s report: the newest measurement of that consult."""
+        return report_section(self.latest) if same_consult(info, self.consult) else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -103,6 +113,7 @@ class CardiologyPlugin(BasePlugin):
                     self.note,
                 )
             ],
+            report_sections=[self.report_section],
         )
 
     def _panel(self, ctx: PluginContext) -> Any:

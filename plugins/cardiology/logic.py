@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plugins.api import ReportFigure, ReportSection, translate
+
 LEADS_12: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 CONTIGUOUS = {
     "inferior": ("II", "III", "aVF"),
@@ -317,3 +319,86 @@ def report_text(m: EcgMeasurements | None) -> str | None:
     }
     lines.append("Flags: " + ("; ".join(names[f] for f in m.flags) if m.flags else "none"))
     return "\n".join(lines)
+
+
+LOINC = "http://loinc.org"
+TEMPLATE_ID = "cardiology.ecg"
+
+
+def rhythm_text(m: EcgMeasurements) -> str:
+    """The rhythm as the analyser flags it (translated); it names no rhythm it does not flag."""
+    names = {
+        "af": translate("Cardiology", "Irregular rhythm without P waves: atrial fibrillation?"),
+        "brady": translate("Cardiology", "Bradycardia"),
+        "tachy": translate("Cardiology", "Tachycardia"),
+    }
+    flagged = [names[f] for f in m.flags if f in names]
+    return "; ".join(flagged) if flagged else translate("Cardiology", "No rhythm flags")
+
+
+def report_section(m: EcgMeasurements | None) -> ReportSection | None:
+    """The report's "ECG measurements" section from the newest measurement (translated); None without one.
+
+    Rows: rate, rhythm, PR, QRS, QT, the three QTc, the frontal axis and ST elevation; figures: every value
+    the analyser measured (intervals in ms, rate in /min, axis in deg), with its LOINC code.
+    """
+    if m is None:
+        return None
+    not_measured = translate("Cardiology", "not measured")
+    median = translate("Cardiology", "12-lead median beat")
+
+    def ms(v: float | None) -> str:
+        return not_measured if v is None else f"{v * 1000:.0f} ms"
+
+    rows: list[tuple[str, str]] = []
+    figures: list[ReportFigure] = []
+
+    def interval(label: str, value: float | None, code: str, display: str, method: str) -> None:
+        rows.append((label, ms(value)))
+        if value is not None:
+            figures.append(ReportFigure(label, round(value * 1000), "ms", method, LOINC, code, display))
+
+    hr = translate("Cardiology", "Heart rate")
+    rows.append((hr, f"{m.hr_bpm:.0f} /min"))
+    figures.append(ReportFigure(hr, round(m.hr_bpm, 1), "/min", median, LOINC, "8867-4", "Heart rate"))
+    rows.append((translate("Cardiology", "Rhythm"), rhythm_text(m)))
+    interval(translate("Cardiology", "PR"), m.pr_s, "8625-6", "P-R Interval", median)
+    interval(translate("Cardiology", "QRS"), m.qrs_s, "8633-0", "QRS duration", median)
+    interval(translate("Cardiology", "QT"), m.qt_s, "8634-8", "Q-T interval", median)
+    qtc = "Q-T interval corrected"
+    interval(translate("Cardiology", "QTc Bazett"), m.qtc_s.get("bazett"), "8636-3", qtc, "Bazett")
+    interval(
+        translate("Cardiology", "QTc Fridericia"), m.qtc_s.get("fridericia"), "8636-3", qtc, "Fridericia"
+    )
+    interval(
+        translate("Cardiology", "QTc Framingham"), m.qtc_s.get("framingham"), "8636-3", qtc, "Framingham"
+    )
+    axis = translate("Cardiology", "Frontal axis")
+    if m.axis_deg is None:
+        rows.append((axis, not_measured))
+    else:
+        rows.append((axis, f"{m.axis_deg:+.0f}°"))
+        figures.append(ReportFigure(axis, round(m.axis_deg), "deg", median, LOINC, "8632-2", "QRS axis"))
+    territories = {
+        "inferior": translate("Cardiology", "inferior"),
+        "lateral": translate("Cardiology", "lateral"),
+        "anterior": translate("Cardiology", "anterior"),
+    }
+    elevated = [territories.get(t, t) for t in st_elevation(m.st_mv)]
+    rows.append(
+        (
+            translate("Cardiology", "ST elevation"),
+            ", ".join(elevated) if elevated else translate("Cardiology", "none"),
+        )
+    )
+    note = translate("Cardiology", "Measured on the median of %1 beats; ST at J+60 ms.").replace(
+        "%1", str(m.beats)
+    )
+    return ReportSection(
+        TEMPLATE_ID,
+        translate("Cardiology", "ECG measurements"),
+        (translate("Cardiology", "Measurement"), translate("Cardiology", "Value")),
+        tuple(rows),
+        tuple(figures),
+        note,
+    )

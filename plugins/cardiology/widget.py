@@ -142,9 +142,7 @@ class QtCardiologyPanel(QWidget):
         self.measurements = m
         if m is None:
             self.status.setText(
-                tr(
-                    "Cardiology", "Waiting for an ECG: measurements need 10 s of signal with visible beats."
-                )
+                tr("Cardiology", "Waiting for an ECG: measurements need 10 s of signal with visible beats.")
             )
             self.flags.setText("")
             for value in self.values.values():
@@ -170,9 +168,7 @@ class QtCardiologyPanel(QWidget):
         self.values["axis"].setText("-" if m.axis_deg is None else f"{m.axis_deg:+.0f}°")
         for key in ("bazett", "fridericia", "framingham"):
             self.values[key].setText(ms(m.qtc_s.get(key)))
-        elevated = {
-            lead for territory in st_elevation(m.st_mv) for lead in _territory_leads(territory)
-        }
+        elevated = {lead for territory in st_elevation(m.st_mv) for lead in _territory_leads(territory)}
         for lead, cell in self.st_cells.items():
             st = m.st_mv.get(lead)
             cell.setText(f"{lead}  " + ("-" if st is None else f"{st:+.2f}"))

@@ -16,17 +16,19 @@ from plugins.api import (
     NoteSection,
     PanelContribution,
     PluginContext,
+    ReportSection,
+    same_consult,
     translate,
 )
-from plugins.oncology.logic import Lesion, Timepoint, default_timepoints, report_text
+from plugins.oncology.logic import Lesion, Timepoint, default_timepoints, report_section, report_text
 
 
 class OncologyPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "oncology",
         "name": "Oncology: RECIST 1.1",
-        "version": "1.1.0",
-        "api": "^1.1",
+        "version": "1.2.0",
+        "api": "^1.2",
         "specialties": ["oncology", "radiology"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["imaging", "consult"],
@@ -55,6 +57,10 @@ class OncologyPlugin(BasePlugin):
             return None
         return report_text(self.lesions, self.timepoints)
 
+    def report_section(self, info: ConsultInfo) -> ReportSection | None:
+        """The RECIST 1.1 table of ``info``'s report, from the lesions entered for that consult."""
+        return report_section(self.lesions, self.timepoints) if same_consult(info, self.consult) else None
+
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
             panels=[
@@ -76,6 +82,7 @@ class OncologyPlugin(BasePlugin):
                     self.note,
                 )
             ],
+            report_sections=[self.report_section],
         )
 
     def _panel(self, ctx: PluginContext) -> Any:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from plugins.api import ReportFigure, ReportSection, translate
+
 MAX_TARGETS = 5
 MAX_PER_ORGAN = 2
 MIN_LESION_MM = 10.0
@@ -218,3 +220,128 @@ class RecistRecord(Protocol):
 
     lesions: list[Lesion]
     timepoints: list[Timepoint]
+
+
+def response_name(response: Response) -> str:
+    return {
+        Response.CR: translate("Oncology", "Complete response (CR)"),
+        Response.PR: translate("Oncology", "Partial response (PR)"),
+        Response.SD: translate("Oncology", "Stable disease (SD)"),
+        Response.PD: translate("Oncology", "Progressive disease (PD)"),
+    }[response]
+
+
+def reason_text(code: str, a: Assessment) -> str:
+    template = {
+        "new_lesions": translate("Oncology", "new lesion(s)"),
+        "non_target": translate("Oncology", "unequivocal progression of non-target lesions"),
+        "sum_increase": translate("Oncology", "sum %1 mm is %2 % and %3 mm above the nadir"),
+        "all_gone": translate("Oncology", "all target lesions gone, nodes < 10 mm short axis"),
+        "decrease": translate("Oncology", "sum %4 % from baseline"),
+        "small_increase": translate("Oncology", "%2 % above the nadir but only %3 mm (< 5 mm)"),
+        "stable": translate(
+            "Oncology", "neither 30 % smaller than baseline nor 20 % and 5 mm above the nadir"
+        ),
+    }[code]
+    return (
+        template.replace("%1", f"{a.sum_mm:g}")
+        .replace("%2", f"{a.change_from_nadir * 100:.0f}")
+        .replace("%3", f"{a.sum_mm - a.nadir_mm:g}")
+        .replace("%4", f"{a.change_from_baseline * 100:.0f}")
+    )
+
+
+TEMPLATE_ID = "oncology.recist"
+
+
+def timepoint_label(timepoint: Timepoint) -> str:
+    """The study's label as entered; the unnamed defaults translated."""
+    return {
+        "Baseline": translate("Oncology", "Baseline"),
+        "Follow-up": translate("Oncology", "Follow-up"),
+    }.get(timepoint.label, timepoint.label)
+
+
+def report_section(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> ReportSection | None:
+    """The RECIST 1.1 table of the report (translated): one row per target lesion with its diameter at
+    every time point, then the sum of diameters, the change from baseline and the response; the
+    diameters, sums and changes as figures. None without target lesions."""
+    if not lesions or not timepoints:
+        return None
+    results = {a.timepoint: a for a in assess(lesions, timepoints)}
+    labels = [timepoint_label(tp) for tp in timepoints]
+    blank = ("", "", "")
+    not_measured = translate("Oncology", "not measured")
+    method_ld = translate("Oncology", "RECIST 1.1, longest diameter")
+    method_sa = translate("Oncology", "RECIST 1.1, node short axis")
+    method_sum = translate("Oncology", "RECIST 1.1, sum of diameters")
+    rows: list[tuple[str, ...]] = []
+    figures: list[ReportFigure] = []
+    for lesion in lesions:
+        kind = (
+            translate("Oncology", "node, short axis")
+            if lesion.is_node
+            else translate("Oncology", "longest diameter")
+        )
+        cells = []
+        for index, label in enumerate(labels):
+            value = lesion.at(index)
+            cells.append(not_measured if value is None else f"{value:g}")
+            if value is not None:
+                figures.append(
+                    ReportFigure(
+                        f"{lesion.lesion_id} ({lesion.organ}), {label}",
+                        float(value),
+                        "mm",
+                        method_sa if lesion.is_node else method_ld,
+                    )
+                )
+        rows.append((lesion.lesion_id, lesion.organ, kind, *cells))
+
+    sums = [sum_of_diameters(lesions, index) for index in range(len(timepoints))]
+    sum_label = translate("Oncology", "Sum of diameters")
+    rows.append((sum_label, *blank[1:], *("-" if s is None else f"{s:g}" for s in sums)))
+    change_label = translate("Oncology", "Change from baseline")
+    nadir_label = translate("Oncology", "Change from nadir")
+    changes, responses = [], []
+    for index, label in enumerate(labels):
+        a = results.get(index)
+        if a is not None:
+            figures.append(ReportFigure(f"{sum_label}, {label}", a.sum_mm, "mm", method_sum))
+        if a is None or a.response is None:
+            changes.append("-")
+            responses.append("-" if a is None else translate("Oncology", "baseline"))
+            continue
+        changes.append(f"{a.change_from_baseline * 100:+.0f} %")
+        responses.append(a.response.value)
+        figures.append(
+            ReportFigure(f"{change_label}, {label}", round(a.change_from_baseline * 100, 1), "%", method_sum)
+        )
+        figures.append(
+            ReportFigure(f"{nadir_label}, {label}", round(a.change_from_nadir * 100, 1), "%", method_sum)
+        )
+    rows.append((change_label, *blank[1:], *changes))
+    rows.append((translate("Oncology", "Response"), *blank[1:], *responses))
+
+    latest = max(
+        (a for a in results.values() if a.response is not None), key=lambda a: a.timepoint, default=None
+    )
+    if latest is not None and latest.response is not None:
+        why = "; ".join(reason_text(code, latest) for code in latest.codes)
+        note = f"{labels[latest.timepoint]}: {response_name(latest.response)}: {why}"
+    else:
+        note = translate("Oncology", "Response not evaluable: a target lesion was not measured.")
+    columns = (
+        translate("Oncology", "Lesion"),
+        translate("Oncology", "Organ"),
+        translate("Oncology", "Measured"),
+        *(translate("Oncology", "%1 (mm)").replace("%1", label) for label in labels),
+    )
+    return ReportSection(
+        TEMPLATE_ID,
+        translate("Oncology", "Tumour response (RECIST 1.1)"),
+        columns,
+        tuple(rows),
+        tuple(figures),
+        note,
+    )

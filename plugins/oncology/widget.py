@@ -21,13 +21,14 @@ from PySide6.QtWidgets import (
 from plugins.api import ConsultInfo, PluginContext, consult_label
 from plugins.oncology.logic import (
     MAX_TARGETS,
-    Assessment,
     Lesion,
     RecistRecord,
     Response,
     Timepoint,
     assess,
     check_targets,
+    reason_text,
+    response_name,
 )
 
 COL_ID, COL_ORGAN, COL_NODE, COL_BASE, COL_FOLLOW = range(5)
@@ -36,15 +37,6 @@ COLOURS = {Response.CR: "#1b5e20", Response.PR: "#2e7d32", Response.SD: "#8a6d00
 
 def tr(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
-
-
-def response_name(response: Response) -> str:
-    return {
-        Response.CR: tr("Oncology", "Complete response (CR)"),
-        Response.PR: tr("Oncology", "Partial response (PR)"),
-        Response.SD: tr("Oncology", "Stable disease (SD)"),
-        Response.PD: tr("Oncology", "Progressive disease (PD)"),
-    }[response]
 
 
 def issue_text(code: str, subject: str, value: float) -> str:
@@ -58,24 +50,6 @@ def issue_text(code: str, subject: str, value: float) -> str:
         "small_lesion": tr("Oncology", "%1: longest diameter %2 mm < 10 mm is not measurable."),
     }[code]
     return template.replace("%1", subject).replace("%2", f"{value:g}")
-
-
-def reason_text(code: str, a: Assessment) -> str:
-    template = {
-        "new_lesions": tr("Oncology", "new lesion(s)"),
-        "non_target": tr("Oncology", "unequivocal progression of non-target lesions"),
-        "sum_increase": tr("Oncology", "sum %1 mm is %2 % and %3 mm above the nadir"),
-        "all_gone": tr("Oncology", "all target lesions gone, nodes < 10 mm short axis"),
-        "decrease": tr("Oncology", "sum %4 % from baseline"),
-        "small_increase": tr("Oncology", "%2 % above the nadir but only %3 mm (< 5 mm)"),
-        "stable": tr("Oncology", "neither 30 % smaller than baseline nor 20 % and 5 mm above the nadir"),
-    }[code]
-    return (
-        template.replace("%1", f"{a.sum_mm:g}")
-        .replace("%2", f"{a.change_from_nadir * 100:.0f}")
-        .replace("%3", f"{a.sum_mm - a.nadir_mm:g}")
-        .replace("%4", f"{a.change_from_baseline * 100:.0f}")
-    )
 
 
 def _number(text: str) -> float | None:
@@ -132,9 +106,7 @@ class QtRecistPanel(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         self.take_button = QPushButton(tr("Oncology", "Use last measurement"))
         self.take_button.setToolTip(
-            tr(
-                "Oncology", "Put the newest length measured in the imaging view into the selected cell."
-            )
+            tr("Oncology", "Put the newest length measured in the imaging view into the selected cell.")
         )
         self.take_button.clicked.connect(self.take_measurement)
         buttons = QHBoxLayout()
@@ -143,9 +115,7 @@ class QtRecistPanel(QWidget):
         buttons.addStretch(1)
 
         self.new_lesions = QCheckBox(tr("Oncology", "New lesion(s) at follow-up"))
-        self.non_target = QCheckBox(
-            tr("Oncology", "Unequivocal progression of non-target lesions")
-        )
+        self.non_target = QCheckBox(tr("Oncology", "Unequivocal progression of non-target lesions"))
         for box in (self.new_lesions, self.non_target):
             box.toggled.connect(self._recompute)
 
@@ -301,9 +271,7 @@ class QtRecistPanel(QWidget):
         base = results[0]
         if len(results) < 2:
             self.sums.setText(
-                tr("Oncology", "Sum of diameters: baseline %1 mm.").replace(
-                    "%1", f"{base.sum_mm:g}"
-                )
+                tr("Oncology", "Sum of diameters: baseline %1 mm.").replace("%1", f"{base.sum_mm:g}")
             )
             self.response.setText(tr("Oncology", "Awaiting follow-up measurements"))
             self.response.setStyleSheet("")
@@ -312,9 +280,7 @@ class QtRecistPanel(QWidget):
         follow = results[1]
         assert follow.response is not None
         self.sums.setText(
-            tr(
-                "Oncology", "Sum of diameters: baseline %1 mm, follow-up %2 mm (%3 %), nadir %4 mm."
-            )
+            tr("Oncology", "Sum of diameters: baseline %1 mm, follow-up %2 mm (%3 %), nadir %4 mm.")
             .replace("%1", f"{base.sum_mm:g}")
             .replace("%2", f"{follow.sum_mm:g}")
             .replace("%3", f"{follow.change_from_baseline * 100:+.0f}")

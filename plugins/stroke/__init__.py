@@ -16,9 +16,11 @@ from plugins.api import (
     NoteSection,
     PanelContribution,
     PluginContext,
+    ReportSection,
+    same_consult,
     translate,
 )
-from plugins.stroke.logic import DoorToNeedle, NihssExam, report_text
+from plugins.stroke.logic import DoorToNeedle, NihssExam, report_section, report_text
 
 # Brain window: width 80 HU, level 40 HU (grey/white matter contrast, early ischaemia, haemorrhage).
 CT_BRAIN_WINDOW = ImagingTool(
@@ -34,8 +36,8 @@ class StrokePlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "stroke",
         "name": "Stroke: NIHSS and door-to-needle",
-        "version": "1.1.0",
-        "api": "^1.1",
+        "version": "1.2.0",
+        "api": "^1.2",
         "specialties": ["neurology", "emergency"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["imaging", "consult"],
@@ -46,17 +48,25 @@ class StrokePlugin(BasePlugin):
         # one exam and one clock, of the consult in context only (the panel shows these same objects)
         self.exam = NihssExam()
         self.timer = DoorToNeedle()
+        self.consult: ConsultInfo | None = None  # the consult the exam and the clock belong to
 
     def activate(self, ctx: PluginContext) -> None:
+        info = ctx.consult()
+        self.consult = info if info.is_open else None
         ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
 
-    def consult_changed(self, _info: ConsultInfo | None) -> None:
+    def consult_changed(self, info: ConsultInfo | None) -> None:
         """Another consult, or none: the previous patient's scores and times go."""
+        self.consult = info
         self.exam.reset()
         self.timer.reset()
 
     def note(self, ctx: PluginContext) -> str | None:
         return report_text(self.exam, self.timer) if ctx.consult().is_open else None
+
+    def report_section(self, info: ConsultInfo) -> ReportSection | None:
+        """The NIHSS and door-to-needle part of ``info``'s report, from what was entered for that consult."""
+        return report_section(self.exam, self.timer) if same_consult(info, self.consult) else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -69,6 +79,7 @@ class StrokePlugin(BasePlugin):
                     self.note,
                 )
             ],
+            report_sections=[self.report_section],
         )
 
     def _panel(self, ctx: PluginContext) -> Any:

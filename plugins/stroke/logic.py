@@ -11,7 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from plugins.api import ReportFigure, ReportSection, translate
+
 UNTESTABLE = "UN"
+CONTEXT = "Stroke"  # the NIHSS texts below are marked for this context
 
 
 def tr(_context: str, text: str) -> str:
@@ -308,3 +311,107 @@ def report_text(exam: NihssExam, timer: DoorToNeedle) -> str | None:
         if ct is not None:
             lines.append(f"Door-to-CT {format_clock(ct)} (target 25:00)")
     return "\n".join(lines)
+
+
+LOINC = "http://loinc.org"
+TEMPLATE_ID = "stroke.nihss"
+
+
+def severity_text(total: int, complete: bool = True) -> str:
+    """The severity band of :func:`severity`, translated."""
+    return {
+        "incomplete": translate("Stroke", "incomplete"),
+        "no stroke symptoms": translate("Stroke", "no stroke symptoms"),
+        "minor stroke": translate("Stroke", "minor stroke"),
+        "moderate stroke": translate("Stroke", "moderate stroke"),
+        "moderate to severe stroke": translate("Stroke", "moderate to severe stroke"),
+        "severe stroke": translate("Stroke", "severe stroke"),
+    }[severity(total, complete)]
+
+
+def _clock_time(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def _minutes(seconds: float) -> float:
+    return round(seconds / 60.0, 1)
+
+
+def report_section(exam: NihssExam, timer: DoorToNeedle) -> ReportSection | None:
+    """The stroke part of the report (translated): every NIHSS item with its score and meaning (unscored
+    ones say so), the total with its severity band, then the door, CT and needle times. Figures: the
+    scored items and, once every item is scored, the total (LOINC 72089-6); the door-to-CT, CT-to-needle
+    and door-to-needle intervals in minutes once both ends are marked. None while nothing is entered."""
+    if not exam.scores and timer.door_at is None:
+        return None
+    rows: list[tuple[str, str, str]] = []
+    figures: list[ReportFigure] = []
+    method = translate("Stroke", "NIH Stroke Scale")
+    if exam.scores:
+        for item in NIHSS_ITEMS:
+            label = f"{item.code} {translate(CONTEXT, item.title)}"
+            score = exam.scores.get(item.code)
+            if score is None:
+                rows.append((label, "-", translate("Stroke", "not scored")))
+            elif score == UNTESTABLE:
+                rows.append((label, UNTESTABLE, translate("Stroke", "untestable")))
+            else:
+                meaning = dict(item.choices).get(int(score), "")
+                rows.append((label, str(score), translate(CONTEXT, meaning)))
+                figures.append(ReportFigure(f"NIHSS {label}", float(score), "{score}", method))
+        total_label = translate("Stroke", "NIHSS total")
+        if exam.complete:
+            rows.append((total_label, f"{exam.total} / {MAX_TOTAL}", severity_text(exam.total)))
+            figures.append(
+                ReportFigure(
+                    total_label,
+                    float(exam.total),
+                    "{score}",
+                    method,
+                    LOINC,
+                    "72089-6",
+                    "Total score [NIH stroke scale]",
+                )
+            )
+        else:  # a partial total is only a lower bound: no band and no figure
+            so_far = translate("Stroke", "%1 so far").replace("%1", str(exam.total))
+            rows.append((total_label, so_far, severity_text(exam.total, complete=False)))
+    if timer.door_at is not None:
+        rows.append((translate("Stroke", "Door (arrival)"), _clock_time(timer.door_at), ""))
+        door_ct = translate("Stroke", "Door to CT")
+        ct_needle = translate("Stroke", "CT to needle")
+        door_needle = translate("Stroke", "Door to needle")
+        target = translate("Stroke", "target %1 min")
+        if timer.ct_at is not None:
+            minutes = _minutes(timer.ct_at - timer.door_at)
+            detail = f"{door_ct} {minutes:g} min ({target.replace('%1', str(DOOR_TO_CT_TARGET_S // 60))})"
+            rows.append((translate("Stroke", "CT done"), _clock_time(timer.ct_at), detail))
+            figures.append(ReportFigure(door_ct, minutes, "min", method=""))
+        else:
+            rows.append((translate("Stroke", "CT done"), "-", translate("Stroke", "not marked")))
+        if timer.needle_at is not None:
+            minutes = _minutes(timer.needle_at - timer.door_at)
+            state = (
+                translate("Stroke", "Needle within target.")
+                if timer.state == "met"
+                else translate("Stroke", "Needle after the 60-minute target.")
+            )
+            goal = target.replace("%1", str(DOOR_TO_NEEDLE_TARGET_S // 60))
+            detail = f"{door_needle} {minutes:g} min ({goal}); {state}"
+            rows.append((translate("Stroke", "Needle (bolus)"), _clock_time(timer.needle_at), detail))
+            if timer.ct_at is not None:
+                figures.append(ReportFigure(ct_needle, _minutes(timer.needle_at - timer.ct_at), "min"))
+            figures.append(ReportFigure(door_needle, minutes, "min"))
+        else:  # the clock still runs: what it shows now is no measured interval
+            running = translate("Stroke", "not given; %1 min since door").replace(
+                "%1", f"{_minutes(timer.elapsed_s() or 0.0):g}"
+            )
+            rows.append((translate("Stroke", "Needle (bolus)"), "-", running))
+    columns = (
+        translate("Stroke", "Item"),
+        translate("Stroke", "Score / time"),
+        translate("Stroke", "Finding"),
+    )
+    return ReportSection(
+        TEMPLATE_ID, translate("Stroke", "Stroke assessment"), columns, tuple(rows), tuple(figures)
+    )

@@ -26,7 +26,7 @@ from plugins.stroke.logic import (
     DoorToNeedle,
     NihssExam,
     format_clock,
-    severity,
+    severity_text,
 )
 
 CONTEXT = "Stroke"  # the NIHSS texts in plugins.stroke.logic are marked for this context
@@ -34,17 +34,6 @@ CONTEXT = "Stroke"  # the NIHSS texts in plugins.stroke.logic are marked for thi
 
 def tr(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
-
-
-def severity_text(total: int, complete: bool = True) -> str:
-    return {
-        "incomplete": tr("Stroke", "incomplete"),
-        "no stroke symptoms": tr("Stroke", "no stroke symptoms"),
-        "minor stroke": tr("Stroke", "minor stroke"),
-        "moderate stroke": tr("Stroke", "moderate stroke"),
-        "moderate to severe stroke": tr("Stroke", "moderate to severe stroke"),
-        "severe stroke": tr("Stroke", "severe stroke"),
-    }[severity(total, complete)]
 
 
 def _stamp(at: float | None) -> str:

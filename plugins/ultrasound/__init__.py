@@ -16,17 +16,19 @@ from plugins.api import (
     NoteSection,
     PanelContribution,
     PluginContext,
+    ReportSection,
+    same_consult,
     translate,
 )
-from plugins.ultrasound.logic import FastExam, report_text
+from plugins.ultrasound.logic import FastExam, report_section, report_text
 
 
 class UltrasoundPlugin(BasePlugin):
     manifest: ClassVar[dict[str, Any]] = {
         "id": "ultrasound",
         "name": "Ultrasound: FAST protocol",
-        "version": "1.1.0",
-        "api": "^1.1",
+        "version": "1.2.0",
+        "api": "^1.2",
         "specialties": ["emergency", "ultrasound"],
         "roles": ["specialist", "county_doctor", "trainee"],
         "needs": ["consult", "network"],
@@ -35,16 +37,24 @@ class UltrasoundPlugin(BasePlugin):
 
     def __init__(self) -> None:
         self.exam = FastExam()  # of the consult in context only (the panel shows this same object)
+        self.consult: ConsultInfo | None = None  # the consult the exam belongs to
 
     def activate(self, ctx: PluginContext) -> None:
+        info = ctx.consult()
+        self.consult = info if info.is_open else None
         ctx.subscribe_consult(self.consult_changed)  # before any panel subscribes: the panel sees it reset
 
-    def consult_changed(self, _info: ConsultInfo | None) -> None:
+    def consult_changed(self, info: ConsultInfo | None) -> None:
         """Another consult, or none: the previous patient's windows and depth go."""
+        self.consult = info
         self.exam.reset()
 
     def note(self, ctx: PluginContext) -> str | None:
         return report_text(self.exam) if ctx.consult().is_open else None
+
+    def report_section(self, info: ConsultInfo) -> ReportSection | None:
+        """The FAST results of ``info``'s report, from the exam ticked for that consult."""
+        return report_section(self.exam) if same_consult(info, self.consult) else None
 
     def contributions(self, ctx: PluginContext) -> Contributions:
         return Contributions(
@@ -60,6 +70,7 @@ class UltrasoundPlugin(BasePlugin):
                     self.note,
                 )
             ],
+            report_sections=[self.report_section],
         )
 
     def _panel(self, ctx: PluginContext) -> Any:

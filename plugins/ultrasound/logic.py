@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from plugins.api import ReportSection, translate
+
 
 class Finding(StrEnum):
     NEGATIVE = "negative"  # adequate view, no free fluid (lungs: sliding present)
@@ -126,3 +128,77 @@ def report_text(exam: FastExam) -> str | None:
             note = f" ({tick.note})" if tick.note else ""
             lines.append(f"  {window.title}: {tick.finding.value} for {window.looks_for} at {stamp}{note}")
     return "\n".join(lines)
+
+
+def window_title(window: ExamWindow) -> str:
+    return {
+        "ruq": translate("Ultrasound", "Right upper quadrant (Morison's pouch)"),
+        "luq": translate("Ultrasound", "Left upper quadrant (splenorenal)"),
+        "pelvis": translate("Ultrasound", "Pelvis (suprapubic)"),
+        "subxiphoid": translate("Ultrasound", "Subxiphoid cardiac"),
+        "lung_right": translate("Ultrasound", "Right anterior chest (eFAST)"),
+        "lung_left": translate("Ultrasound", "Left anterior chest (eFAST)"),
+    }.get(window.window_id, window.title)
+
+
+def looks_for(window: ExamWindow) -> str:
+    return {
+        "free fluid": translate("Ultrasound", "free fluid"),
+        "pericardial effusion": translate("Ultrasound", "pericardial effusion"),
+        "absent lung sliding": translate("Ultrasound", "absent lung sliding"),
+    }.get(window.looks_for, window.looks_for)
+
+
+def result_text(result: str) -> str:
+    return {
+        "positive": translate("Ultrasound", "Positive"),
+        "negative": translate("Ultrasound", "Negative"),
+        "indeterminate": translate("Ultrasound", "Indeterminate"),
+        "incomplete": translate("Ultrasound", "Incomplete"),
+    }[result]
+
+
+TEMPLATE_ID = "ultrasound.fast"
+
+
+def finding_text(finding: Finding | None) -> str:
+    if finding is None:
+        return translate("Ultrasound", "Not assessed")
+    return {
+        Finding.NEGATIVE: translate("Ultrasound", "Negative"),
+        Finding.POSITIVE: translate("Ultrasound", "Positive"),
+        Finding.INDETERMINATE: translate("Ultrasound", "Inadequate view"),
+    }[finding]
+
+
+def report_section(exam: FastExam) -> ReportSection | None:
+    """The FAST (or eFAST) results of the report (translated): each window of the exam with what it looks
+    for, its finding (positive, negative, inadequate view or not assessed) and when, then the overall
+    result. None while no window is ticked. FAST is qualitative: no figures."""
+    if not exam.ticks:
+        return None
+    rows: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
+    for window in exam.windows:
+        tick = exam.ticks.get(window.window_id)
+        stamp = "" if tick is None else time.strftime("%H:%M:%S", time.localtime(tick.at))
+        rows.append(
+            (
+                window_title(window),
+                looks_for(window),
+                finding_text(None if tick is None else tick.finding),
+                stamp,
+            )
+        )
+        if tick is not None and tick.note:
+            notes.append(f"{window_title(window)}: {tick.note}")
+    name = "eFAST" if exam.extended else "FAST"
+    rows.append((translate("Ultrasound", "%1 result").replace("%1", name), "", result_text(exam.result), ""))
+    title = translate("Ultrasound", "eFAST exam") if exam.extended else translate("Ultrasound", "FAST exam")
+    columns = (
+        translate("Ultrasound", "Window"),
+        translate("Ultrasound", "Looks for"),
+        translate("Ultrasound", "Finding"),
+        translate("Ultrasound", "Time"),
+    )
+    return ReportSection(TEMPLATE_ID, title, columns, tuple(rows), (), "\n".join(notes))

@@ -20,41 +20,21 @@ from PySide6.QtWidgets import (
 )
 
 from plugins.api import ConsultInfo, PluginContext, consult_label
-from plugins.ultrasound.logic import DEPTH_PRESETS, FAST_WINDOWS, ExamWindow, FastExam, Finding
+from plugins.ultrasound.logic import (
+    DEPTH_PRESETS,
+    FAST_WINDOWS,
+    FastExam,
+    Finding,
+    looks_for,
+    result_text,
+    window_title,
+)
 
 FINDING_COLOURS = {"positive": "#c62828", "negative": "#2e7d32", "indeterminate": "#8a6d00"}
 
 
 def tr(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
-
-
-def window_title(window: ExamWindow) -> str:
-    return {
-        "ruq": tr("Ultrasound", "Right upper quadrant (Morison's pouch)"),
-        "luq": tr("Ultrasound", "Left upper quadrant (splenorenal)"),
-        "pelvis": tr("Ultrasound", "Pelvis (suprapubic)"),
-        "subxiphoid": tr("Ultrasound", "Subxiphoid cardiac"),
-        "lung_right": tr("Ultrasound", "Right anterior chest (eFAST)"),
-        "lung_left": tr("Ultrasound", "Left anterior chest (eFAST)"),
-    }.get(window.window_id, window.title)
-
-
-def looks_for(window: ExamWindow) -> str:
-    return {
-        "free fluid": tr("Ultrasound", "free fluid"),
-        "pericardial effusion": tr("Ultrasound", "pericardial effusion"),
-        "absent lung sliding": tr("Ultrasound", "absent lung sliding"),
-    }.get(window.looks_for, window.looks_for)
-
-
-def result_text(result: str) -> str:
-    return {
-        "positive": tr("Ultrasound", "Positive"),
-        "negative": tr("Ultrasound", "Negative"),
-        "indeterminate": tr("Ultrasound", "Indeterminate"),
-        "incomplete": tr("Ultrasound", "Incomplete"),
-    }[result]
 
 
 class QtFastPanel(QWidget):

@@ -599,12 +599,20 @@
       <translation>12 导联测量</translation>
     </message>
     <message>
+      <source>12-lead median beat</source>
+      <translation>12 导联中位心搏</translation>
+    </message>
+    <message>
       <source>Atrial fibrillation?</source>
       <translation>心房颤动？</translation>
     </message>
     <message>
       <source>Bradycardia</source>
       <translation>心动过缓</translation>
+    </message>
+    <message>
+      <source>ECG measurements</source>
+      <translation>心电图测量</translation>
     </message>
     <message>
       <source>Frontal axis</source>
@@ -615,12 +623,28 @@
       <translation>心率</translation>
     </message>
     <message>
+      <source>Irregular rhythm without P waves: atrial fibrillation?</source>
+      <translation>节律不齐且无 P 波：心房颤动？</translation>
+    </message>
+    <message>
       <source>Long QTc</source>
       <translation>QTc 延长</translation>
     </message>
     <message>
       <source>Measured at %1 from the median of %2 beats.</source>
       <translation>于 %1 测量，取 %2 个心搏的中位数。</translation>
+    </message>
+    <message>
+      <source>Measured on the median of %1 beats; ST at J+60 ms.</source>
+      <translation>基于 %1 个心搏的中位心搏测量；ST 取 J 点后 60 ms。</translation>
+    </message>
+    <message>
+      <source>Measurement</source>
+      <translation>测量项</translation>
+    </message>
+    <message>
+      <source>No rhythm flags</source>
+      <translation>无节律提示</translation>
     </message>
     <message>
       <source>No rhythm flags.</source>
@@ -659,6 +683,10 @@
       <translation>报告部分</translation>
     </message>
     <message>
+      <source>Rhythm</source>
+      <translation>节律</translation>
+    </message>
+    <message>
       <source>ST deviation at J+60 ms (mV)</source>
       <translation>J+60 ms 处 ST 段偏移 (mV)</translation>
     </message>
@@ -675,8 +703,32 @@
       <translation>首次测量后显示报告部分。</translation>
     </message>
     <message>
+      <source>Value</source>
+      <translation>数值</translation>
+    </message>
+    <message>
       <source>Waiting for an ECG: measurements need 10 s of signal with visible beats.</source>
       <translation>等待心电图：测量需要 10 s 可见心搏的信号。</translation>
+    </message>
+    <message>
+      <source>anterior</source>
+      <translation>前壁</translation>
+    </message>
+    <message>
+      <source>inferior</source>
+      <translation>下壁</translation>
+    </message>
+    <message>
+      <source>lateral</source>
+      <translation>侧壁</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>not measured</source>
+      <translation>未测得</translation>
     </message>
   </context>
   <context>
@@ -1496,6 +1548,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
   <context>
     <name>Oncology</name>
     <message>
+      <source>%1 (mm)</source>
+      <translation>%1（mm）</translation>
+    </message>
+    <message>
       <source>%1: longest diameter %2 mm &lt; 10 mm is not measurable.</source>
       <translation>%1：最长径 %2 mm &lt; 10 mm，不可测量。</translation>
     </message>
@@ -1528,6 +1584,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>等待随访测量</translation>
     </message>
     <message>
+      <source>Baseline</source>
+      <translation>基线</translation>
+    </message>
+    <message>
       <source>Baseline mm</source>
       <translation>基线 mm</translation>
     </message>
@@ -1540,12 +1600,24 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>基线：</translation>
     </message>
     <message>
+      <source>Change from baseline</source>
+      <translation>较基线变化</translation>
+    </message>
+    <message>
+      <source>Change from nadir</source>
+      <translation>较最低值变化</translation>
+    </message>
+    <message>
       <source>Complete response (CR)</source>
       <translation>完全缓解(CR)</translation>
     </message>
     <message>
       <source>Enter every target lesion's baseline diameter.</source>
       <translation>请输入每个靶病灶的基线径线。</translation>
+    </message>
+    <message>
+      <source>Follow-up</source>
+      <translation>随访</translation>
     </message>
     <message>
       <source>Follow-up mm</source>
@@ -1566,6 +1638,10 @@ Your work is kept. Continue if the workstation still responds, or quit and start
     <message>
       <source>Lesion name %1 is used %2 times.</source>
       <translation>病灶名称 %1 被使用了 %2 次。</translation>
+    </message>
+    <message>
+      <source>Measured</source>
+      <translation>测量方式</translation>
     </message>
     <message>
       <source>New lesion(s) at follow-up</source>
@@ -1604,6 +1680,18 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>RECIST 1.1</translation>
     </message>
     <message>
+      <source>RECIST 1.1, longest diameter</source>
+      <translation>RECIST 1.1，最长径</translation>
+    </message>
+    <message>
+      <source>RECIST 1.1, node short axis</source>
+      <translation>RECIST 1.1，淋巴结短轴</translation>
+    </message>
+    <message>
+      <source>RECIST 1.1, sum of diameters</source>
+      <translation>RECIST 1.1，径线总和</translation>
+    </message>
+    <message>
       <source>RECIST diameter</source>
       <translation>RECIST 径线</translation>
     </message>
@@ -1612,12 +1700,24 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>删除病灶</translation>
     </message>
     <message>
+      <source>Response</source>
+      <translation>疗效</translation>
+    </message>
+    <message>
+      <source>Response not evaluable: a target lesion was not measured.</source>
+      <translation>疗效无法评估：有靶病灶未测量。</translation>
+    </message>
+    <message>
       <source>Select a baseline or follow-up cell first.</source>
       <translation>请先选择基线或随访单元格。</translation>
     </message>
     <message>
       <source>Stable disease (SD)</source>
       <translation>疾病稳定(SD)</translation>
+    </message>
+    <message>
+      <source>Sum of diameters</source>
+      <translation>径线总和</translation>
     </message>
     <message>
       <source>Sum of diameters: baseline %1 mm, follow-up %2 mm (%3 %), nadir %4 mm.</source>
@@ -1644,12 +1744,28 @@ Your work is kept. Continue if the workstation still responds, or quit and start
       <translation>所有靶病灶消失，淋巴结短径 &lt; 10 mm</translation>
     </message>
     <message>
+      <source>baseline</source>
+      <translation>基线</translation>
+    </message>
+    <message>
+      <source>longest diameter</source>
+      <translation>最长径</translation>
+    </message>
+    <message>
       <source>neither 30 % smaller than baseline nor 20 % and 5 mm above the nadir</source>
       <translation>既未较基线缩小 30 %，也未较最低值增加 20 % 且 5 mm</translation>
     </message>
     <message>
       <source>new lesion(s)</source>
       <translation>新病灶</translation>
+    </message>
+    <message>
+      <source>node, short axis</source>
+      <translation>淋巴结，短轴</translation>
+    </message>
+    <message>
+      <source>not measured</source>
+      <translation>未测量</translation>
     </message>
     <message>
       <source>sum %1 mm is %2 % and %3 mm above the nadir</source>
@@ -3072,6 +3188,389 @@ API：%4</translation>
     </message>
   </context>
   <context>
+    <name>Report</name>
+    <message>
+      <source>%1 (%2) — by %3, version %4</source>
+      <translation>%1（%2）— %3 撰写，第 %4 版</translation>
+    </message>
+    <message>
+      <source>%1 · %2, version %3</source>
+      <translation>%1 · %2，第 %3 版</translation>
+    </message>
+    <message>
+      <source>&amp;Report</source>
+      <translation>报告(&amp;R)</translation>
+    </message>
+    <message>
+      <source>(at least: %1 not measured)</source>
+      <translation>（至少：%1 未测）</translation>
+    </message>
+    <message>
+      <source>(taken at %1)</source>
+      <translation>（%1 采集）</translation>
+    </message>
+    <message>
+      <source>Acknowledge receipt</source>
+      <translation>确认收到</translation>
+    </message>
+    <message>
+      <source>Acknowledging receipt…</source>
+      <translation>正在确认收到…</translation>
+    </message>
+    <message>
+      <source>Add the image shown</source>
+      <translation>添加当前显示的图像</translation>
+    </message>
+    <message>
+      <source>Addendum</source>
+      <translation>补充</translation>
+    </message>
+    <message>
+      <source>Addendum (adds to the report)</source>
+      <translation>补充（增补报告内容）</translation>
+    </message>
+    <message>
+      <source>Amendment</source>
+      <translation>修订</translation>
+    </message>
+    <message>
+      <source>Amendment (new information)</source>
+      <translation>修订（新的信息）</translation>
+    </message>
+    <message>
+      <source>Angle</source>
+      <translation>角度</translation>
+    </message>
+    <message>
+      <source>Area</source>
+      <translation>面积</translation>
+    </message>
+    <message>
+      <source>Awaiting second signature</source>
+      <translation>等待第二签名</translation>
+    </message>
+    <message>
+      <source>Checking the signatures…</source>
+      <translation>正在核验签名…</translation>
+    </message>
+    <message>
+      <source>Close without a report</source>
+      <translation>无报告关闭</translation>
+    </message>
+    <message>
+      <source>Co-sign</source>
+      <translation>联合签名</translation>
+    </message>
+    <message>
+      <source>Co-signed: the report is final and has been sent.</source>
+      <translation>已联合签名：报告已定稿并已发送。</translation>
+    </message>
+    <message>
+      <source>Co-signed: the report is final. Not yet sent: %1</source>
+      <translation>已联合签名：报告已定稿。尚未发送：%1</translation>
+    </message>
+    <message>
+      <source>Co-signing and sending the report…</source>
+      <translation>正在联合签名并发送报告…</translation>
+    </message>
+    <message>
+      <source>Consult report</source>
+      <translation>会诊报告</translation>
+    </message>
+    <message>
+      <source>Correction</source>
+      <translation>更正</translation>
+    </message>
+    <message>
+      <source>Correction (corrects an error)</source>
+      <translation>更正（纠正错误）</translation>
+    </message>
+    <message>
+      <source>Dia</source>
+      <translation>舒张压</translation>
+    </message>
+    <message>
+      <source>Draft</source>
+      <translation>草稿</translation>
+    </message>
+    <message>
+      <source>Draft saved.</source>
+      <translation>草稿已保存。</translation>
+    </message>
+    <message>
+      <source>Emergency</source>
+      <translation>急诊</translation>
+    </message>
+    <message>
+      <source>Final</source>
+      <translation>定稿</translation>
+    </message>
+    <message>
+      <source>Findings</source>
+      <translation>所见</translation>
+    </message>
+    <message>
+      <source>Follow-up</source>
+      <translation>随访</translation>
+    </message>
+    <message>
+      <source>HR</source>
+      <translation>心率</translation>
+    </message>
+    <message>
+      <source>History</source>
+      <translation>病史</translation>
+    </message>
+    <message>
+      <source>ID %1</source>
+      <translation>ID %1</translation>
+    </message>
+    <message>
+      <source>Image</source>
+      <translation>图像</translation>
+    </message>
+    <message>
+      <source>Impression *</source>
+      <translation>印象 *</translation>
+    </message>
+    <message>
+      <source>Key image %1</source>
+      <translation>关键图像 %1</translation>
+    </message>
+    <message>
+      <source>Key images</source>
+      <translation>关键图像</translation>
+    </message>
+    <message>
+      <source>Length</source>
+      <translation>长度</translation>
+    </message>
+    <message>
+      <source>MAP</source>
+      <translation>平均压</translation>
+    </message>
+    <message>
+      <source>Measurement</source>
+      <translation>测量</translation>
+    </message>
+    <message>
+      <source>Measurements (ticked ones go into the report)</source>
+      <translation>测量（勾选的写入报告）</translation>
+    </message>
+    <message>
+      <source>Method</source>
+      <translation>方法</translation>
+    </message>
+    <message>
+      <source>NEWS2 %1</source>
+      <translation>NEWS2 %1</translation>
+    </message>
+    <message>
+      <source>New version ▾</source>
+      <translation>新版本 ▾</translation>
+    </message>
+    <message>
+      <source>No consult open: a report belongs to a consult.</source>
+      <translation>未打开会诊：报告属于某个会诊。</translation>
+    </message>
+    <message>
+      <source>No image is shown in the imaging panel.</source>
+      <translation>影像面板中未显示图像。</translation>
+    </message>
+    <message>
+      <source>No measurements were made on the images.</source>
+      <translation>图像上没有测量。</translation>
+    </message>
+    <message>
+      <source>No report awaits your signature.</source>
+      <translation>没有等待您签名的报告。</translation>
+    </message>
+    <message>
+      <source>No vital signs known for this consult.</source>
+      <translation>本会诊没有已知的生命体征。</translation>
+    </message>
+    <message>
+      <source>Not signed in, or the backend is not ready yet.</source>
+      <translation>未登录，或后台尚未就绪。</translation>
+    </message>
+    <message>
+      <source>Opening the report…</source>
+      <translation>正在打开报告…</translation>
+    </message>
+    <message>
+      <source>Question</source>
+      <translation>问题</translation>
+    </message>
+    <message>
+      <source>RR</source>
+      <translation>呼吸</translation>
+    </message>
+    <message>
+      <source>Receipt acknowledged.</source>
+      <translation>已确认收到。</translation>
+    </message>
+    <message>
+      <source>Recommendations</source>
+      <translation>建议</translation>
+    </message>
+    <message>
+      <source>Rendering the pages…</source>
+      <translation>正在渲染页面…</translation>
+    </message>
+    <message>
+      <source>Report</source>
+      <translation>报告</translation>
+    </message>
+    <message>
+      <source>Reports to co-sign</source>
+      <translation>待联合签名的报告</translation>
+    </message>
+    <message>
+      <source>Reports to co-sign…</source>
+      <translation>待联合签名的报告…</translation>
+    </message>
+    <message>
+      <source>Report…</source>
+      <translation>报告…</translation>
+    </message>
+    <message>
+      <source>Requested by %1</source>
+      <translation>申请人：%1</translation>
+    </message>
+    <message>
+      <source>Routine</source>
+      <translation>常规</translation>
+    </message>
+    <message>
+      <source>Save draft</source>
+      <translation>保存草稿</translation>
+    </message>
+    <message>
+      <source>Saving the draft…</source>
+      <translation>正在保存草稿…</translation>
+    </message>
+    <message>
+      <source>Sign and send for second signature</source>
+      <translation>签名并送交第二签名</translation>
+    </message>
+    <message>
+      <source>Signed report</source>
+      <translation>已签名报告</translation>
+    </message>
+    <message>
+      <source>Signed. It now awaits a second specialist's signature.</source>
+      <translation>已签名。现等待第二位专家签名。</translation>
+    </message>
+    <message>
+      <source>Signing the report… (this takes a few seconds)</source>
+      <translation>正在签署报告…（需要几秒钟）</translation>
+    </message>
+    <message>
+      <source>SpO₂</source>
+      <translation>血氧</translation>
+    </message>
+    <message>
+      <source>Specialty sections</source>
+      <translation>专科部分</translation>
+    </message>
+    <message>
+      <source>Starting a new version…</source>
+      <translation>正在创建新版本…</translation>
+    </message>
+    <message>
+      <source>Sys</source>
+      <translation>收缩压</translation>
+    </message>
+    <message>
+      <source>Temp</source>
+      <translation>体温</translation>
+    </message>
+    <message>
+      <source>The PDF could not be read: %1</source>
+      <translation>无法读取该 PDF：%1</translation>
+    </message>
+    <message>
+      <source>The PDF has no pages.</source>
+      <translation>该 PDF 没有页面。</translation>
+    </message>
+    <message>
+      <source>The backend is not ready yet.</source>
+      <translation>后台尚未就绪。</translation>
+    </message>
+    <message>
+      <source>The image shown is not from this consult's study.</source>
+      <translation>显示的图像不属于本会诊的检查。</translation>
+    </message>
+    <message>
+      <source>The impression is needed before the report can be signed.</source>
+      <translation>签署报告前必须填写印象。</translation>
+    </message>
+    <message>
+      <source>The pages cannot be shown here: poppler's pdftoppm is not installed.</source>
+      <translation>无法在此显示页面：未安装 poppler 的 pdftoppm。</translation>
+    </message>
+    <message>
+      <source>The reason is needed to close.</source>
+      <translation>关闭需要填写原因。</translation>
+    </message>
+    <message>
+      <source>The request</source>
+      <translation>会诊申请</translation>
+    </message>
+    <message>
+      <source>The specialist has not signed a report for this consult yet.</source>
+      <translation>专家尚未签署本会诊的报告。</translation>
+    </message>
+    <message>
+      <source>This consult has no final report. Why does it close without one? (for example: advice given by phone, patient transferred before reporting)</source>
+      <translation>本会诊没有定稿报告。为何无报告关闭？（例如：已电话给出建议、报告前患者已转院）</translation>
+    </message>
+    <message>
+      <source>Urgency</source>
+      <translation>紧急程度</translation>
+    </message>
+    <message>
+      <source>Urgent</source>
+      <translation>紧急</translation>
+    </message>
+    <message>
+      <source>Value</source>
+      <translation>数值</translation>
+    </message>
+    <message>
+      <source>View signed PDF</source>
+      <translation>查看已签名 PDF</translation>
+    </message>
+    <message>
+      <source>Vital signs</source>
+      <translation>生命体征</translation>
+    </message>
+    <message>
+      <source>Warning: this PDF was changed after it was signed (revision %1). Do not rely on it; ask the specialist for the report again.</source>
+      <translation>警告：此 PDF 在签名后被修改（修订 %1）。请勿依据它；请向专家重新索取报告。</translation>
+    </message>
+    <message>
+      <source>What the county doctor should do.</source>
+      <translation>县医院医生应做什么。</translation>
+    </message>
+    <message>
+      <source>What you saw.</source>
+      <translation>您看到了什么。</translation>
+    </message>
+    <message>
+      <source>When and how to call back.</source>
+      <translation>何时以及如何回电。</translation>
+    </message>
+    <message>
+      <source>Write the impression before signing.</source>
+      <translation>签名前请填写印象。</translation>
+    </message>
+    <message>
+      <source>Your conclusion, in one or two lines.</source>
+      <translation>您的结论，一两行即可。</translation>
+    </message>
+  </context>
+  <context>
     <name>Session</name>
     <message>
       <source>&amp;Lock workstation</source>
@@ -3156,6 +3655,10 @@ API：%4</translation>
       <translation>距 60 分钟目标还剩 %1。</translation>
     </message>
     <message>
+      <source>%1 so far</source>
+      <translation>目前 %1</translation>
+    </message>
+    <message>
       <source>Absent</source>
       <translation>无</translation>
     </message>
@@ -3196,6 +3699,10 @@ API：%4</translation>
       <translation>CT 完成</translation>
     </message>
     <message>
+      <source>CT to needle</source>
+      <translation>CT 至溶栓</translation>
+    </message>
+    <message>
       <source>Complete hemianopia</source>
       <translation>完全偏盲</translation>
     </message>
@@ -3210,6 +3717,14 @@ API：%4</translation>
     <message>
       <source>Door (arrival)</source>
       <translation>入院(到达)</translation>
+    </message>
+    <message>
+      <source>Door to CT</source>
+      <translation>入院至 CT</translation>
+    </message>
+    <message>
+      <source>Door to needle</source>
+      <translation>入院至溶栓</translation>
     </message>
     <message>
       <source>Door to needle (target 60 min)</source>
@@ -3232,12 +3747,20 @@ API：%4</translation>
       <translation>面瘫</translation>
     </message>
     <message>
+      <source>Finding</source>
+      <translation>所见</translation>
+    </message>
+    <message>
       <source>Forced deviation</source>
       <translation>强迫凝视</translation>
     </message>
     <message>
       <source>Inattention in one modality</source>
       <translation>一种感觉模态的忽视或消退</translation>
+    </message>
+    <message>
+      <source>Item</source>
+      <translation>项目</translation>
     </message>
     <message>
       <source>LOC commands (eyes, hand)</source>
@@ -3298,6 +3821,10 @@ API：%4</translation>
     <message>
       <source>NIHSS %1 / 42 · %2</source>
       <translation>NIHSS %1 / 42 · %2</translation>
+    </message>
+    <message>
+      <source>NIHSS total</source>
+      <translation>NIHSS 总分</translation>
     </message>
     <message>
       <source>Needle (bolus)</source>
@@ -3392,6 +3919,10 @@ API：%4</translation>
       <translation>严重偏侧忽视</translation>
     </message>
     <message>
+      <source>Score / time</source>
+      <translation>评分 / 时间</translation>
+    </message>
+    <message>
       <source>Sensory</source>
       <translation>感觉</translation>
     </message>
@@ -3460,8 +3991,28 @@ API：%4</translation>
       <translation>无卒中症状</translation>
     </message>
     <message>
+      <source>not given; %1 min since door</source>
+      <translation>未给药；入院已 %1 分钟</translation>
+    </message>
+    <message>
+      <source>not marked</source>
+      <translation>未记录</translation>
+    </message>
+    <message>
+      <source>not scored</source>
+      <translation>未评分</translation>
+    </message>
+    <message>
       <source>severe stroke</source>
       <translation>重度卒中</translation>
+    </message>
+    <message>
+      <source>target %1 min</source>
+      <translation>目标 %1 分钟</translation>
+    </message>
+    <message>
+      <source>untestable</source>
+      <translation>无法检查</translation>
     </message>
   </context>
   <context>
@@ -3585,6 +4136,10 @@ API：%4</translation>
   <context>
     <name>Ultrasound</name>
     <message>
+      <source>%1 result</source>
+      <translation>%1 结果</translation>
+    </message>
+    <message>
       <source>%1 window(s) to go</source>
       <translation>还剩 %1 个切面</translation>
     </message>
@@ -3617,6 +4172,10 @@ API：%4</translation>
       <translation>FAST 检查</translation>
     </message>
     <message>
+      <source>Finding</source>
+      <translation>所见</translation>
+    </message>
+    <message>
       <source>Inadequate view</source>
       <translation>切面不满意</translation>
     </message>
@@ -3637,12 +4196,20 @@ API：%4</translation>
       <translation>左上腹(脾肾隐窝)</translation>
     </message>
     <message>
+      <source>Looks for</source>
+      <translation>检查目标</translation>
+    </message>
+    <message>
       <source>Lung</source>
       <translation>肺</translation>
     </message>
     <message>
       <source>Negative</source>
       <translation>阴性</translation>
+    </message>
+    <message>
+      <source>Not assessed</source>
+      <translation>未评估</translation>
     </message>
     <message>
       <source>Pelvis</source>
@@ -3673,12 +4240,24 @@ API：%4</translation>
       <translation>剑突下心脏</translation>
     </message>
     <message>
+      <source>Time</source>
+      <translation>时间</translation>
+    </message>
+    <message>
+      <source>Window</source>
+      <translation>切面</translation>
+    </message>
+    <message>
       <source>Windows</source>
       <translation>切面</translation>
     </message>
     <message>
       <source>absent lung sliding</source>
       <translation>肺滑动征消失</translation>
+    </message>
+    <message>
+      <source>eFAST exam</source>
+      <translation>eFAST 检查</translation>
     </message>
     <message>
       <source>eFAST: include both lung windows</source>
@@ -4024,6 +4603,26 @@ API：%4</translation>
     <message>
       <source>Refresh</source>
       <translation>刷新</translation>
+    </message>
+    <message>
+      <source>Report</source>
+      <translation>报告</translation>
+    </message>
+    <message>
+      <source>Report acknowledged</source>
+      <translation>报告已确认收到</translation>
+    </message>
+    <message>
+      <source>Report final — acknowledge</source>
+      <translation>报告已定稿 — 请确认</translation>
+    </message>
+    <message>
+      <source>Report: awaiting second signature</source>
+      <translation>报告：等待第二签名</translation>
+    </message>
+    <message>
+      <source>Report: draft</source>
+      <translation>报告：草稿</translation>
     </message>
     <message>
       <source>Requested by %1</source>

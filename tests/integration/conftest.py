@@ -239,8 +239,16 @@ class Api:
         if state in ("in_session", "closed"):
             self.ok("POST", f"/consults/{consult_id}/start", "dr.li")
         if state == "closed":
-            self.ok("POST", f"/consults/{consult_id}/close", "dr.chen", json={"outcome": "done"})
+            self.close_consult(consult_id)
         return consult_id
+
+    def close_consult(
+        self, consult_id: int, outcome: str = "done", no_report_reason: str | None = "no report: test consult"
+    ) -> dict[str, Any]:
+        """The accepting specialist (dr.chen) closes; without a final report closing needs a reason."""
+        body = {"outcome": outcome} | ({"no_report_reason": no_report_reason} if no_report_reason else {})
+        result: dict[str, Any] = self.ok("POST", f"/consults/{consult_id}/close", "dr.chen", json=body)
+        return result
 
     def close(self) -> None:
         self.http.close()

@@ -72,14 +72,40 @@ def test_state_machine(api: Api) -> None:
     started = api.ok("POST", f"/consults/{cid}/start", "dr.chen")
     assert started["state"] == "in_session"
     assert api.call("POST", f"/consults/{cid}/start", "dr.li").status_code == 409
-    assert api.call("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "  "}).status_code == 422
-    closed = api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "Follow-up CT in 3 months"})
+    assert (
+        api.call(
+            "POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "  ", "no_report_reason": "x"}
+        ).status_code
+        == 422
+    )
+    closed = api.ok(
+        "POST",
+        f"/consults/{cid}/close",
+        "dr.chen",
+        json={"outcome": "Follow-up CT in 3 months", "no_report_reason": "none written"},
+    )
     assert closed["state"] == "closed" and closed["outcome"] == "Follow-up CT in 3 months"
     assert closed["closed_at"] is not None
-    assert api.call("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "again"}).status_code == 409
+    assert (
+        api.call(
+            "POST",
+            f"/consults/{cid}/close",
+            "dr.chen",
+            json={"outcome": "again", "no_report_reason": "none written"},
+        ).status_code
+        == 409
+    )
     # Close straight from accepted works too.
     other = api.consult_in_state("accepted")
-    assert api.ok("POST", f"/consults/{other}/close", "dr.chen", json={"outcome": "x"})["state"] == "closed"
+    assert (
+        api.ok(
+            "POST",
+            f"/consults/{other}/close",
+            "dr.chen",
+            json={"outcome": "x", "no_report_reason": "none written"},
+        )["state"]
+        == "closed"
+    )
     actions = [r["action"] for r in api.ok("GET", "/audit?limit=1000", "it.admin") if r["consult_id"] == cid]
     assert actions == ["consult.create", "consult.accept", "consult.start", "consult.close"]
 

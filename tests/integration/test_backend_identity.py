@@ -30,7 +30,7 @@ OTHER_COUNTY = "dr.guo"
 # Who walks: the accepting specialist, a specialist of the same specialty who is no participant, the
 # requesting county doctor, another county doctor, a trainee of the specialty, IT.
 USERS = ("dr.chen", "dr.wang", "dr.li", OTHER_COUNTY, "student.zhao", "it.admin")
-PARAMS = ("consult_id", "photo_id")  # the path parameters the walk knows how to fill
+PARAMS = ("consult_id", "photo_id", "report_id")  # the path parameters the walk knows how to fill
 REFUSED = "the patient's identity is not shown to you"
 
 
@@ -47,6 +47,7 @@ class Seeded:
     note: str  # a note's text, free of identifiers
     photo_id: int
     participants: frozenset[str]
+    report_id: int | None = None  # a draft report naming the patient (in session only)
 
     def needles(self) -> list[re.Pattern[str]]:
         given, family = self.name.split()
@@ -109,12 +110,33 @@ def _seed(api: Api, state: str, name: str, patient_id: str, birth: str, sex: str
         api.ok("POST", f"/consults/{cid}/accept", "dr.chen")
         api.ok("POST", f"/consults/{cid}/start", "dr.li")
         participants.add("dr.chen")
+    report_id = None
+    if state == "in_session":
+        # A draft report is the participants' (a would-be co-signer sees it once it is signed).
+        content = {"patient": {"name": name, "patient_id": patient_id}, "findings": f"{name}: ST elevation."}
+        report_id = int(
+            api.ok("POST", f"/consults/{cid}/reports", "dr.chen", 201, json={"content": content})["id"]
+        )
     if state == "closed":
         answer = {"text": f"Send {name} for PCI.", "key_images": []}
         api.ok("POST", f"/consults/{cid}/answer", "dr.chen", json=answer)
-        api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": f"{name} transferred."})
+        api.ok(
+            "POST",
+            f"/consults/{cid}/close",
+            "dr.chen",
+            json={"outcome": f"{name} transferred.", "no_report_reason": "none written"},
+        )
     return Seeded(
-        cid, state, name, patient_id, birth, sex, note, int(uploaded.json()["id"]), frozenset(participants)
+        cid,
+        state,
+        name,
+        patient_id,
+        birth,
+        sex,
+        note,
+        int(uploaded.json()["id"]),
+        frozenset(participants),
+        report_id,
     )
 
 
@@ -142,6 +164,9 @@ def _walk(api: Api, consults: list[Seeded]) -> list[tuple[str, str, int, str]]:
     """Every GET route as every user, once per consult where it names one: (user, path, status, body)."""
     concrete: list[str] = ["/consults?state=open", "/consults?state=closed", "/audit?limit=1000"]
     for path in _get_routes(api):
+        if "{report_id}" in path:
+            concrete.extend(path.replace("{report_id}", str(c.report_id)) for c in consults if c.report_id)
+            continue
         if "{consult_id}" not in path:
             concrete.append(path)
             continue

@@ -80,7 +80,7 @@ TABLE = [
         "/consults/{id}/close",
         _all(403, specialist=200),
         state="in_session",
-        body=lambda: {"outcome": "benign"},
+        body=lambda: {"outcome": "benign", "no_report_reason": "second opinion only"},
     ),
     Route("POST", "/consults/{id}/notes", MEMBER_WRITE, state="in_session", body=_note),
     Route("GET", "/consults/{id}/notes", CLINICAL_READ, state="in_session"),
@@ -129,6 +129,14 @@ TABLE = [
     ),
     Route("GET", "/audit", _all(403, it_admin=200)),
     Route("GET", "/audit/verify", _all(403, it_admin=200)),
+    # The site PKI: the CA and CRL for everyone signed in; the certificate list for IT.
+    Route("GET", "/pki/ca", _all(200)),
+    Route("GET", "/pki/crl", _all(200)),
+    Route("GET", "/pki/certificates/mine", _all(200)),
+    Route("GET", "/pki/certificates", _all(403, it_admin=200)),
+    # Reports: the consult's participants (and co-signers of its specialty); the co-signing worklist.
+    Route("GET", "/consults/{id}/reports", _all(200, trainee=404, it_admin=403), state="in_session"),
+    Route("GET", "/reports?status=pending", _all(403, specialist=200)),
 ]
 
 
@@ -162,6 +170,20 @@ NOT_IN_TABLE = {
     ("POST", "/users/{user_id}/enable"),
     ("POST", "/users/{user_id}/password"),
     ("POST", "/users/{user_id}/unlock"),
+    # Enrolment, revocation and every report step need keys, certificates and signed PDFs:
+    # test_backend_pki and test_backend_reports check who may do each.
+    ("POST", "/pki/enroll"),
+    ("POST", "/pki/certificates/{serial}/revoke"),
+    ("POST", "/consults/{id}/reports"),
+    ("GET", "/reports/{report_id}"),
+    ("PUT", "/reports/{report_id}"),
+    ("GET", "/reports/{report_id}/pdf"),
+    ("GET", "/reports/{report_id}/sr"),
+    ("GET", "/reports/{report_id}/kos"),
+    ("GET", "/reports/{report_id}/fhir"),
+    ("POST", "/reports/{report_id}/sign"),
+    ("POST", "/reports/{report_id}/cosign"),
+    ("POST", "/reports/{report_id}/acknowledge"),
 }
 
 
@@ -197,9 +219,23 @@ def test_object_level_rules(api: Api) -> None:
     # dr.wang is no member: cannot start, close or write notes.
     assert api.call("POST", f"/consults/{accepted}/start", "dr.zhou").status_code == 404
     assert (
-        api.call("POST", f"/consults/{accepted}/close", "dr.wang", json={"outcome": "x"}).status_code == 404
+        api.call(
+            "POST",
+            f"/consults/{accepted}/close",
+            "dr.wang",
+            json={"outcome": "x", "no_report_reason": "none written"},
+        ).status_code
+        == 404
     )
     assert api.call("POST", f"/consults/{accepted}/notes", "dr.zhou", json=_note()).status_code == 404
     # The requesting county doctor may start but not close.
-    assert api.call("POST", f"/consults/{accepted}/close", "dr.li", json={"outcome": "x"}).status_code == 403
+    assert (
+        api.call(
+            "POST",
+            f"/consults/{accepted}/close",
+            "dr.li",
+            json={"outcome": "x", "no_report_reason": "none written"},
+        ).status_code
+        == 403
+    )
     assert api.call("GET", "/consults/999999", "dr.chen").status_code == 404

@@ -76,7 +76,16 @@ def _seeded_consult(api: Api) -> int:
     }
     answer = {"text": f"Benign-looking; follow up {NAME} in 6 months.", "key_images": [key]}
     api.ok("POST", f"/consults/{cid}/answer", "dr.chen", json=answer)
-    api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": f"Discussed with {NAME}."})
+    report = {
+        "content": {"patient": {"name": NAME, "patient_id": PATIENT_ID}, "findings": f"{NAME}: nodule."}
+    }
+    api.ok("POST", f"/consults/{cid}/reports", "dr.chen", 201, json=report)  # a draft, never signed
+    api.ok(
+        "POST",
+        f"/consults/{cid}/close",
+        "dr.chen",
+        json={"outcome": f"Discussed with {NAME}.", "no_report_reason": "none written"},
+    )
     return cid
 
 
@@ -84,12 +93,13 @@ def _trainee_walk(api: Api, cid: int) -> dict[str, tuple[int, str]]:
     """Every GET route the API publishes, as the trainee, ids filled in: path -> (status, body)."""
     spec = api.ok("GET", "/openapi.json", None)
     photo_id = 1  # the trainee is refused before the photo is looked up
+    report_id = api.ok("GET", f"/consults/{cid}/reports", "dr.chen")[0]["id"]
     seen: dict[str, tuple[int, str]] = {}
     for path, methods in spec["paths"].items():
         if "get" not in methods:
             continue
         concrete = path.removeprefix("/api/v1").replace("{consult_id}", str(cid))
-        concrete = concrete.replace("{photo_id}", str(photo_id))
+        concrete = concrete.replace("{photo_id}", str(photo_id)).replace("{report_id}", str(report_id))
         assert "{" not in concrete, f"unknown path parameter in {path}: extend the walk"
         response = api.call("GET", concrete, "student.zhao")
         seen[concrete] = (response.status_code, response.text)
@@ -220,7 +230,12 @@ def test_recording_switch_is_the_instructors(api: Api) -> None:
 
     # Closing the consult ends a running recording (audited); a closed consult never records again.
     api.ok("POST", f"/consults/{cid}/recording", "dr.chen", json={"on": True})
-    api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "done"})
+    api.ok(
+        "POST",
+        f"/consults/{cid}/close",
+        "dr.chen",
+        json={"outcome": "done", "no_report_reason": "none written"},
+    )
     assert api.ok("GET", f"/consults/{cid}/recording", "student.zhao") == {"on": False, "since": None}
     assert _audit(api, "recording.stopped", cid)[-1]["details"]["reason"] == "closed"
     assert api.call("POST", f"/consults/{cid}/recording", "dr.chen", json={"on": True}).status_code == 409

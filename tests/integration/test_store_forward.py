@@ -101,7 +101,12 @@ def test_store_forward_request_to_answered(api: Api) -> None:
     assert [c["id"] for c in mine] == [cid]
     assert mine[0]["answer"]["text"].startswith("No fracture")
     assert api.ok("GET", f"/consults/{cid}/photos", "dr.li")[1]["id"] == listed[1]["id"]
-    closed = api.ok("POST", f"/consults/{cid}/close", "dr.chen", json={"outcome": "answered in writing"})
+    closed = api.ok(
+        "POST",
+        f"/consults/{cid}/close",
+        "dr.chen",
+        json={"outcome": "answered in writing", "no_report_reason": "none written"},
+    )
     assert closed["state"] == "closed" and closed["answer"]["text"].startswith("No fracture")
 
     actions = [(r["action"], r["actor"]) for r in api.ok("GET", "/audit?limit=1000", "it.admin")]

@@ -62,15 +62,15 @@ def note(plugin: Any, ctx: PluginContext) -> str | None:
 
 
 def test_api_1_1_is_additive_and_old_ranges_still_load() -> None:
-    assert API_VERSION == "1.1.0"
-    for spec in ("^1.0", ">=1.0, <2", "^1.1", ">=1"):
+    assert API_VERSION == "1.2.0"  # 1.2 added report sections; 1.1 ranges still hold
+    for spec in ("^1.0", ">=1.0, <2", "^1.1", "^1.2", ">=1"):
         assert version_in_range(API_VERSION, spec), spec
     assert Manifest(id="old", name="Old", version="1.0.0", api="^1.0").supports()
-    for pinned in ("~1.0", "==1.0.0"):  # pinned to 1.0.x: the pin says so
+    for pinned in ("~1.0", "~1.1", "==1.0.0"):  # pinned to 1.0.x / 1.1.x: the pin says so
         assert not version_in_range(API_VERSION, pinned)
     builtin = {ep.name: ep.load() for ep in entry_points(group="teleconsult.plugins")}
     for pid in ("cardiology", "oncology", "stroke", "ultrasound"):
-        assert builtin[pid].manifest["api"] == "^1.1", pid  # they use subscribe_consult
+        assert builtin[pid].manifest["api"] == "^1.2", pid  # they use subscribe_consult and report_sections
 
 
 def test_consult_info_and_label() -> None:
