@@ -506,7 +506,7 @@ class ReportSignIn(Input):
 
 class ReportCosignIn(Input):
     pdf_base64: Base64File
-    sr_base64: Base64File
+    sr_base64: Base64File | None = None  # required when the report has measurements on images
     kos_base64: Base64File | None = None  # required when the report has key images
     fhir: dict[str, Any]
 

@@ -604,4 +604,24 @@ def wire_reports(link: Any, window: Any) -> ReportWiring | None:
     panel = dock.widget() if dock is not None else None
     if panel is not None and hasattr(panel, "close_check") and ws.permissions.accept_consult:
         panel.close_check = wiring.close_check
+    if ws.permissions.accept_consult:
+        _warm_fonts_later()
     return wiring
+
+
+def _warm_fonts_later(delay_s: float = 20.0) -> None:
+    """The PDF's CJK font is cut to size once per machine (seconds, the first time): do it in the
+    background after start-up, so the specialist's first *Sign* does not wait for it."""
+    import threading
+
+    def warm() -> None:
+        from core.report.pdf import warm_up
+
+        try:
+            warm_up()
+        except Exception as exc:  # a missing font is reported when a report is signed, in plain words
+            log.warning("report font not prepared: %s", exc)
+
+    timer = threading.Timer(delay_s, warm)
+    timer.daemon = True
+    timer.start()

@@ -85,6 +85,7 @@ def _load(session: Session, report_id: int, user: User) -> tuple[Report, Consult
 
 def report_out(session: Session, report: Report) -> ReportOut:
     superseded_by = session.scalar(select(Report.id).where(Report.supersedes_id == report.id).limit(1))
+    key_images, on_images = _references_images(report.content or {})
     return ReportOut.model_validate(
         {
             "id": report.id,
@@ -105,8 +106,8 @@ def report_out(session: Session, report: Report) -> ReportOut:
             "acknowledged_at": report.acknowledged_at,
             "pdf_sha256": report.pdf_sha256,
             "has_pdf": report.pdf_sha256 is not None,
-            "has_sr": report.status == "final",
-            "has_kos": report.status == "final" and bool((report.content or {}).get("key_images")),
+            "has_sr": report.status == "final" and on_images,
+            "has_kos": report.status == "final" and key_images,
             "has_fhir": report.status == "final",
         }
     )
@@ -128,6 +129,18 @@ def _trust(state: AppState) -> Trust:
     with state.db.transaction(readonly=True) as session:
         crl = current_crl(state, session)
     return Trust(ca_pem=state.site_ca().cert_pem, crl_der=crl)
+
+
+def _references_images(content: dict[str, Any]) -> tuple[bool, bool]:
+    """(has key images, has anything on images): what decides whether a KOS and an SR must come with the
+    final report. A report with no image (a consult on an ECG alone) has neither: TID 1500 is a report of
+    measurements on images."""
+    measurements = list(content.get("measurements") or [])
+    for section in content.get("sections") or []:
+        measurements += list(section.get("measurements") or []) if isinstance(section, dict) else []
+    on_images = any(isinstance(m, dict) and m.get("images") for m in measurements)
+    key_images = bool(content.get("key_images"))
+    return key_images, key_images or on_images
 
 
 def _dicom(part: str, data: bytes, consult: Consult, *, kos: bool) -> dict[str, str]:
@@ -432,18 +445,20 @@ def cosign_report(
         if report.status != "pending" or report.pdf is None:
             raise HTTPException(status.HTTP_409_CONFLICT, f"version is {report.status}, not pending")
         base, base_sha = bytes(report.pdf), report.pdf_sha256
-        key_images = bool((report.content or {}).get("key_images"))
+        key_images, on_images = _references_images(report.content or {})
         session.expunge(consult)
     pdf = _decode("pdf", body.pdf_base64)
-    sr = _decode("sr", body.sr_base64)
+    sr = _decode("sr", body.sr_base64) if body.sr_base64 is not None else None
     kos = _decode("kos", body.kos_base64) if body.kos_base64 is not None else None
+    if sr is None and on_images:
+        raise _refuse("sr", "the report has measurements on images: their DICOM SR is missing")
     if kos is None and key_images:
         raise _refuse("kos", "the report has key images: their Key Object Selection document is missing")
     try:
         signer = check_approved(pdf, base, _trust(state))
     except ReportCheckError as exc:
         raise _refuse("pdf", str(exc)) from exc
-    sr_info = _dicom("sr", sr, consult, kos=False)
+    sr_info = _dicom("sr", sr, consult, kos=False) if sr is not None else {"sop_instance_uid": ""}
     kos_info = _dicom("kos", kos, consult, kos=True) if kos is not None else {"sop_instance_uid": ""}
     fhir = _fhir(body.fhir)
     digest = hashlib.sha256(pdf).hexdigest()

@@ -386,15 +386,16 @@ class BackendClient:
         return result
 
     async def cosign_report(
-        self, report_id: int, pdf: bytes, sr: bytes, kos: bytes | None, fhir: dict[str, Any]
+        self, report_id: int, pdf: bytes, sr: bytes | None, kos: bytes | None, fhir: dict[str, Any]
     ) -> dict[str, Any]:
         """Upload the PDF with the second reader's approval signature appended, with the DICOM SR, KOS and
         the FHIR transaction bundle: pending -> final (all or nothing)."""
         body = {
             "pdf_base64": base64.b64encode(pdf).decode("ascii"),
-            "sr_base64": base64.b64encode(sr).decode("ascii"),
             "fhir": fhir,
         }
+        if sr is not None:  # a report with nothing on images (an ECG consult) has no SR
+            body["sr_base64"] = base64.b64encode(sr).decode("ascii")
         if kos is not None:  # a report without key images has no Key Object Selection
             body["kos_base64"] = base64.b64encode(kos).decode("ascii")
         result: dict[str, Any] = await self.request("POST", f"/reports/{int(report_id)}/cosign", body)

@@ -113,7 +113,7 @@ class Publication:
 class Outputs:
     """What a final report goes out as, besides its PDF: each validated before any is sent."""
 
-    sr: bytes  # DICOM SR, TID 1500 Measurement Report (Part 10)
+    sr: bytes | None  # DICOM SR, TID 1500 Measurement Report (None: nothing was measured on images)
     kos: bytes | None  # Key Object Selection (None: no key images)
     fhir: dict[str, Any]  # the FHIR R4 transaction bundle
 
@@ -294,9 +294,10 @@ class ReportDesk:
         problems: list[str] = []
         sr = kos = None
         try:
-            sr_ds = measurement_report(final, sources)
-            problems += [f"DICOM SR: {p}" for p in validate_dataset(sr_ds, sources)]
-            sr = part10(sr_ds)
+            if final.all_images():  # TID 1500 reports measurements on images; an ECG-only report has none
+                sr_ds = measurement_report(final, sources)
+                problems += [f"DICOM SR: {p}" for p in validate_dataset(sr_ds, sources)]
+                sr = part10(sr_ds)
             if final.key_images:
                 kos_ds = key_object_selection(final, sources)
                 problems += [f"DICOM KOS: {p}" for p in validate_dataset(kos_ds, sources)]
@@ -305,7 +306,7 @@ class ReportDesk:
             problems.append(f"DICOM: {exc}")
         bundle = report_bundle(final, pdf=pdf)
         problems += [f"FHIR: {p}" for p in validate_bundle(bundle)]
-        if problems or sr is None:
+        if problems:
             raise ReportError("The report was not sent: " + " ".join(problems))
         return Outputs(sr, kos, bundle)
 
@@ -318,9 +319,9 @@ class ReportDesk:
         copy of every file to the export folder. Repeating it is harmless (same UIDs, conditional
         creates); what failed is listed, not raised: the report is final on the backend already."""
         result = Publication()
-        datasets = [outputs.sr] + ([outputs.kos] if outputs.kos else [])
+        datasets = [d for d in (outputs.sr, outputs.kos) if d is not None]
         endpoint = self._archive()
-        if endpoint is not None:
+        if endpoint is not None and datasets:
             try:
                 await asyncio.to_thread(_stow, endpoint, datasets)
                 result.archive = str(getattr(endpoint, "name", "archive"))
@@ -405,7 +406,9 @@ def export_files(folder: Path, report: Report, pdf: bytes, outputs: Outputs) -> 
 
     target = folder / f"consult-{report.consult_id}-v{report.version}"
     target.mkdir(parents=True, exist_ok=True)
-    files: dict[str, bytes] = {"report.pdf": pdf, "report-sr.dcm": outputs.sr}
+    files: dict[str, bytes] = {"report.pdf": pdf}
+    if outputs.sr:
+        files["report-sr.dcm"] = outputs.sr
     if outputs.kos:
         files["report-kos.dcm"] = outputs.kos
     files["report.fhir.json"] = json.dumps(outputs.fhir, ensure_ascii=False, indent=1).encode("utf-8")

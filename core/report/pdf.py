@@ -379,9 +379,12 @@ def _number(value: float) -> str:
 
 
 def _uid_tail(uid: str) -> str:
-    """The last two components of a UID (the series or instance number in most UID schemes)."""
+    """The end of a UID, enough to tell the images of one report apart (the whole UIDs are in the DICOM
+    SR and the FHIR bundle): short UID schemes keep their last two components, long random ones their
+    last six digits."""
     parts = uid.split(".")
-    return uid if len(parts) <= 2 else "…" + ".".join(parts[-2:])
+    tail = ".".join(parts[-2:]) if len(parts) > 2 else uid
+    return "…" + tail[-6:] if len(tail) > 8 else ("…" + tail if len(parts) > 2 else tail)
 
 
 def _image_ref(ref: ImageRef) -> str:

@@ -3331,7 +3331,7 @@ API：%4</translation>
     </message>
     <message>
       <source>Impression *</source>
-      <translation>印象 *</translation>
+      <translation>诊断意见 *</translation>
     </message>
     <message>
       <source>Key image %1</source>
@@ -3503,7 +3503,7 @@ API：%4</translation>
     </message>
     <message>
       <source>The impression is needed before the report can be signed.</source>
-      <translation>签署报告前必须填写印象。</translation>
+      <translation>签署报告前必须填写诊断意见。</translation>
     </message>
     <message>
       <source>The pages cannot be shown here: poppler's pdftoppm is not installed.</source>
@@ -3563,7 +3563,7 @@ API：%4</translation>
     </message>
     <message>
       <source>Write the impression before signing.</source>
-      <translation>签名前请填写印象。</translation>
+      <translation>签名前请填写诊断意见。</translation>
     </message>
     <message>
       <source>Your conclusion, in one or two lines.</source>

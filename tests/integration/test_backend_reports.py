@@ -8,6 +8,7 @@ incremental update. The SR and KOS are minimal DICOM documents: what the backend
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import io
@@ -223,6 +224,12 @@ def test_draft_pending_final_with_real_signatures(api: Api) -> None:
     assert refused.status_code == 422 and refused.json()["detail"].startswith("sr: ")
     not_sr = cosign_body(final_pdf, sr_base64=b64(b"not dicom at all"))
     assert api.call("POST", f"/reports/{rid}/cosign", "dr.wang", json=not_sr).status_code == 422
+    # The report measures on images and has key images: its SR and KOS cannot be left out.
+    for part in ("sr", "kos"):
+        body = cosign_body(final_pdf)
+        del body[f"{part}_base64"]
+        refused = api.call("POST", f"/reports/{rid}/cosign", "dr.wang", json=body)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith(f"{part}: "), part
     bad_fhir = cosign_body(final_pdf, fhir={"resourceType": "Bundle", "type": "collection"})
     refused = api.call("POST", f"/reports/{rid}/cosign", "dr.wang", json=bad_fhir)
     assert refused.status_code == 422 and refused.json()["detail"].startswith("fhir: ")
@@ -491,3 +498,26 @@ def test_the_workstation_client_walks_the_report(api: Api) -> None:
     asyncio.run(scenario())
     (close,) = [r for r in audit_actions(api, other) if r["action"] == "consult.close"]
     assert close["details"] == {"final_report": False, "no_report_reason": "Seen by phone."}
+
+
+def test_the_demo_consult_ends_in_a_final_report(api: Api) -> None:
+    """`make run`'s demo: one consult (an ECG, no images) is reported, co-signed and closed through the
+    real workflow; with nothing measured on images it carries no SR and no KOS. Seeded once."""
+    from app.demo import demo_final_report
+
+    rid = asyncio.run(demo_final_report(api.base_url))
+    assert rid is not None
+    report = api.ok("GET", f"/reports/{rid}", "dr.li")
+    assert (report["status"], report["has_sr"], report["has_kos"], report["has_fhir"]) == (
+        "final",
+        False,
+        False,
+        True,
+    )
+    consult = api.ok("GET", f"/consults/{report['consult_id']}", "dr.li")
+    assert (consult["state"], consult["report_status"], consult["report_acknowledged"]) == (
+        "closed",
+        "final",
+        False,
+    )
+    assert asyncio.run(demo_final_report(api.base_url)) is None
