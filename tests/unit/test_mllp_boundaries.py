@@ -103,7 +103,7 @@ def test_a_frame_that_never_ends_is_refused_once_with_bounded_memory_while_other
         tracemalloc.reset_peak()
         thread = threading.Thread(target=endless, daemon=True)
         thread.start()
-        served = []
+        served: list[tuple[str, str]] = []
         while not finished.is_set():  # another monitor keeps being answered meanwhile
             served.append(send(listener.port, oru(f"OTHER{len(served)}", 60 + len(served) % 30)))
         thread.join(30)
