@@ -327,6 +327,28 @@ def check_clock(skew: float | None) -> CheckResult:
     return _ok(name, detail, True)
 
 
+def _unhealthy_backend(name: str, base: str, response: Any) -> CheckResult:
+    """The backend answered, but not 200: a 503 from /health names the dependencies that failed."""
+    failed: dict[str, Any] = {}
+    with contextlib.suppress(ValueError):
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("failed"), dict):
+            failed = body["failed"]
+    if response.status_code == 503 and failed:
+        what = ", ".join(f"{dep} {str(why)[:80]}" for dep, why in sorted(failed.items()))
+        action = "Look at the backend's log (journalctl -u teleconsult-server)"
+        if "database" in failed:
+            action += "; is its PostgreSQL running (systemctl status postgresql)?"
+        return CheckResult(name, Verdict.FAIL, f"{base} runs but is unhealthy: {what}", action, True)
+    return CheckResult(
+        name,
+        Verdict.FAIL,
+        f"{base}/api/v1/health answered HTTP {response.status_code}",
+        "Look at the backend's log (journalctl -u teleconsult-server).",
+        True,
+    )
+
+
 def check_backend(
     url: str, ca_file: Path | None = None, verify: bool = True, timeout: float = 10.0
 ) -> list[CheckResult]:
@@ -367,15 +389,7 @@ def check_backend(
             extra = f" ({database})" if database else ""
             results.append(_ok(name, f"{base} answers{extra}", True))
         else:
-            results.append(
-                CheckResult(
-                    name,
-                    Verdict.FAIL,
-                    f"{base}/api/v1/health answered HTTP {response.status_code}",
-                    "Look at the backend's log (journalctl -u teleconsult-server).",
-                    True,
-                )
-            )
+            results.append(_unhealthy_backend(name, base, response))
         date = response.headers.get("date")
         if date:
             with contextlib.suppress(TypeError, ValueError):
@@ -570,16 +584,31 @@ def check_ice_server(server: IceServer, timeout: float = 5.0) -> list[CheckResul
 # --- PACS --------------------------------------------------------------------------------------------
 
 
-def check_pacs(endpoint: PacsEndpoint, timeout: float = 10.0) -> CheckResult:
+def check_pacs(
+    endpoint: PacsEndpoint,
+    timeout: float = 10.0,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+) -> CheckResult:
+    """DICOMweb: a QIDO-RS search for one study, with HTTP basic credentials when given (or when the
+    endpoint carries ``username``/``password``); DIMSE: a C-ECHO."""
     name = f"PACS {endpoint.name}"
     if endpoint.kind == "dimse":
         return _check_dimse(name, endpoint, timeout)
     import httpx
 
+    username = username or getattr(endpoint, "username", None)
+    password = password or getattr(endpoint, "password", None)
+    auth = httpx.BasicAuth(username, password or "") if username else None
     url = str(endpoint.url).rstrip("/") + "/studies"
     try:
         response = httpx.get(
-            url, params={"limit": 1}, headers={"Accept": "application/dicom+json"}, timeout=timeout
+            url,
+            params={"limit": 1},
+            headers={"Accept": "application/dicom+json"},
+            auth=auth,
+            timeout=timeout,
         )
     except httpx.HTTPError as exc:
         return CheckResult(
@@ -590,11 +619,25 @@ def check_pacs(endpoint: PacsEndpoint, timeout: float = 10.0) -> CheckResult:
         )
     if response.status_code in (200, 204):
         return _ok(name, f"DICOMweb QIDO-RS answers at {url}")
-    if response.status_code in (401, 403):
+    if response.status_code == 401:
+        if username:
+            return CheckResult(
+                name,
+                Verdict.FAIL,
+                f"{url} refused access: the credentials of user {username!r} were not accepted (HTTP 401)",
+                "Check the PACS username and password with the PACS administrator.",
+            )
         return CheckResult(
             name,
             Verdict.FAIL,
-            f"{url} refused access (HTTP {response.status_code})",
+            f"{url} refused access: it asks for credentials (HTTP 401) and none are configured",
+            "Ask the PACS administrator for an account for this workstation.",
+        )
+    if response.status_code == 403:
+        return CheckResult(
+            name,
+            Verdict.FAIL,
+            f"{url} refused access (HTTP 403)",
             "Ask the PACS administrator to allow this workstation.",
         )
     return CheckResult(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import __version__
@@ -220,10 +226,93 @@ async def _reply(send: Send, status: int, detail: str) -> None:
 
 
 health_router = APIRouter(tags=["health"])
+HEALTH_TIMEOUT_S = 2.0  # a dependency slower than this counts as down
+HEALTH_CACHE_S = 1.0  # however often load balancers poll, each dependency is queried at most this often
+health_log = RateLimitedLog(log)
 
 
-@health_router.get("/health", response_model=HealthOut)
-def health(state: StateDep) -> HealthOut:
+class DependencyProbe:
+    """One dependency's health for GET /health: ``check`` (raises when the dependency fails) runs on a
+    thread of its own, at most one at a time and at most once per ``cache_s``; no answer within
+    ``timeout_s`` counts as a failure. A hung dependency therefore ties up one thread, not one per poll.
+    The reason reported is generic: the exception (which may name hosts) goes to the server's log only."""
+
+    def __init__(
+        self,
+        name: str,
+        check: Callable[[], None],
+        timeout_s: float = HEALTH_TIMEOUT_S,
+        cache_s: float = HEALTH_CACHE_S,
+    ) -> None:
+        self.name, self.check, self.timeout_s, self.cache_s = name, check, timeout_s, cache_s
+        self._lock = threading.Lock()
+        self._running: Future[str | None] | None = None
+        self._last: tuple[float, str | None] | None = None
+
+    def _run(self, future: Future[str | None]) -> None:
+        reason: str | None = None
+        try:
+            self.check()
+        except Exception as exc:  # any failure of the dependency: reported, never raised
+            health_log.warning("health: %s failed: %s: %s", self.name, type(exc).__name__, exc)
+            reason = "not reachable"
+        with self._lock:
+            self._last = (time.monotonic(), reason)
+        future.set_result(reason)
+
+    def _start(self) -> Future[str | None]:
+        with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < self.cache_s:
+                cached: Future[str | None] = Future()
+                cached.set_result(self._last[1])
+                return cached
+            if self._running is None or self._running.done():
+                self._running = Future()
+                threading.Thread(
+                    target=self._run, args=(self._running,), name=f"health-{self.name}", daemon=True
+                ).start()
+            return self._running
+
+    async def failure(self) -> str | None:
+        """None when the dependency answered, else why not."""
+        future = asyncio.wrap_future(self._start())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+        except TimeoutError:
+            return f"no answer within {self.timeout_s:g} s"
+
+
+def health_probes(state: AppState) -> list[DependencyProbe]:
+    """What the service needs in order to answer requests; GET /health queries each.
+
+    Redis: there is no Redis setting yet. When ServerSettings gains one (e.g. ``redis_url``), append
+    ``DependencyProbe("redis", client.ping)`` here when it is set; /health then reports it as well."""
+    return [DependencyProbe("database", state.db.ping)]
+
+
+class HealthFailOut(BaseModel):
+    status: Literal["unavailable"]
+    version: str
+    database: Literal["sqlite", "postgresql"]
+    failed: dict[str, str]  # dependency name -> why (no hosts, no connection strings)
+
+
+@health_router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthFailOut, "description": "a dependency (the database) does not answer"}},
+)
+async def health(request: Request, state: StateDep) -> HealthOut | JSONResponse:
+    """Unauthenticated and cheap (load balancers poll it): 200 when every dependency answers, else 503
+    naming the ones that did not."""
+    probes: list[DependencyProbe] = request.app.state.health_probes
+    reasons = await asyncio.gather(*(probe.failure() for probe in probes))
+    failed = {probe.name: reason for probe, reason in zip(probes, reasons, strict=True) if reason is not None}
+    if failed:
+        body = HealthFailOut.model_validate(
+            {"status": "unavailable", "version": __version__, "database": state.db.backend, "failed": failed}
+        )
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Cache-Control": "no-store"})
     return HealthOut.model_validate({"status": "ok", "version": __version__, "database": state.db.backend})
 
 
@@ -325,6 +414,7 @@ def create_app(settings: ServerSettings, *, database: Database | None = None) ->
     app.state.backend = AppState(
         settings=settings, db=db, limiter=FailureLimiter(settings.login_failure_window_seconds)
     )
+    app.state.health_probes = health_probes(app.state.backend)
     routers = (
         health_router,
         auth.router,

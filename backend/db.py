@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +73,12 @@ class Database:
     def transaction(self, readonly: bool = False) -> Iterator[Session]:
         with self.session(readonly) as session, session.begin():
             yield session
+
+    def ping(self) -> None:
+        """``SELECT 1`` on a pooled connection; raises the driver's error when the database does not
+        answer. PostgreSQL's pool pre-pings, so connections left dead by a restart are replaced here."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -122,7 +122,7 @@ def main() -> None:
         f"{shape[2]}x{shape[1]}x{shape[0]}: scroll {figures['scroll_fps']:.1f} fps, "
         f"MPR {figures['mpr_fps']:.1f} fps, 3D {figures['render3d_ms']:.1f} ms/frame"
     )
-    report({**figures, "slices": shape[0]})
+    report({"peer": "none: absolute frame rates and 3D frame time", **figures, "slices": shape[0]})
 
 
 if __name__ == "__main__":

@@ -106,9 +106,17 @@ def _run(with_annotations: bool, seconds: float) -> dict[str, float]:
         slot[0] = frames[sent[0] % len(frames)]
         sent[0] += 1
         t = sent[0] / FPS
-        doc.apply_remote({"op": "pointer", "id": "pointer", "author": "remote", "site": "bench-remote",
-                          "lamport": 0, "space": "video",
-                          "data": {"point": [0.5 + 0.3 * math.cos(t), 0.5 + 0.3 * math.sin(t)]}})
+        doc.apply_remote(
+            {
+                "op": "pointer",
+                "id": "pointer",
+                "author": "remote",
+                "site": "bench-remote",
+                "lamport": 0,
+                "space": "video",
+                "data": {"point": [0.5 + 0.3 * math.cos(t), 0.5 + 0.3 * math.sin(t)]},
+            }
+        )
         if strokes and sent[0] % int(FPS) == 0:  # a remote edit each second
             stroke = strokes[sent[0] // int(FPS) % len(strokes)]
             shift = 0.01 * math.sin(t)

@@ -8,12 +8,16 @@ included); the latency of each pen event is from the local model call to the rem
 that many points (its ``changed`` event, after which the overlay repaints within one video frame).
 
 ``fps_ratio_200_annotations`` comes from benchmarks/_overlay_fps.py (the video view's frame rate with
-200 live annotations over it against none); null when that module is not there.
+200 live annotations over it against none); null when that module is not there. Both frame rates are
+capped by that benchmark's 30 fps producer, so the ratio stays near 1 as long as painting keeps up:
+``paint_ms_200_annotations`` and ``paint_ms_no_annotations`` (the synchronous paint of one new frame,
+median) say how much room is left under the 33 ms a frame lasts.
 
     python benchmarks/annotations.py --quick      # under 45 s on 2 cores
 
 The last line is one JSON object:
-{"stroke_p50_ms": ..., "stroke_p99_ms": ..., "fps_ratio_200_annotations": ...}
+{"peer": ..., "stroke_p50_ms": ..., "stroke_p99_ms": ..., "fps_ratio_200_annotations": ...,
+ "paint_ms_200_annotations": ..., ...}
 """
 
 from __future__ import annotations
@@ -175,19 +179,24 @@ async def _annotations(doc: AnnotationDocument) -> list[Any]:
     return doc.annotations
 
 
-def overlay_ratio(quick: bool) -> float | None:
+def overlay_figures(quick: bool) -> dict[str, float] | None:
+    """benchmarks/_overlay_fps.py's figures: the frame-rate ratio (capped by its 30 fps producer, so
+    near 1 whenever painting keeps up) and the paint time per frame with and without the annotations,
+    which says how far from that cap the overlay is."""
     try:
-        from benchmarks._overlay_fps import measure_overlay_fps
+        from benchmarks._overlay_fps import measure
     except ImportError:
         return None
-    return float(measure_overlay_fps(quick))
+    return measure(quick)
 
 
 def main() -> int:
     args = parse(__doc__.splitlines()[0])
     seconds = 6.0 if args.quick else 30.0
-    print(f"stroke latency: two workstations through the embedded backend, loopback, {seconds:.0f} s of "
-          f"drawing at {PEN_HZ:.0f} pen events/s, 640x480 video both ways")
+    print(
+        f"stroke latency: two workstations through the embedded backend, loopback, {seconds:.0f} s of "
+        f"drawing at {PEN_HZ:.0f} pen events/s, 640x480 video both ways"
+    )
     figures = stroke_latency(seconds)
     print(
         f"  draw-to-remote p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "
@@ -197,16 +206,30 @@ def main() -> int:
         f"{bool(figures['converged'])}"
     )
     print(f"target: p99 < 50 ms ({'met' if figures['p99'] < 50 else 'MISSED'})")
-    ratio = overlay_ratio(args.quick)
-    if ratio is None:
+    overlay = overlay_figures(args.quick)
+    ratio = None if overlay is None else overlay["fps_ratio_200_annotations"]
+    if overlay is None or ratio is None:
         print("overlay frame rate: benchmarks/_overlay_fps.py not available")
     else:
-        print(f"overlay: frame rate with 200 annotations / without = {ratio:.3f} "
-              f"(target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'})")
+        print(
+            f"overlay: frame rate with 200 annotations / without = {ratio:.3f} (target >= 0.95: "
+            f"{'met' if ratio >= 0.95 else 'MISSED'}; both capped by the 30 fps source)"
+        )
+        print(
+            f"overlay: paint per frame {overlay['paint_ms_200_annotations']:.2f} ms with 200 annotations, "
+            f"{overlay['paint_ms_no_annotations']:.2f} ms without (a 30 fps frame lasts 33.3 ms)"
+        )
+    paint = None if overlay is None else overlay["paint_ms_200_annotations"]
+    paint_none = None if overlay is None else overlay["paint_ms_no_annotations"]
     result = {
+        "peer": "goal: stroke p99 < 50 ms; overlay: the same video view without annotations",
         "stroke_p50_ms": round(figures["p50"], 3),
         "stroke_p99_ms": round(figures["p99"], 3),
+        "stroke_p99_ratio_vs_goal": round(figures["p99"] / 50.0, 4),
         "fps_ratio_200_annotations": None if ratio is None else round(ratio, 4),
+        "paint_ms_200_annotations": None if paint is None else round(paint, 3),
+        "paint_ms_no_annotations": None if paint_none is None else round(paint_none, 3),
+        "paint_ratio_vs_no_annotations": round(paint / paint_none, 4) if paint and paint_none else None,
     }
     print(json.dumps(result))
     return 0

@@ -1,7 +1,13 @@
 """Backend throughput and signalling latency on loopback, against the real server (EmbeddedServer).
 
 Measures: WebSocket relay latency p50/p99 with 200 concurrent clients (100 rooms x 2 members, each
-sending timestamped messages to its peer), and requests/s for sign-in (Argon2 by design: slow) and for
+sending timestamped messages to its peer every 50 ms) and the relay's throughput (the same clients
+sending as fast as they can), against the peer in the same run: a bare `websockets` relay on the same
+machine (BareRelay: forwards each message unparsed to the room's other member; no auth, admission or
+validation) carrying the same messages between the same number of clients. Product and bare relay
+alternate, several rounds (2 with --quick), medians; the *_ratio_vs_bare_ws_relay figures are ours over
+the floor (throughput: the bare relay's messages/s over ours, so above 1 is our overhead everywhere).
+Then requests/s for sign-in (Argon2 by design: slow) and for
 GET /api/v1/consults (the worklist), with concurrent httpx.AsyncClient requests. Then the peak memory
 (VmHWM) of a `teleconsult-server serve` child process while 20 clients at once send it oversized bodies
 (200 MB each, 50 MB with --quick; half with Content-Length, half chunked) on sign-in: the goal is under
@@ -30,6 +36,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -40,6 +47,9 @@ from backend.config import ServerSettings
 from backend.demo import seed_demo
 from backend.models import Consult
 from backend.server import EmbeddedServer
+from benchmarks._common import report
+
+PEER = "bare websockets relay, same machine, same messages (relay); 200 MB goal (oversized bodies)"
 
 # A valid trickled candidate (the room checks the line's shape); the send time rides in usernameFragment,
 # the one free-form field a candidate may carry.
@@ -82,18 +92,21 @@ async def _login(client: httpx.AsyncClient, username: str) -> str:
     return str(response.json()["access_token"])
 
 
-async def _relay(
-    ws_base: str, room_ids: list[int], tokens: tuple[str, str], messages: int, interval: float
-) -> list[float]:
-    latencies: list[float] = []
+Joined = tuple[ClientConnection, str]  # a connection and the member id its peer addresses
 
-    async def join(room: int, token: str) -> tuple[ClientConnection, str]:
+
+async def _product_pairs(
+    ws_base: str, room_ids: list[int], tokens: tuple[str, str]
+) -> list[tuple[Joined, Joined]]:
+    """Two members in each product room (auth message, welcome, the presence "join" of the second)."""
+
+    async def join(room: int, token: str) -> Joined:
         ws = await connect(f"{ws_base}/api/v1/rooms/{room}/signal", max_size=2**20)
         await ws.send(json.dumps({"type": "auth", "token": token}))  # the token never goes in the URL
         welcome = json.loads(await ws.recv())
         return ws, welcome["member_id"]
 
-    pairs: list[tuple[tuple[ClientConnection, str], tuple[ClientConnection, str]]] = []
+    pairs: list[tuple[Joined, Joined]] = []
     # Join in modest batches: admission is a database transaction (and an audit record).
     for start in range(0, len(room_ids), 20):
         batch = room_ids[start : start + 20]
@@ -102,6 +115,30 @@ async def _relay(
         pairs.extend(zip(firsts, seconds, strict=True))
     for (a, _), _second in pairs:
         json.loads(await a.recv())  # the presence "join" of the second member
+    return pairs
+
+
+async def _bare_pairs(ws_base: str, rooms: int) -> list[tuple[Joined, Joined]]:
+    """Two clients per room of the bare relay (no auth, no admission: the floor)."""
+
+    async def join(room: int, member: str) -> Joined:
+        return await connect(f"{ws_base}/room/{room}", max_size=2**20), member
+
+    pairs: list[tuple[Joined, Joined]] = []
+    for start in range(0, rooms, 20):
+        batch = range(start, min(rooms, start + 20))
+        firsts = await asyncio.gather(*(join(r, "a") for r in batch))
+        seconds = await asyncio.gather(*(join(r, "b") for r in batch))
+        pairs.extend(zip(firsts, seconds, strict=True))
+    return pairs
+
+
+async def _relay(
+    pairs: list[tuple[Joined, Joined]], messages: int, interval: float
+) -> tuple[list[float], float]:
+    """Each client sends ``messages`` candidates to its peer, ``interval`` apart (0: as fast as it can);
+    the latencies (ms) and the delivered messages per second over the whole exchange."""
+    latencies: list[float] = []
 
     async def receive(ws: ClientConnection, expected: int) -> None:
         for _ in range(expected):
@@ -123,14 +160,66 @@ async def _relay(
                 },  # the send time, in ns
             }
             await ws.send(json.dumps(body))
-            await asyncio.sleep(interval)
+            if interval:
+                await asyncio.sleep(interval)
 
     tasks = []
     for (a, a_id), (b, b_id) in pairs:
         tasks += [receive(a, messages), receive(b, messages), send(a, b_id), send(b, a_id)]
+    started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+    return latencies, len(latencies) / (time.perf_counter() - started)
+
+
+async def _close(pairs: list[tuple[Joined, Joined]]) -> None:
     await asyncio.gather(*(ws.close() for pair in pairs for ws, _ in pair))
-    return latencies
+
+
+class BareRelay:
+    """The peer: a bare `websockets` relay in its own thread (as EmbeddedServer runs in its own), which
+    forwards every text message of a room's member, unparsed, to the room's other members. No auth,
+    no admission, no validation, no audit: the floor under any signalling relay on this machine."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.rooms: dict[str, set[Any]] = {}
+        self.port = 0
+        self._ready = threading.Event()
+        self._stop: asyncio.Future[None] | None = None
+        self._thread = threading.Thread(target=self._main, name="bare-relay", daemon=True)
+
+    async def _handler(self, ws: Any) -> None:
+        members = self.rooms.setdefault(ws.request.path, set())
+        members.add(ws)
+        try:
+            async for message in ws:
+                for other in list(members):
+                    if other is not ws:
+                        await other.send(message)
+        finally:
+            members.discard(ws)
+
+    async def _serve(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._stop = self.loop.create_future()
+        async with serve(self._handler, "127.0.0.1", 0, max_size=2**20) as server:
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def _main(self) -> None:
+        self.loop.run_until_complete(self._serve())
+
+    def start(self) -> str:
+        self._thread.start()
+        self._ready.wait(10)
+        return f"ws://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
 
 
 async def _rate(client: httpx.AsyncClient, total: int, concurrency: int, request: object) -> float:
@@ -148,18 +237,35 @@ async def _rate(client: httpx.AsyncClient, total: int, concurrency: int, request
     return total / (time.perf_counter() - start)
 
 
-async def _run(base_url: str, room_ids: list[int], args: argparse.Namespace) -> dict[str, float]:
+async def _run(
+    base_url: str, bare_url: str, room_sets: list[list[int]], args: argparse.Namespace
+) -> dict[str, float]:
     async with httpx.AsyncClient(
         base_url=base_url + "/api/v1", timeout=60, limits=httpx.Limits(max_connections=64)
     ) as client:
         county, specialist = await asyncio.gather(_login(client, "dr.li"), _login(client, "dr.wang"))
         ws_base = base_url.replace("http", "ws", 1)
-        latencies = await _relay(ws_base, room_ids, (county, specialist), args.messages, args.interval)
-        print(
-            f"relay: {len(latencies)} messages between {2 * len(room_ids)} clients, "
-            f"mean {statistics.fmean(latencies):.2f} ms",
-            flush=True,
-        )
+        runs: dict[str, list[dict[str, float]]] = {"product": [], "bare": []}
+        for rooms in room_sets:  # alternate, so drift on a shared machine hits both alike
+            for name in ("product", "bare"):
+                if name == "product":
+                    pairs = await _product_pairs(ws_base, rooms, (county, specialist))
+                else:
+                    pairs = await _bare_pairs(bare_url, len(rooms))
+                latencies, _ = await _relay(pairs, args.messages, args.interval)
+                _, burst_rate = await _relay(pairs, args.burst, 0.0)
+                await _close(pairs)
+                runs[name].append({
+                    "p50": _percentile(latencies, 0.50),
+                    "p99": _percentile(latencies, 0.99),
+                    "msgs_per_s": burst_rate,
+                })  # fmt: skip
+                print(
+                    f"relay ({name}): {len(latencies)} messages between {2 * len(rooms)} clients, "
+                    f"p50 {runs[name][-1]['p50']:.2f} ms, p99 {runs[name][-1]['p99']:.2f} ms; "
+                    f"burst {burst_rate:.0f} messages/s",
+                    flush=True,
+                )
         login_rps = await _rate(
             client,
             args.logins,
@@ -173,14 +279,35 @@ async def _run(base_url: str, room_ids: list[int], args: argparse.Namespace) -> 
         )
         print(
             f"worklist: {worklist_rps:.1f}/s ({args.worklists} GET /consults of "
-            f"{len(room_ids)} items, {args.concurrency} concurrent)"
+            f"{len(room_sets[0])} items, {args.concurrency} concurrent)"
         )
-    return {
-        "relay_p50_ms": round(_percentile(latencies, 0.50), 3),
-        "relay_p99_ms": round(_percentile(latencies, 0.99), 3),
-        "login_rps": round(login_rps, 1),
-        "worklist_rps": round(worklist_rps, 1),
+
+    def med(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    figures = {
+        "relay_p50_ms": med("product", "p50"),
+        "relay_p99_ms": med("product", "p99"),
+        "relay_msgs_per_s": med("product", "msgs_per_s"),
+        "bare_relay_p50_ms": med("bare", "p50"),
+        "bare_relay_p99_ms": med("bare", "p99"),
+        "bare_relay_msgs_per_s": med("bare", "msgs_per_s"),
     }
+    figures["relay_p50_ratio_vs_bare_ws_relay"] = figures["relay_p50_ms"] / figures["bare_relay_p50_ms"]
+    figures["relay_p99_ratio_vs_bare_ws_relay"] = figures["relay_p99_ms"] / figures["bare_relay_p99_ms"]
+    # throughput the other way up, so that every ratio reads "ours / peer, above 1 = costlier"
+    figures["relay_throughput_ratio_vs_bare_ws_relay"] = (
+        figures["bare_relay_msgs_per_s"] / figures["relay_msgs_per_s"]
+    )
+    print(
+        f"relay vs bare websockets relay (medians of {len(room_sets)} rounds): p50 x"
+        f"{figures['relay_p50_ratio_vs_bare_ws_relay']:.2f}, "
+        f"p99 x{figures['relay_p99_ratio_vs_bare_ws_relay']:.2f}, burst throughput "
+        f"{figures['relay_msgs_per_s']:.0f} vs {figures['bare_relay_msgs_per_s']:.0f} messages/s"
+    )
+    figures["login_rps"] = round(login_rps, 1)
+    figures["worklist_rps"] = round(worklist_rps, 1)
+    return figures
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -284,6 +411,8 @@ def main() -> int:
     args = parser.parse_args()
     args.messages = 20 if args.quick else 100
     args.interval = 0.05
+    args.burst = 25 if args.quick else 100
+    args.rounds = 2 if args.quick else 3
     args.logins = 30 if args.quick else 200
     args.worklists = 600 if args.quick else 5000
     args.concurrency = 16
@@ -296,14 +425,23 @@ def main() -> int:
         base_url = server.start()
         try:
             users = seed_demo(server.database, with_consult=False)
+            # the same rooms each round (members leave at the end of one and join afresh in the next), so
+            # the worklist below lists as many consults as before the relay had a peer
             room_ids = _make_rooms(server, args.rooms, users["dr.li"], users["dr.wang"])
-            print(f"server on {base_url} ({server.database.backend}), {len(room_ids)} rooms", flush=True)
-            figures: dict[str, float | int] = dict(asyncio.run(_run(base_url, room_ids, args)))
+            room_sets = [room_ids] * args.rounds
+            print(f"server on {base_url} ({server.database.backend}), {args.rooms} rooms a round", flush=True)
+            bare = BareRelay()
+            bare_url = bare.start()
+            try:
+                figures: dict[str, float | int | str] = {"peer": PEER}
+                figures.update(asyncio.run(_run(base_url, bare_url, room_sets, args)))
+            finally:
+                bare.stop()
         finally:
             server.stop()
         figures.update(_oversized(Path(folder), args.oversized_mb))
         print(f"total {time.perf_counter() - started:.1f} s")
-    print(json.dumps(figures))
+    report(figures)
     return 0
 
 

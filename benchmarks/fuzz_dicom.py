@@ -331,6 +331,8 @@ def main() -> None:
             print(f"memory kill: {name}")
         report(
             {
+                "peer": "goal: 0 uncaught, 0 hangs, 0 memory kills; pydicom dcmread on the same mutants "
+                "for context",
                 "seeds": len(seeds),
                 "mutants": result.mutants,
                 "uncaught": len(result.uncaught),
@@ -340,6 +342,10 @@ def main() -> None:
                 "slowest_file": result.slowest_file,
                 "rejected_by_discovery": result.rejected,
                 "pydicom_raised": result.pydicom_raised,
+                # share of the mutants pydicom raises on that discovery turned away cleanly instead
+                "rejected_ratio_vs_pydicom_raised": result.rejected / result.pydicom_raised
+                if result.pydicom_raised
+                else 0.0,
                 "elapsed_s": elapsed,
             }
         )

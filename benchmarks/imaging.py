@@ -211,6 +211,8 @@ def main() -> None:
         else:
             print("benchmarks/_imaging_views.py not present: view figures are null")
     final: dict[str, float | int | str | None] = {
+        "peer": "SimpleITK ImageSeriesReader on the same files, alternating child processes (load); "
+        "the view figures have none",
         "load_ratio_vs_sitk": figures["plain_ratio"],
         "first_slice_s": figures["plain_first_slice_s"],
         "scroll_fps": views.get("scroll_fps"),

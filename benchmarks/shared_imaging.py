@@ -54,7 +54,10 @@ def plain_c_get(host: str, port: int, called_ae: str, calling_ae: str, study_uid
     identifier.QueryRetrieveLevel = "STUDY"
     identifier.StudyInstanceUID = study_uid
     assoc = ae.associate(
-        host, port, ae_title=called_ae, ext_neg=[build_role(ct_storage, scp_role=True)],
+        host,
+        port,
+        ae_title=called_ae,
+        ext_neg=[build_role(ct_storage, scp_role=True)],
         evt_handlers=[(evt.EVT_C_STORE, on_store)],
     )
     if not assoc.is_established:
@@ -101,7 +104,8 @@ def main() -> int:
     reason = available()
     if reason:
         print(reason)
-        report({"prefetch_ratio_vs_cget": None, "viewstate_p99_ms": None})  # type: ignore[dict-item]
+        unavailable = {"peer": "plain pynetdicom C-GET (not run)", "prefetch_ratio_vs_cget": None}
+        report({**unavailable, "viewstate_p99_ms": None})  # type: ignore[dict-item]
         return 1
     slices = 60 if args.quick else 300
     repeats = 3
@@ -180,6 +184,7 @@ def main() -> int:
         print(f"view-state round trip: p50 {rtt['p50_ms']:.1f} ms, p99 {rtt['p99_ms']:.1f} ms")
     report(
         {
+            "peer": "plain pynetdicom C-GET of the same study from the same Orthanc, alternating",
             "prefetch_ratio_vs_cget": ratio,
             "accept_to_ready_s": median(ours),
             "cget_s": median(peer),

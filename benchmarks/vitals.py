@@ -4,7 +4,8 @@ Raster sweep (only the new samples are drawn, into a per-strip image) against a 
 same run that calls setData with the whole visible buffer on every frame. The simulator writes from
 its own thread. Figures: CPU of the process as a share of one core, frames dropped (a tick later than
 1.5 frame periods after the previous), and sample-to-paint delay (from a sample's write to the end of
-the first paint that shows it).
+the first paint that shows it). Ours and the naive baseline alternate, several rounds (2 with --quick),
+and the figures are the medians.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class TimedStrips(QtWaveformStrips):
     pending: float | None = None
     delays: list[float]
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.pending is not None:
             # the simulator writes in real time, so a sample arrives at about its own timestamp
@@ -97,22 +98,35 @@ def run(app: QApplication, naive: bool, seconds: float) -> dict[str, float]:
 
 def main() -> None:
     args = parse(__doc__ or "")
-    seconds = 8.0 if args.quick else 30.0
+    seconds = 4.0 if args.quick else 15.0
+    rounds = 2 if args.quick else 3
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
-    fast = run(app, naive=False, seconds=seconds)
-    naive = run(app, naive=True, seconds=seconds)
-    for name, r in (("raster sweep", fast), ("naive setData", naive)):
+    runs: dict[str, list[dict[str, float]]] = {"raster sweep": [], "naive setData": []}
+    for _ in range(rounds):  # alternate, so drift on a shared machine hits both alike
+        runs["raster sweep"].append(run(app, naive=False, seconds=seconds))
+        runs["naive setData"].append(run(app, naive=True, seconds=seconds))
+    medians = {name: {key: median([r[key] for r in rs]) for key in rs[0]} for name, rs in runs.items()}
+    for name, r in medians.items():
         print(
-            f"{name:16s} cpu {r['cpu_share']:.2f} core, frames {r['frames']}, dropped {r['dropped']}, "
-            f"sample-to-paint median {r['delay_ms']:.1f} ms (p95 {r['delay_p95_ms']:.1f})"
+            f"{name:16s} cpu {r['cpu_share']:.2f} core, frames {r['frames']:.0f}, "
+            f"dropped {r['dropped']:.0f}, "
+            f"sample-to-paint median {r['delay_ms']:.1f} ms (p95 {r['delay_p95_ms']:.1f}) "
+            f"(medians of {rounds} runs of {seconds:g} s)"
         )
+    fast, naive = medians["raster sweep"], medians["naive setData"]
     report(
         {
+            "peer": "naive pyqtgraph setData of the whole visible buffer every frame, same strips and data",
             "cpu_ratio_vs_naive": fast["cpu_share"] / naive["cpu_share"],
             "cpu_share": fast["cpu_share"],
+            "naive_cpu_share": naive["cpu_share"],
             "dropped_frames": int(fast["dropped"]),
+            "naive_dropped_frames": int(naive["dropped"]),
             "sample_to_paint_ms": fast["delay_ms"],
+            "naive_sample_to_paint_ms": naive["delay_ms"],
+            "sample_to_paint_ratio_vs_naive": fast["delay_ms"] / naive["delay_ms"],
+            "rounds": rounds,
         }
     )
 

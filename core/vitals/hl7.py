@@ -471,7 +471,14 @@ class MllpListener:
 
     With a ``bed`` it stores only its patient's messages (see the module docstring); without one (tests,
     tools) it stores every message. ``time_zone`` is the monitors' (``[vitals] monitor_time_zone``; None:
-    the workstation's); a connection idle for ``idle_timeout_s`` is closed."""
+    the workstation's); a connection idle for ``idle_timeout_s`` is closed.
+
+    A sender of endless bad frames costs bounded memory and log: :attr:`errors` keeps the newest
+    ``KEPT_ERRORS`` reasons (:attr:`error_count` counts them all), and each connection logs its first
+    ``LOGGED_ERRORS`` rejections, then one line with how many more there were."""
+
+    KEPT_ERRORS = 1000
+    LOGGED_ERRORS = 10
 
     def __init__(
         self,
@@ -498,7 +505,9 @@ class MllpListener:
         self.refused = 0
         self.idle_closed = 0
         self.errors: list[str] = []
+        self.error_count = 0
         self.warnings: list[str] = []
+        self._connection_errors: dict[object, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -541,6 +550,7 @@ class MllpListener:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         deframer = Deframer(self.max_frame)
+        self._connection_errors[peer] = 0
         try:
             while True:
                 try:
@@ -563,11 +573,20 @@ class MllpListener:
             pass
         finally:
             writer.close()
+            unlogged = self._connection_errors.pop(peer, 0) - self.LOGGED_ERRORS
+            if unlogged > 0:
+                log.warning("HL7 from %s: %d more rejected messages not logged", peer, unlogged)
 
     def _reply(self, writer: asyncio.StreamWriter, ack: str, error: str, peer: object) -> None:
         if error:
+            self.error_count += 1
             self.errors.append(error)
-            log.warning("HL7 from %s rejected: %s", peer, error)
+            if len(self.errors) > 2 * self.KEPT_ERRORS:  # trimmed in batches: amortised O(1)
+                del self.errors[: -self.KEPT_ERRORS]
+            logged = self._connection_errors.get(peer, 0) + 1
+            self._connection_errors[peer] = logged
+            if logged <= self.LOGGED_ERRORS:
+                log.warning("HL7 from %s rejected: %s", peer, error)
         writer.write(frame(ack))
 
     def _frame_error(self, event: FrameEvent, writer: asyncio.StreamWriter, peer: object) -> None:

@@ -20,6 +20,17 @@ MakeWorkstation = Callable[..., MainWindow]
 
 
 @pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: its own temporary folder (no fixed name that two runs
+    share), or $TELECONSULT_SHOTS when someone wants to look at them."""
+    import os
+
+    folder = Path(os.environ.get("TELECONSULT_SHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
 def languages(qapp: QApplication) -> Iterator[LanguageManager]:
     manager = LanguageManager(qapp)
     yield manager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from rtc.channels import ChannelMessage
 from rtc.session import CallSession, CallState
@@ -81,7 +82,10 @@ def test_bad_signalling_input_does_not_break_the_call() -> None:
             sig_a.inject_raw("{not json")
             sig_a.inject_raw('{"v":1,"type":"offer","from":"' + sig_b.member_id + '","payload":{"sdp":5}}')
             sig_a.inject_raw('{"v":1,"type":"answer","from":"' + sig_b.member_id + '","payload":{}}')
-            await asyncio.sleep(0.3)
+            # the marker, queued after the bad frames: once a has handled it, it has handled them
+            marker = {"member_id": "marker", "username": "x", "role": "", "viewer": True}
+            sig_a.inject_raw(json.dumps({"v": 1, "type": "presence", "event": "join", "member": marker}))
+            await until(lambda: "marker" in a._viewer_ids, 20)
             got: list[ChannelMessage] = []
             a.message_received.connect(got.append)
             b.send("control", "ping", {"action": "ping"})
