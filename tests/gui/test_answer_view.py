@@ -36,7 +36,7 @@ SHOTS = Path("/tmp/shots")
 def web(tmp_path: Path) -> Iterator[tuple[DicomWebClient, synthetic.SyntheticSeries]]:
     reason = available()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"{reason}: apt install orthanc orthanc-dicomweb (scripts/system-deps.sh)", pytrace=False)
     server = OrthancServer().start()
     client = DicomWebClient(server.dicomweb_url, username=server.user[0], password=server.user[1])
     try:

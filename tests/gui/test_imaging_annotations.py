@@ -4,7 +4,6 @@ document, and in the 3D VTK scene."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -239,7 +238,6 @@ def test_panel_has_the_tools_and_attaches_the_consult_document(qtbot, ct_folder:
 
 
 @pytest.mark.xvfb
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="VTK in Qt needs an X display (xvfb-run)")
 def test_3d_scene_has_the_annotation_actors(qtbot) -> None:  # type: ignore[no-untyped-def]
     from viewers.volume_view import QtVolumeView
 

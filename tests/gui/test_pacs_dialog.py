@@ -27,7 +27,7 @@ def pacs(
 ) -> Iterator[tuple[OrthancServer, synthetic.SyntheticSeries]]:
     reason = available()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"{reason}: apt install orthanc orthanc-dicomweb (scripts/system-deps.sh)", pytrace=False)
     server = OrthancServer().start()
     try:
         root = tmp_path_factory.mktemp("pacs-dialog")

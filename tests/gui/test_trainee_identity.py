@@ -56,7 +56,7 @@ PATIENT = {"patient_id": ID, "name": "Zhang Wei", "sex": "M", "birth_date": "196
 def orthanc() -> Iterator[OrthancServer]:
     reason = available()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"{reason}: apt install orthanc orthanc-dicomweb (scripts/system-deps.sh)", pytrace=False)
     archive = OrthancServer().start()
     yield archive
     archive.stop()

@@ -249,7 +249,6 @@ def test_missing_series_is_reported_and_another_study_is_refused(
 
 
 @pytest.mark.xvfb
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="VTK in Qt needs an X display (xvfb-run)")
 def test_3d_camera_mirrors(qtbot: Any, sites: Any) -> None:
     a, b, _window = sites
     _follow(qtbot, a, b)

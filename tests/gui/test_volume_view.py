@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,6 @@ from viewers.volume_view import QtVolumeView, Render3D, image_data, render_offsc
 pytestmark = [
     pytest.mark.gui,
     pytest.mark.xvfb,
-    pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="VTK in Qt needs an X display (xvfb-run)"),
 ]
 
 

@@ -32,7 +32,11 @@ RESILIENT = {"ice_servers": [], "liveness_timeout": 2.0, "negotiation_timeout": 
 @pytest.fixture
 def namespace() -> Iterator[VethNamespace]:
     if not VethNamespace.available():
-        pytest.skip("network namespaces are not available here (needs root or CAP_NET_ADMIN)")
+        pytest.fail(
+            "network namespaces are not available here: needs root or CAP_NET_ADMIN "
+            "(run make test as root, as CI does) and iproute2 (scripts/system-deps.sh)",
+            pytrace=False,
+        )
     with VethNamespace() as ns:
         yield ns
 

@@ -120,7 +120,11 @@ def test_compressed_load_can_be_cancelled(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def decoder_processes() -> Iterator[None]:
+def decoder_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shared process pool, on any number of cores: the product keeps a single core to threads
+    (a pool there only adds the hand-over), but the pool itself must work with one worker too."""
+    if (os.cpu_count() or 1) < 2:
+        monkeypatch.setattr(volume_module, "_processes_possible", lambda: os.path.isdir("/dev/shm"))
     yield
     shutdown_decoders()
 
@@ -136,7 +140,7 @@ def _shared_fds() -> list[str]:
     return [n for n in names if "teleconsult-volume" in n]
 
 
-@pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2, reason="needs Linux and 2 cores")
+@pytest.mark.skipif(sys.platform != "linux", reason="the shared-memory decoder pool is Linux-only")
 def test_process_pool_decodes_into_shared_memory(tmp_path: Path, decoder_processes: None) -> None:
     written = synthetic.write_ct_series(tmp_path, (12, 64, 48))
     synthetic.compress_series(written, synthetic.JPEG_LOSSLESS_SV1)
@@ -156,7 +160,7 @@ def test_process_pool_decodes_into_shared_memory(tmp_path: Path, decoder_process
         assert _shared_fds() == []  # freed with the volume
 
 
-@pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2, reason="needs Linux and 2 cores")
+@pytest.mark.skipif(sys.platform != "linux", reason="the shared-memory decoder pool is Linux-only")
 def test_process_pool_rejects_a_bad_slice_and_loads_the_rest(tmp_path: Path, decoder_processes: None) -> None:
     written = synthetic.write_ct_series(tmp_path, (6, 32, 32), shuffle_names=False)
     synthetic.compress_series(written, synthetic.JPEG2000_LOSSLESS)
@@ -173,6 +177,19 @@ def test_process_pool_rejects_a_bad_slice_and_loads_the_rest(tmp_path: Path, dec
     assert loaded.missing_slices == [4]
     for k in (0, 1, 2, 3, 5):
         np.testing.assert_array_equal(loaded.volume.array[k], written.hu[k])
+
+
+def test_one_core_decodes_with_threads_even_when_processes_are_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = synthetic.write_ct_series(tmp_path, (6, 32, 32))
+    synthetic.compress_series(written, synthetic.JPEG_LOSSLESS_SV1)
+    (series,) = discover(tmp_path).all_series()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    loader = VolumeLoader(sort_series(series.instances), processes=True)
+    assert not loader.uses_processes
+    assert sorted(index for index, _image in loader.slices()) == list(range(6))
+    np.testing.assert_array_equal(loader.result().volume.array, written.hu)
 
 
 def test_threads_are_the_default_for_compressed(tmp_path: Path) -> None:

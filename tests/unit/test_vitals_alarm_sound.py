@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.vitals.alarm_sound import PATTERNS, SAMPLE_RATE, AlarmAudio, audio_output_available, burst
+from core.vitals import alarm_sound
+from core.vitals.alarm_sound import PATTERNS, SAMPLE_RATE, AlarmAudio, burst
 from core.vitals.alarms import Priority
+from tests.conftest import read_played_wav
 
 
 def _pulses(pcm: np.ndarray) -> list[tuple[float, float]]:
@@ -95,10 +99,55 @@ def test_player_thread_plays_off_the_caller_and_stops() -> None:
         audio.close()
 
 
-def test_no_sound_device_is_reported_not_hidden() -> None:
-    available, reason = audio_output_available()
+def test_the_burst_reaches_the_sound_device(
+    alsa_default_to_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real player (aplay on ALSA's default device, here a file over ALSA's null device) gets the
+    high-priority burst, sample for sample, at its rate, from the player thread."""
+    # this machine may have no sound card; ALSA's default device is the file whatever it has
+    monkeypatch.setattr(alarm_sound, "audio_output_available", lambda: (True, ""))
+    audio = AlarmAudio().start()
+    expected = burst(Priority.HIGH).tobytes()
+    try:
+        assert audio.available
+        audio.set_state(Priority.HIGH)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if alsa_default_to_file.exists() and alsa_default_to_file.stat().st_size >= 44 + len(expected):
+                break
+            time.sleep(0.05)
+        audio.set_state(None)
+    finally:
+        audio.close()
+    rate, channels, pcm = read_played_wav(alsa_default_to_file)
+    assert (rate, channels) == (SAMPLE_RATE, 1)
+    assert pcm[: len(expected)] == expected  # what follows, if anything, is the device's silent padding
+    assert not pcm[len(expected) :].strip(b"\0")
+    assert audio.bursts_played == [Priority.HIGH]
+
+
+def test_without_aplay_the_reason_is_given_and_nothing_sounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alsa_default_to_file: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no aplay to be found
+    audio = AlarmAudio().start()
+    try:
+        assert not audio.available
+        assert audio.unavailable_reason == "aplay (alsa-utils) is not installed"
+        audio.set_state(Priority.HIGH)
+        time.sleep(0.3)
+        assert audio.bursts_played == [] and not alsa_default_to_file.exists()
+    finally:
+        audio.close()
+
+
+def test_the_device_check_agrees_with_alsa() -> None:
+    """Available exactly when ALSA lists a sound card (aplay -l); otherwise the reason is given."""
+    listed = subprocess.run(["aplay", "-l"], capture_output=True, text=True, timeout=10, check=False)
+    has_card = any(line.startswith("card ") for line in listed.stdout.splitlines())
     audio = AlarmAudio()
-    assert audio.available is available
-    if not available:
-        assert reason and audio.unavailable_reason == reason
-    audio.close()
+    try:
+        assert audio.available is has_card, listed.stdout + listed.stderr
+        assert has_card or audio.unavailable_reason in ("no sound card", "no ALSA sound system")
+    finally:
+        audio.close()

@@ -14,7 +14,7 @@ from viewers.dicom import synthetic
 def _running_orthanc() -> Iterator[OrthancServer]:
     reason = available()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"{reason}: apt install orthanc orthanc-dicomweb (scripts/system-deps.sh)", pytrace=False)
     server = OrthancServer().start()
     try:
         yield server
@@ -60,7 +60,7 @@ def open_orthanc() -> Iterator[OpenOrthanc]:
     """An archive without a password, as the site file can name one today (the app's own flows)."""
     reason = available()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"{reason}: apt install orthanc orthanc-dicomweb (scripts/system-deps.sh)", pytrace=False)
     server = OpenOrthanc()
     server.start()
     try:
