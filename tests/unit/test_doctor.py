@@ -43,9 +43,8 @@ from app.doctor import (
     clock_skew,
     exit_code,
     format_report,
-    parse_ice_url,
-    turn_allocate,
 )
+from app.turn_probe import parse_ice_url, turn_allocate
 from backend.server import EmbeddedServer
 from core.config.settings import IceServer, PacsEndpoint, SiteConfig
 from tests.helpers import free_port
