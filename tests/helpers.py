@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import socket
 import subprocess
@@ -24,9 +25,40 @@ SMALL_CALL = {"video_size": (320, 240), "fps": 15.0, "ice_servers": []}
 
 
 def free_port() -> int:
+    """A port free a moment ago. Servers the tests start in this process bind port 0 and report what they
+    got instead; this is for programs that need a port on their command line (they retry start-up on a
+    new one when it was taken meanwhile: ``PORT_TRIES``, ``PortInUseError``) and for "nothing listens
+    there" addresses."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+PORT_TRIES = 3  # start-ups of an external server, each on newly picked ports, before giving up
+
+
+class PortInUseError(RuntimeError):
+    """An external server the tests start could not bind the port picked for it: another process took
+    it between ``free_port()`` and the server's start. The caller picks new ports and starts again."""
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on (or holds) TCP ``port``: binding it fails with EADDRINUSE."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+def says_address_in_use(text: str) -> bool:
+    """Whether a server's log or error output says a port it wanted was taken (EADDRINUSE)."""
+    lowered = text.lower()
+    # "Address already in use" (strerror, libmicrohttpd), Orthanc's "... privileged or already in use",
+    # coturn's "errno=98"
+    return any(words in lowered for words in ("already in use", "address in use", "errno=98", "eaddrinuse"))
 
 
 async def until(predicate: Callable[[], object], timeout: float) -> None:

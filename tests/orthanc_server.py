@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import free_port
+from tests.helpers import PORT_TRIES, PortInUseError, free_port, says_address_in_use
 from viewers.dicom.synthetic import SyntheticSeries
 
 ORTHANC_BIN = Path("/usr/sbin/Orthanc")
@@ -132,9 +132,23 @@ class OrthancServer:
         }
 
     def start(self, timeout_s: float = 30.0) -> OrthancServer:
+        """Start Orthanc and wait until it answers; when a port picked for it was taken meanwhile, start
+        again on new ports (``PORT_TRIES`` in all)."""
         reason = available()
         if reason:
             raise RuntimeError(reason)
+        for attempt in range(1, PORT_TRIES + 1):
+            try:
+                return self._start_once(timeout_s)
+            except PortInUseError:
+                self._end()
+                if attempt == PORT_TRIES:
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    raise
+                self.http_port, self.dicom_port = free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout_s: float) -> OrthancServer:
         config = self.root / "orthanc.json"
         config.write_text(json.dumps(self.config(), indent=2))
         self._log = (self.root / "orthanc.log").open("wb")
@@ -143,8 +157,11 @@ class OrthancServer:
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"Orthanc exited at start-up:\n{self.log_tail()}")
+            if self._process.poll() is not None or says_address_in_use(self.log_tail()):
+                tail = self.log_tail()
+                if says_address_in_use(tail):
+                    raise PortInUseError(f"Orthanc could not bind its ports:\n{tail}")
+                raise RuntimeError(f"Orthanc exited at start-up:\n{tail}")
             try:
                 response = httpx.get(self.url + "/system", auth=self.user, timeout=1.0)
                 if response.status_code == 200:
@@ -175,6 +192,11 @@ class OrthancServer:
                 client.delete(f"{self.url}/patients/{patient}")
 
     def stop(self) -> None:
+        self._end()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _end(self) -> None:
+        """End the process and close its log (the folder stays)."""
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.terminate()
@@ -187,7 +209,6 @@ class OrthancServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class OpenOrthanc(OrthancServer):

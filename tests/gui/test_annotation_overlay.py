@@ -22,7 +22,6 @@ from widgets.annotation_toolbar import QtAnnotationToolbar
 from widgets.video_view import QtVideoView
 
 pytestmark = pytest.mark.gui
-SHOTS = Path("/tmp/shots")
 
 
 def _frame(width: int = 640, height: int = 480, seed: int = 1) -> av.VideoFrame:
@@ -285,7 +284,7 @@ def _click(overlay: QtAnnotationOverlay, point: tuple[float, float]) -> None:
     _mouse(overlay, QEvent.Type.MouseButtonRelease, pos, Qt.MouseButton.NoButton)
 
 
-def test_ultrasound_guidance_numbers_match_the_geometry_at_both_sites(qtbot: Any) -> None:
+def test_ultrasound_guidance_numbers_match_the_geometry_at_both_sites(qtbot: Any, shots: Path) -> None:
     from PySide6.QtWidgets import QHBoxLayout
 
     from widgets.us_guidance import QtUltrasoundGuidance, install_labels
@@ -347,9 +346,8 @@ def test_ultrasound_guidance_numbers_match_the_geometry_at_both_sites(qtbot: Any
         assert overlay_b.labeller is not None
         assert f"To target {length / 2:.1f} mm" in overlay_b.labeller(needle)
         assert overlay_a.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # picks are done
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        host.grab().save(str(SHOTS / "us-guidance.png"))
-        view_b.grab().save(str(SHOTS / "us-guidance-bedside.png"))
+        host.grab().save(str(shots / "us-guidance.png"))
+        view_b.grab().save(str(shots / "us-guidance-bedside.png"))
     finally:
         panel_a.close_guidance()
         panel_b.close_guidance()
@@ -359,7 +357,7 @@ def test_ultrasound_guidance_numbers_match_the_geometry_at_both_sites(qtbot: Any
             view.close_view()
 
 
-def test_screenshot_of_an_annotated_live_ultrasound(qtbot: Any) -> None:
+def test_screenshot_of_an_annotated_live_ultrasound(qtbot: Any, shots: Path) -> None:
     from PySide6.QtWidgets import QVBoxLayout
 
     doc = AnnotationDocument("site-a", "dr.chen")
@@ -401,15 +399,14 @@ def test_screenshot_of_an_annotated_live_ultrasound(qtbot: Any) -> None:
             qtbot.waitUntil(lambda s=shown: view.frames_shown > s, timeout=5000)
             view.repaint()
         assert overlay.layer_builds == builds
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        host.grab().save(str(SHOTS / "annotated-video.png"))
+        host.grab().save(str(shots / "annotated-video.png"))
     finally:
         toolbar.close_toolbar()
         overlay.close_overlay()
         view.close_view()
 
 
-def test_freeze_travels_over_a_real_call_both_ways(qtbot: Any) -> None:
+def test_freeze_travels_over_a_real_call_both_ways(qtbot: Any, shots: Path) -> None:
     """The specialist's panel with the overlay on the remote (bedside) video; the bedside is a real
     CallSession in the same process. Freeze and release go over the call's ``control`` channel."""
     from rtc.channels import ChannelMessage
@@ -455,9 +452,8 @@ def test_freeze_travels_over_a_real_call_both_ways(qtbot: Any) -> None:
         assert panel.annotation_toolbar.freeze_button.text() == "Release"
         qtbot.waitUntil(lambda: bool(control("freeze")), timeout=10_000)
         assert control("freeze")[0]["args"]["frame"] == frame_id
-        SHOTS.mkdir(parents=True, exist_ok=True)
         doc.add("ellipse", "video", [[0.35, 0.4], [0.6, 0.7]], frame=frame_id, width=3)
-        panel.grab().save(str(SHOTS / "call-frozen.png"))
+        panel.grab().save(str(shots / "call-frozen.png"))
 
         # The bedside releases: the specialist's picture goes live again.
         body = {"action": "release", "args": {}}
@@ -486,7 +482,7 @@ def _texture(seed: int, size: tuple[int, int] = (900, 600)) -> np.ndarray:
     return stretched.astype(np.uint8)
 
 
-def test_anchored_shapes_follow_the_tissue_and_say_when_tracking_is_lost(qtbot: Any) -> None:
+def test_anchored_shapes_follow_the_tissue_and_say_when_tracking_is_lost(qtbot: Any, shots: Path) -> None:
     from widgets.annotation_overlay import QtAnchorFollower
 
     doc = AnnotationDocument("site-a", "dr.chen")
@@ -526,7 +522,7 @@ def test_anchored_shapes_follow_the_tissue_and_say_when_tracking_is_lost(qtbot: 
         assert overlay.tracking_lost == {marker.id}
         image = view.grab().toImage()
         assert _marks(image, "#c0392b").sum() > 200  # the red badge
-        view.grab().save(str(SHOTS / "tracking-lost.png"))
+        view.grab().save(str(shots / "tracking-lost.png"))
         toolbar.close_toolbar()
     finally:
         overlay.close_overlay()

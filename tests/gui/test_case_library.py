@@ -62,7 +62,7 @@ def _select(dialog: QtCaseLibrary, title_part: str) -> None:
     dialog.table.selectRow(row)
 
 
-def test_search_make_teaching_file_and_open(qtbot: Any, library: CaseLibrary) -> None:
+def test_search_make_teaching_file_and_open(qtbot: Any, library: CaseLibrary, shots: Path) -> None:
     dialog = _dialog(qtbot, library, Role.SPECIALIST)
     assert not dialog.note.isVisible()
     rows = _texts(dialog)
@@ -109,9 +109,7 @@ def test_search_make_teaching_file_and_open(qtbot: Any, library: CaseLibrary) ->
     selected = dialog.selected()
     assert selected is not None and selected.folder == case.folder
     assert not dialog.make_button.isEnabled()  # already de-identified
-    shot = Path("/tmp/shots/case-library.png")
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    assert dialog.grab().save(str(shot))
+    assert dialog.grab().save(str(shots / "case-library.png"))
 
     # open it: a player window whose every track is pseudonymised
     player = dialog.open_selected()

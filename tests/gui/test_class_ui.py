@@ -9,7 +9,6 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ from widgets.class_strip import QtClassStrip, QtRecIndicator
 from widgets.trainee_follow import QtTraineeBanner, QtTraineeFollow
 
 pytestmark = pytest.mark.gui
-SHOTS = Path("/tmp/shots")
 
 
 def _consult(consult_id: int, state: str, name: str = "Patient 3F2A9C01") -> ConsultItem:
@@ -223,6 +221,8 @@ def test_bedside_shows_rec_and_switches_only_its_simulator(offline, qtbot) -> No
     panel.controller.sig_message.emit(control("recording", {"on": False}))
     assert not bedside.rec.isVisible()
 
+    # The site file takes ports 1-65535 only (no 0), so this one is picked free beforehand; whether the
+    # listener gets it or not, the monitor feed is what is on screen and no simulator is switched.
     port = free_port()
     real = offline(Role.COUNTY_DOCTOR, {"vitals": {"hl7_port": port}})  # a real monitor over HL7
     real_bedside = _part(_call_panel(real), BedsideClass)
@@ -265,7 +265,7 @@ def _drag(widget: Any, start: Any, end: Any) -> None:
 
 
 def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recording(  # type: ignore[no-untyped-def]
-    server, qtbot, tmp_path
+    server, qtbot, tmp_path, shots
 ) -> None:
     from PySide6.QtCore import QPointF
 
@@ -395,9 +395,8 @@ def test_a_trainee_follows_a_demo_call_is_handed_the_tools_and_sees_the_recordin
         panel.controller.send("chat", "message", {"text": "Note the effusion", "author": "Dr. Chen Jing"})
         qtbot.wait(1500)  # a little of everything in the recording
         if os.environ.get("TC_SHOTS"):  # the screenshots we look at, on request
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            trainee.window.grab().save(str(SHOTS / "trainee-view.png"))
-            panel.grab().save(str(SHOTS / "instructor-class.png"))
+            trainee.window.grab().save(str(shots / "trainee-view.png"))
+            panel.grab().save(str(shots / "instructor-class.png"))
         instructor.strip.record_button.click()
         assert not instructor.strip.rec.isVisible()
         qtbot.waitUntil(lambda: instructor.last_recording is not None, timeout=30_000)

@@ -34,7 +34,6 @@ from viewers.imaging_panel import QtImagingPanel
 
 pytestmark = pytest.mark.gui
 
-SHOTS = Path("/tmp/shots")
 ZHANG = Patient("CT-2026-0042", "Zhang Wei", "M", date(1961, 3, 14))
 LIU = Patient("US-2026-0107", "Liu Fang", "F", date(1958, 9, 2))
 REASON = "Emergency registration under the ambulance number; same wristband, confirmed by phone"
@@ -298,7 +297,7 @@ def audit_links(base_url: str) -> list[dict[str, Any]]:
 
 
 def test_linking_another_patients_study_needs_a_reason_and_is_audited(
-    specialist: Composed, server: EmbeddedServer, studies: dict[str, Path], qtbot: QtBot
+    specialist: Composed, server: EmbeddedServer, studies: dict[str, Path], qtbot: QtBot, shots: Path
 ) -> None:
     assert server.base_url is not None
     consult_id = zhang_consult(server.base_url)
@@ -320,8 +319,7 @@ def test_linking_another_patients_study_needs_a_reason_and_is_audited(
     button = panel.notice.link_button
     assert button.isVisible() and button.text() == "Link this study to this patient…"
     if os.environ.get("TC_SHOTS"):
-        SHOTS.mkdir(exist_ok=True)
-        panel.grab().save(str(SHOTS / "imaging-refusal.png"))
+        panel.grab().save(str(shots / "imaging-refusal.png"))
 
     button.click()
     dialog = panel.context.dialog
@@ -335,7 +333,7 @@ def test_linking_another_patients_study_needs_a_reason_and_is_audited(
     dialog.reason.setPlainText(REASON)
     assert dialog.link_button.isEnabled()
     if os.environ.get("TC_SHOTS"):
-        dialog.grab().save(str(SHOTS / "imaging-link-dialog.png"))
+        dialog.grab().save(str(shots / "imaging-link-dialog.png"))
     assert audit_links(server.base_url) == []
     dialog.link_button.click()
 

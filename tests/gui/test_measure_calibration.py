@@ -4,7 +4,6 @@ lengths are at the detector, and an uncalibrated image says px, never mm."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from viewers.measure import Kind
 from viewers.slice_view import QtSliceView, Tool
 
 pytestmark = pytest.mark.gui
-
-SHOTS = Path(os.environ.get("TELECONSULT_SHOTS", "/tmp/shots"))
 
 
 @pytest.fixture
@@ -54,7 +51,7 @@ def painted_text(view: QtSliceView) -> None:
 
 
 def test_ultrasound_measures_in_its_region_and_refuses_across_regions(
-    qtbot, panels: list[QtImagingPanel], tmp_path: Path
+    qtbot, panels: list[QtImagingPanel], tmp_path: Path, shots: Path
 ) -> None:
     write(us_dataset(), tmp_path / "us", "us.dcm")
     panel = open_panel(qtbot, panels, tmp_path / "us")
@@ -76,12 +73,11 @@ def test_ultrasound_measures_in_its_region_and_refuses_across_regions(
     assert lengths == [pytest.approx(TRUE_MM, abs=0.01)]
     view.set_tool(Tool.DISTANCE)  # the regions show while measuring
     painted_text(view)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert view.grab().save(str(SHOTS / "us-measure.png"))
+    assert view.grab().save(str(shots / "us-measure.png"))
 
 
 def test_a_radiograph_with_imager_pixel_spacing_says_at_the_detector(
-    qtbot, panels: list[QtImagingPanel], tmp_path: Path
+    qtbot, panels: list[QtImagingPanel], tmp_path: Path, shots: Path
 ) -> None:
     write(dx_dataset(), tmp_path / "dx", "dx.dcm")
     panel = open_panel(qtbot, panels, tmp_path / "dx")
@@ -91,12 +87,11 @@ def test_a_radiograph_with_imager_pixel_spacing_says_at_the_detector(
     assert m is not None and view.measurement_text(m) == "6.49 mm (at the detector)"
     assert view._scale_lines() == ["0.139 mm/px", "Measured at the detector (Imager Pixel Spacing)"]
     painted_text(view)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    view.grab().save(str(SHOTS / "dx-measure.png"))
+    view.grab().save(str(shots / "dx-measure.png"))
 
 
 def test_an_uncalibrated_image_measures_in_pixels(
-    qtbot, panels: list[QtImagingPanel], tmp_path: Path
+    qtbot, panels: list[QtImagingPanel], tmp_path: Path, shots: Path
 ) -> None:
     write(_file("1.2.840.10008.5.1.4.1.1.7", "OT", 128, 128), tmp_path / "sc", "sc.dcm")
     panel = open_panel(qtbot, panels, tmp_path / "sc")
@@ -110,8 +105,7 @@ def test_an_uncalibrated_image_measures_in_pixels(
     assert view._scale_lines() == ["px, not calibrated"]
     assert panel.document.lengths_mm() == []
     painted_text(view)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    view.grab().save(str(SHOTS / "sc-measure.png"))
+    view.grab().save(str(shots / "sc-measure.png"))
 
 
 def test_a_view_on_its_own_takes_its_dataset_from_a_source(qtbot) -> None:

@@ -156,7 +156,7 @@ def test_a_teaching_file_replays_its_deidentified_imaging(
 
 
 def test_pause_and_predict_on_the_imaging_scores_in_millimetres(
-    qtbot: Any, recorded: tuple[Path, SyntheticSeries], tmp_path: Path
+    qtbot: Any, recorded: tuple[Path, SyntheticSeries], tmp_path: Path, shots: Path
 ) -> None:
     source, series = recorded
     folder = tmp_path / "rec"
@@ -198,7 +198,7 @@ def test_pause_and_predict_on_the_imaging_scores_in_millimetres(
     assert ("Expert", "landmark") in shown and len(shown) == 2  # the answer and the expert, side by side
     if os.environ.get("TC_SHOTS"):  # the screenshot we look at, on request
         qtbot.wait(200)
-        trainee.grab().save("/tmp/shots/pause-predict-imaging.png")
+        trainee.grab().save(str(shots / "pause-predict-imaging.png"))
     trainee.continue_after_question()
     assert all(a.text != "Expert" for a in trainee.document.in_space("patient"))  # the feedback is gone
     trainee.close_player()

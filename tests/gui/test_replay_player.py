@@ -427,7 +427,7 @@ def _answer_both(qtbot: Any, recording: Recording, trainee: str, click: tuple[fl
     return [target_text, rhythm_text]
 
 
-def test_pause_and_predict(qtbot: Any, recording: Recording) -> None:
+def test_pause_and_predict(qtbot: Any, recording: Recording, shots: Path) -> None:
     instructor, _clock = _player(qtbot, recording, user="dr.chen", can_author=True)
     # asked before the expert drew: scored against what the expert did next (the marker at 1.0 s)
     instructor.seek(800 * MS)
@@ -447,7 +447,7 @@ def test_pause_and_predict(qtbot: Any, recording: Recording) -> None:
     instructor.close_player()
 
     near = _answer_both(qtbot, recording, "trainee.wu", (0.32, 0.4), "normal_sinus_rhythm",
-                        shot=Path("/tmp/shots/pause-predict.png"))
+                        shot=shots / "pause-predict.png")
     far = _answer_both(qtbot, recording, "trainee.ma", (0.7, 0.8), "atrial_fibrillation")
     assert "well placed" in str(near[0]) and "well placed" not in str(far[0])
     assert str(near[1]).startswith("Not quite") and str(far[1]).startswith("Correct")
@@ -465,7 +465,7 @@ def test_pause_and_predict(qtbot: Any, recording: Recording) -> None:
     assert set(raw["trainees"]) == {"trainee.wu", "trainee.ma"}
 
 
-def test_screenshot_mid_replay(qtbot: Any, recording: Recording) -> None:
+def test_screenshot_mid_replay(qtbot: Any, recording: Recording, shots: Path) -> None:
     player, clock = _player(qtbot, recording)
     player.show()
     qtbot.waitExposed(player)
@@ -476,9 +476,7 @@ def test_screenshot_mid_replay(qtbot: Any, recording: Recording) -> None:
     qtbot.waitUntil(lambda: player.video.frames_shown > 0)
     qtbot.wait(300)  # the vitals panel's own display timer draws what the store holds
     assert _video_shapes(player) == ["arrow", "marker"]
-    shot = Path("/tmp/shots/replay-player.png")
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    assert player.grab().save(str(shot))
+    assert player.grab().save(str(shots / "replay-player.png"))
     player.close_player()
 
 

@@ -57,7 +57,7 @@ def test_birth_date_is_asked_and_sex_must_be_chosen(qtbot: QtBot) -> None:
 
 
 def test_a_study_of_another_patient_is_refused_with_both_identities(
-    qtbot: QtBot, studies: dict[str, Path]
+    qtbot: QtBot, studies: dict[str, Path], shots: Path
 ) -> None:
     dialog = QtConsultRequestDialog([ARCHIVE], loaded=[studies["liu"]])
     qtbot.addWidget(dialog)
@@ -80,8 +80,7 @@ def test_a_study_of_another_patient_is_refused_with_both_identities(
     assert not attach.busy and attach.attached is None
     assert dialog.request_body()["study"] is None
     if os.environ.get("TC_SHOTS"):
-        Path("/tmp/shots").mkdir(exist_ok=True)
-        dialog.grab().save("/tmp/shots/request-refused-study.png")
+        dialog.grab().save(str(shots / "request-refused-study.png"))
 
     # the patient's own study (the name in another case and order) is accepted
     attach.choose([studies["wang"]])

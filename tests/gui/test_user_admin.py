@@ -54,7 +54,7 @@ def _state(widget: QtUserAdmin, username: str) -> str:
 
 
 def test_disable_enable_and_reset_from_the_panel(
-    qtbot: Any, admin_panel: tuple[QtUserAdmin, str], tmp_path: Path
+    qtbot: Any, admin_panel: tuple[QtUserAdmin, str], shots: Path
 ) -> None:
     widget, base_url = admin_panel
     assert not widget.toggle_button.isEnabled()  # nothing selected
@@ -65,8 +65,6 @@ def test_disable_enable_and_reset_from_the_panel(
     assert "dr.wang disabled." in widget.message.text()
     assert widget.toggle_button.text() == "Enable"
     assert _login(base_url, "dr.wang", "demo") == 401
-    shots = Path("/tmp/shots")
-    shots.mkdir(parents=True, exist_ok=True)
     widget.grab().save(str(shots / "user-admin.png"))
     widget.toggle_button.click()
     qtbot.waitUntil(lambda: _state(widget, "dr.wang") == "active", timeout=10000)

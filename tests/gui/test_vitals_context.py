@@ -1,7 +1,8 @@
 """The vitals panel bound to one patient context, looked at as a user would: whose vitals these are, old
 data never looking live (grey numerics with their age, a gap in the strips, the technical alarm), the
 call-ended state, clearing when the context ends, no alarm before a patient is attached, an HL7 feed for
-another patient on screen, and the lock screen's alarm line. Screenshots go to /tmp/shots."""
+another patient on screen, and the lock screen's alarm line. Screenshots go to the
+test's own folder (the ``shots`` fixture)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from core.consult.context import ConsultContext
 from core.consult.patient import Patient
 from core.vitals.bed import Bed, Feed
 from core.vitals.buffer import VitalsStore
+from core.vitals.hl7 import MllpListener
 from core.vitals.signals import Numeric, Wave
 from core.vitals.simulator import Scenario, SimulatorSource
 from core.vitals.sources import SourceKind
-from tests.helpers import free_port
 from widgets.deferred_panel import QtDeferredPanel
 from widgets.vitals import QtVitalsPanel, create_remote_vitals_panel, create_vitals_panel
 from widgets.vitals.context_bar import STALE_GREY
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.gui
 
 LIU = Patient("US-2026-0107", "Liu Fang", "F", date(1968, 3, 14), issuer="COUNTY-H")
 WANG = Patient("P-2", "Wang Lei", "M", date(1980, 1, 1))
-SHOTS = Path("/tmp/shots")
 
 
 class Bedside:
@@ -62,9 +62,8 @@ def show(qtbot, panels: list[QtVitalsPanel], panel: QtVitalsPanel) -> QtVitalsPa
     return panel
 
 
-def shoot(panel: QtVitalsPanel, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert panel.grab().save(str(SHOTS / name))
+def shoot(shots: Path, panel: QtVitalsPanel, name: str) -> None:
+    assert panel.grab().save(str(shots / name))
 
 
 def points(curve: Any) -> int:
@@ -77,7 +76,7 @@ def grey(panel: QtVitalsPanel, key: str) -> bool:
     return tile.stale and STALE_GREY in tile.styleSheet()
 
 
-def test_stale_data_turns_grey_with_its_age_a_gap_and_a_technical_alarm(qtbot, panels) -> None:  # type: ignore[no-untyped-def]
+def test_stale_data_turns_grey_with_its_age_a_gap_and_a_technical_alarm(qtbot, panels, shots) -> None:  # type: ignore[no-untyped-def]
     side = Bedside()
     side.context.open(LIU, consult_id=7)
     panel = show(
@@ -122,10 +121,10 @@ def test_stale_data_turns_grey_with_its_age_a_gap_and_a_technical_alarm(qtbot, p
     # the strips show a gap growing where the sweep would be, not a frozen trace
     ecg = panel.strips.traces[0]
     qtbot.waitUntil(lambda: np.isnan(ecg.y).sum() >= 1.5 * 500, timeout=3000)
-    shoot(panel, "vitals-stale.png")
+    shoot(shots, panel, "vitals-stale.png")
 
 
-def test_after_the_call_ends_the_last_values_are_history(qtbot, panels) -> None:  # type: ignore[no-untyped-def]
+def test_after_the_call_ends_the_last_values_are_history(qtbot, panels, shots) -> None:  # type: ignore[no-untyped-def]
     side = Bedside()
     side.bed.attach(LIU, 7)  # the specialist's side: the consult in context
     panel = show(
@@ -151,7 +150,7 @@ def test_after_the_call_ends_the_last_values_are_history(qtbot, panels) -> None:
     qtbot.waitUntil(lambda: panel.engine.alarms.snapshot().alarms == (), timeout=2000)  # no alarm on history
     qtbot.waitUntil(lambda: panel.banner.message.text() == "No active alarms", timeout=1000)
     assert panel.context_bar.who.text() == "Vitals of Liu Fang (ID US-2026-0107)"
-    shoot(panel, "vitals-call-ended.png")
+    shoot(shots, panel, "vitals-call-ended.png")
     side.bed.call_started()  # the next call: live again
     qtbot.waitUntil(lambda: panel.context_bar.feed is not Feed.ENDED, timeout=2000)
 
@@ -224,22 +223,25 @@ def test_no_alarm_before_a_patient_is_attached_and_the_scenario_label_matches(qt
     assert panel.tiles["abp"].value.text() == "78/42"
 
 
-def test_an_hl7_feed_for_another_patient_shows_a_technical_alarm(qtbot, panels) -> None:  # type: ignore[no-untyped-def]
+def test_an_hl7_feed_for_another_patient_shows_a_technical_alarm(qtbot, panels, shots) -> None:  # type: ignore[no-untyped-def]
     side = Bedside()
     side.context.open(LIU, consult_id=7)
     audited: list[tuple[str, dict[str, object]]] = []
-    port = free_port()
     panel = show(
         qtbot,
         panels,
         create_vitals_panel(
             bed=side.bed,
             store=side.store,
-            hl7_port=port,
+            hl7_port=0,  # the listener binds a free port itself and reports it
             start=SourceKind.HL7,
             audit=lambda action, details: audited.append((action, details)),
         ),
     )
+    assert panel.sources is not None
+    listener = panel.sources.active.handle
+    assert isinstance(listener, MllpListener) and listener.port != 0
+    port = listener.port
     message = (
         "MSH|^~\\&|MONITOR|ICU|TELECONSULT|SITE|20261123120000||ORU^R01|W1|P|2.5\r"
         "PID|||P-2^^^COUNTY-H||WANG^LEI\r"
@@ -253,7 +255,7 @@ def test_an_hl7_feed_for_another_patient_shows_a_technical_alarm(qtbot, panels) 
     )
     assert side.store.numeric(Numeric.HR) is None and panel.tiles["hr"].value.text() == "---"
     assert any(a == "vitals.feed.refused" and d["patient_id"] == "P-2" for a, d in audited)
-    shoot(panel, "vitals-other-patient.png")
+    shoot(shots, panel, "vitals-other-patient.png")
 
 
 class Listeners:

@@ -234,12 +234,11 @@ def test_limits_dialog_validates_applies_and_audits(qtbot) -> None:  # type: ign
 def test_source_picker_switches_to_replay_and_hl7_and_reports_bad_input(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import socket
 
-    from core.vitals.hl7 import frame
+    from core.vitals.hl7 import MllpListener, frame
     from core.vitals.sources import SourceError, SourceKind
-    from tests.helpers import free_port
 
-    port = free_port()
-    panel = create_vitals_panel(scenario=Scenario.NORMAL, hl7_port=port)
+    # port 0: the listener binds a free port itself and reports it (no window for another to take it)
+    panel = create_vitals_panel(scenario=Scenario.NORMAL, hl7_port=0)
     qtbot.addWidget(panel)
     panel.show()
     try:
@@ -260,7 +259,10 @@ def test_source_picker_switches_to_replay_and_hl7_and_reports_bad_input(qtbot, t
         assert panel.source_detail.text() == "ecg.csv" and not panel.scenario.isVisible()
         # HL7 feed from a monitor: an ORU^R01 over MLLP lands in the numerics
         panel._source_chosen(panel.source.findData(SourceKind.HL7.value))
-        assert panel.sources.active.kind is SourceKind.HL7 and str(port) in panel.source_detail.text()
+        listener = panel.sources.active.handle
+        assert panel.sources.active.kind is SourceKind.HL7 and isinstance(listener, MllpListener)
+        port = listener.port
+        assert port != 0 and str(port) in panel.source_detail.text()
         message = (
             "MSH|^~\\&|MONITOR|ICU|TELECONSULT|SITE|20261123120000||ORU^R01|MSG1|P|2.6\r"
             "PID|||P-1\r"

@@ -278,6 +278,15 @@ def api(make_server: Callable[..., Api]) -> Api:
 
 
 @pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: its own temporary folder, or $TELECONSULT_SHOTS (as in
+    tests/gui/conftest.py)."""
+    folder = Path(os.environ.get("TELECONSULT_SHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
 def janus() -> Iterator[Janus]:
     try:
         server = Janus()

@@ -26,7 +26,14 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from tests.helpers import end_process, free_port
+from tests.helpers import (
+    PORT_TRIES,
+    PortInUseError,
+    end_process,
+    free_port,
+    port_taken,
+    says_address_in_use,
+)
 
 JANUS = os.environ.get("TELECONSULT_JANUS", "/usr/bin/janus")
 JANUS_LIB = Path(os.environ.get("TELECONSULT_JANUS_LIB", "/usr/lib/x86_64-linux-gnu/janus"))
@@ -130,16 +137,42 @@ admin: {{
         (self.root / "janus.plugin.videoroom.jcfg").write_text("general: {\n}\n")
 
     def start(self, timeout: float = 20.0) -> Janus:
+        """Start Janus and wait until it answers; when its HTTP port was taken meanwhile, start again on
+        a new one (``PORT_TRIES`` in all)."""
+        for attempt in range(1, PORT_TRIES + 1):
+            try:
+                return self._start_once(timeout)
+            except PortInUseError:
+                self._end()
+                if attempt == PORT_TRIES:
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    raise
+                self.port = free_port()
+                self.log_file.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> Janus:
         self._write_config()
         command = [JANUS, "-F", str(self.root), "-C", str(self.root / "janus.jcfg")]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         deadline = time.monotonic() + timeout
+        process = self._process
         while not self.answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            taken = says_address_in_use(self.log_tail())
+            if taken or process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:  # it did not start: end it, then its stderr can be read to the end
+                    process.kill()
+                    process.wait(5)
+                error = process.stderr.read().decode(errors="replace") if process.stderr else ""
                 tail = self.log_tail()
+                # libmicrohttpd's bind error does not reach the log; Janus says only that it "Couldn't start
+                # webserver on port N" (and exits): whether the port is held by someone else tells why
+                if says_address_in_use(error + tail) or (
+                    "couldn't start webserver" in (error + tail).lower() and port_taken(self.port)
+                ):
+                    raise PortInUseError(f"janus could not bind port {self.port}: {error[-1500:]}\n{tail}")
                 self.stop()
                 raise RuntimeError(f"janus did not start: {error[-1500:]}\n{tail}")
             time.sleep(0.1)
@@ -165,9 +198,12 @@ admin: {{
 
     def stop(self) -> None:
         """End Janus and remove its folder. Calling it twice is harmless."""
+        self._end()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _end(self) -> None:
         process, self._process = self._process, None
         end_process(process, 10)
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Janus:
         return self.start()

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import end_process, free_port
+from tests.helpers import PORT_TRIES, PortInUseError, end_process, free_port, says_address_in_use
 
 TURNSERVER = os.environ.get("TELECONSULT_TURNSERVER", "/usr/bin/turnserver")
 CHROMIUM = os.environ.get("TELECONSULT_CHROMIUM", "/usr/bin/chromium")
@@ -60,6 +60,22 @@ class Coturn:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> Coturn:
+        """Start turnserver and wait until it answers STUN; when its port was taken meanwhile, start again
+        on a new one (``PORT_TRIES`` in all)."""
+        for attempt in range(1, PORT_TRIES + 1):
+            try:
+                return self._start_once(timeout)
+            except PortInUseError:
+                self._end()
+                if attempt == PORT_TRIES:
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    raise
+                self.port = free_port()
+                for log in self.root.glob("turn*.log"):
+                    log.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> Coturn:
         relay_low = 20000 + (self.port % 20000)
         command = [
             TURNSERVER,
@@ -86,11 +102,21 @@ class Coturn:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         deadline = time.monotonic() + timeout
+        process = self._process
         while not stun_ping(self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            taken = says_address_in_use(self.log_tail())
+            if taken or process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:  # it did not start: end it, then its stderr can be read to the end
+                    process.kill()
+                    process.wait(5)
+                error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                tail = self.log_tail()
+                if says_address_in_use(error + tail):
+                    raise PortInUseError(
+                        f"turnserver could not bind port {self.port}: {error[-1500:]}\n{tail}"
+                    )
                 self.stop()
-                raise RuntimeError(f"turnserver did not start: {error[-1500:]}\n{self.log_tail()}")
+                raise RuntimeError(f"turnserver did not start: {error[-1500:]}\n{tail}")
             time.sleep(0.1)
         return self
 
@@ -109,9 +135,12 @@ class Coturn:
         ]
 
     def stop(self) -> None:
+        self._end()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _end(self) -> None:
         process, self._process = self._process, None
         end_process(process, 5)
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Coturn:
         return self.start()

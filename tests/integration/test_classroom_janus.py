@@ -156,6 +156,15 @@ def test_unreachable_janus_falls_back_to_peer_to_peer(server: EmbeddedServer) ->
 # benchmarks/janus_class.py)
 
 
+def frames_out(host: ClassHost) -> dict[int, int]:
+    """Video frames each outgoing class stream (the Janus publication, or each peer-to-peer link) has
+    forwarded so far, by stream."""
+    tracks = [link.video for link in host.links.values()]
+    if host._janus_video is not None:
+        tracks.append(host._janus_video)
+    return {id(track): track.frames_forwarded for track in tracks}
+
+
 @pytest.mark.parametrize(("mode", "trainees"), [("janus", 10)])
 def test_instructor_cpu_and_bandwidth_janus_vs_peer_to_peer(
     server: EmbeddedServer, janus: Janus, mode: str, trainees: int
@@ -168,7 +177,10 @@ def test_instructor_cpu_and_bandwidth_janus_vs_peer_to_peer(
         async with instructor_in_call(base, trainees, 35.0, janus_url) as run:
             run.go.set()
             await until(lambda: [v.connected for v in run.model.viewers] == [True] * trainees, 40)
-            await asyncio.sleep(2.0)  # past the first keyframes
+            # past the first keyframes: every outgoing stream has carried two more seconds of video (at
+            # 15 fps) since the last trainee connected, however long that takes on a busy machine
+            start = frames_out(run.host)
+            await until(lambda: all(n >= start.get(k, 0) + 30 for k, n in frames_out(run.host).items()), 40)
             figures = await run.host.measure(6.0)
             figures["janus"] = float(run.host.publishing)
             return figures

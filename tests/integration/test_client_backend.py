@@ -14,7 +14,7 @@ from core.client.backend import BackendClient, BackendError, BackendUnreachableE
 from core.client.token_store import TokenStore
 from core.worklist.outbox import Outbox, OutboxSender
 from rtc.runtime import AsyncRuntime
-from tests.helpers import CONSULT_REQUEST, free_port
+from tests.helpers import CONSULT_REQUEST, free_port, port_taken
 from tests.secret_service import running_secret_service
 
 REQUEST = CONSULT_REQUEST
@@ -98,6 +98,21 @@ def test_unreachable_backend_is_reported_as_retryable(runtime: AsyncRuntime) -> 
     runtime.run(scenario(), timeout=30)
 
 
+def restart_on(database_url: str, port: int, timeout: float = 10.0) -> EmbeddedServer:
+    """The backend again on the same port (the point of the restart test); the port may take a moment
+    to be free again, so a start that fails while something holds it is retried for ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        restarted = EmbeddedServer(database_url, port=port)
+        try:
+            restarted.start()
+            return restarted
+        except RuntimeError:
+            if not port_taken(port) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_outbox_delivers_every_note_once_in_order_across_backend_and_app_restarts(
     server: EmbeddedServer, runtime: AsyncRuntime, tmp_path: Path
 ) -> None:
@@ -139,13 +154,15 @@ def test_outbox_delivers_every_note_once_in_order_across_backend_and_app_restart
     for text in texts[60:]:
         outbox.enqueue("notes", consult_id, {"text": text})
     assert outbox.pending_count() > 0
+    seen = len(links)
     sender = start_sender(outbox)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30
+    while False not in links[seen:] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert False in links[seen:], "the new sender reports the link down"
     assert outbox.pending_count() > 0, "nothing can be delivered while the backend is down"
-    assert False in links
 
-    restarted = EmbeddedServer(server.settings.database_url, port=port)
-    restarted.start()
+    restarted = restart_on(server.settings.database_url, port)
     try:
         runtime.run(client.login("dr.chen", "demo"), timeout=30)
         sender.wake()

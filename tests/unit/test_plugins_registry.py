@@ -255,8 +255,10 @@ def test_slow_analyser_is_cut_off_without_stalling_the_caller_or_the_others() ->
         time.sleep(0.02)
     assert len(results) >= count + 3  # the other analyser kept running
     assert all(r[:2] == ("hare", "fast") and r[2].numerics["n"] == 1000.0 for r in results)
+    [sloth] = [t for t in threading.enumerate() if t.name == "analyser-sloth-slow"]
     release.set()  # the cut-off analyser finishes late: its result is dropped
-    time.sleep(0.1)
+    sloth.join(10)  # its worker has returned: anything it would deliver is delivered by now
+    assert not sloth.is_alive()
     assert all(r[0] == "hare" for r in results)
     runner.close()
     runner.close()

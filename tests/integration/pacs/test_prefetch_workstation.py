@@ -53,7 +53,12 @@ def specialist(server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot) -> 
 
 
 def test_accept_prefetches_shows_ready_and_opens_in_imaging(
-    specialist: Composed, server: EmbeddedServer, orthanc: OrthancServer, qtbot: QtBot, tmp_path: Path
+    specialist: Composed,
+    server: EmbeddedServer,
+    orthanc: OrthancServer,
+    qtbot: QtBot,
+    tmp_path: Path,
+    shots: Path,
 ) -> None:
     series = synthetic.write_ct_series(
         tmp_path / "ct", (16, 64, 64), patient_name="Wang^Min", patient_id="P-1",
@@ -100,5 +105,4 @@ def test_accept_prefetches_shows_ready_and_opens_in_imaging(
     qtbot.waitUntil(lambda: getattr(panel, "series", None) is not None, timeout=30000)
     assert panel.series.series_instance_uid == series.series_uid  # type: ignore[attr-defined]
     if os.environ.get("TC_SHOTS"):
-        Path("/tmp/shots").mkdir(exist_ok=True)
-        worklist.grab().save("/tmp/shots/worklist_study_column.png")
+        worklist.grab().save(str(shots / "worklist_study_column.png"))

@@ -34,7 +34,7 @@ def _archive(orthanc: OrthancServer) -> PacsSettings:
 
 
 def test_request_dialog_sends_the_study_and_records_its_uid(
-    qtbot: QtBot, orthanc: OrthancServer, tmp_path: Path
+    qtbot: QtBot, orthanc: OrthancServer, tmp_path: Path, shots: Path
 ) -> None:
     series = synthetic.write_ct_series(
         tmp_path / "ct", (40, 96, 96), patient_name="Wang^Min", patient_id="P-9"
@@ -82,9 +82,7 @@ def test_request_dialog_sends_the_study_and_records_its_uid(
     assert body["study"] == {"study_instance_uid": series.study_uid, "source": "regional"}
     assert body["patient"]["name"] == "Wang Min" and body["urgency"] == "routine"
 
-    shots = Path("/tmp/shots")
     if os.environ.get("TC_SHOTS"):
-        shots.mkdir(exist_ok=True)
         dialog.grab().save(str(shots / "attach_dialog.png"))
     dialog.done(0)
     dialog.attach.close_model()  # twice is harmless

@@ -43,7 +43,12 @@ def county(server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot) -> I
 
 
 def test_new_request_with_an_attached_study(
-    county: Composed, server: EmbeddedServer, open_orthanc: OpenOrthanc, qtbot: QtBot, tmp_path: Path
+    county: Composed,
+    server: EmbeddedServer,
+    open_orthanc: OpenOrthanc,
+    qtbot: QtBot,
+    tmp_path: Path,
+    shots: Path,
 ) -> None:
     series = synthetic.write_ct_series(
         tmp_path / "ct", (12, 64, 64), patient_name="Li^Hua", patient_id="P-42"
@@ -99,5 +104,4 @@ def test_new_request_with_an_attached_study(
     row = next(r for r, i in enumerate(link.worklist.items) if i.study_uid == series.study_uid)
     assert worklist.table.item(row, worklist.STUDY_COLUMN).text() == "Attached"
     if os.environ.get("TC_SHOTS"):
-        Path("/tmp/shots").mkdir(exist_ok=True)
-        worklist.grab().save("/tmp/shots/worklist_county_doctor.png")
+        worklist.grab().save(str(shots / "worklist_county_doctor.png"))
