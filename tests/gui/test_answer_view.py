@@ -29,7 +29,6 @@ from widgets.answer_view import QtAnswerComposer, QtAnswerView
 from widgets.worklist_panel import QtWorklistPanel
 
 pytestmark = pytest.mark.gui
-SHOTS = Path("/tmp/shots")
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def _answer_json(series: synthetic.SyntheticSeries, refs: list[dict[str, str]]) 
 
 
 def test_answer_view_shows_text_and_key_images(
-    qtbot: QtBot, web: tuple[DicomWebClient, synthetic.SyntheticSeries], tmp_path: Path
+    qtbot: QtBot, web: tuple[DicomWebClient, synthetic.SyntheticSeries], tmp_path: Path, shots: Path
 ) -> None:
     client, series = web
     made = []
@@ -110,8 +109,7 @@ def test_answer_view_shows_text_and_key_images(
     qtbot.waitExposed(view)
     view._show_selected()
     assert view.preview.pixmap() is not None and not view.preview.pixmap().isNull()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    view.grab().save(str(SHOTS / "answer-view.png"))
+    view.grab().save(str(shots / "answer-view.png"))
     view.close_view()
     view.close_view()
 
@@ -136,7 +134,9 @@ def test_answer_view_reports_a_failed_fetch(qtbot: QtBot) -> None:
     assert "archive unreachable" in view.status.text() and view.thumbs.count() == 0
 
 
-def test_current_view_with_annotation_becomes_a_secondary_capture(qtbot: QtBot, tmp_path: Path) -> None:
+def test_current_view_with_annotation_becomes_a_secondary_capture(
+    qtbot: QtBot, tmp_path: Path, shots: Path
+) -> None:
     """The specialist's side: the slice view as shown (a measurement drawn on it) -> RGB -> Secondary
     Capture whose pixels are exactly what the view showed."""
     from viewers.dicom.keyimage import part10
@@ -174,8 +174,7 @@ def test_current_view_with_annotation_becomes_a_secondary_capture(qtbot: QtBot, 
     composer.text.setPlainText("No fracture. The measured distance is within normal limits.")
     composer.show()
     qtbot.waitExposed(composer)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    composer.grab().save(str(SHOTS / "answer-composer.png"))
+    composer.grab().save(str(shots / "answer-composer.png"))
     with qtbot.waitSignal(composer.sig_send) as sent:
         composer.send_button.click()
     text, images = sent.args

@@ -122,7 +122,7 @@ def test_no_endpoints_says_so(qtbot, tmp_path: Path) -> None:  # type: ignore[no
     assert not dialog.search_button.isEnabled() and not dialog.retrieve_button.isEnabled()
 
 
-def test_screenshot_with_results(qtbot, pacs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_screenshot_with_results(qtbot, pacs, tmp_path: Path, shots: Path) -> None:  # type: ignore[no-untyped-def]
     server, _ct = pacs
     dialog = _dialog(qtbot, server, tmp_path)
     dialog.search_button.click()
@@ -131,8 +131,6 @@ def test_screenshot_with_results(qtbot, pacs, tmp_path: Path) -> None:  # type: 
     row.setExpanded(True)
     qtbot.waitUntil(lambda: row.childCount() == 1, timeout=15000)
     QApplication.processEvents()
-    shots = Path("/tmp/shots")
-    shots.mkdir(parents=True, exist_ok=True)
     image = dialog.grab()
     assert image.save(str(shots / "pacs-dialog.png"))
     assert image.width() > 600

@@ -7,7 +7,6 @@ date; the UIDs stay as they were; a specialist opening the same study sees the r
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,6 +209,7 @@ def trainee_and_specialist(
 
 
 def test_trainee_sees_only_the_pseudonym_while_the_specialist_sees_the_patient(
+    shots: Path,
     trainee_and_specialist: tuple[Composed, Composed],
     server: EmbeddedServer,
     orthanc: OrthancServer,
@@ -269,9 +269,7 @@ def test_trainee_sees_only_the_pseudonym_while_the_specialist_sees_the_patient(
     # one pseudonym everywhere: the banner shows the backend's, not a second hash of it
     assert trainee.window.banner.name.text() == pseudonym.name
     assert pseudonym.patient_id in trainee.window.banner.patient_id.text()
-    if os.environ.get("TC_SHOTS"):
-        Path("/tmp/shots").mkdir(exist_ok=True)
-        trainee.window.grab().save("/tmp/shots/trainee-imaging.png")
+    trainee.window.grab().save(str(shots / "trainee-imaging.png"))
 
     # the specialist opening the same study sees who it is: the check above is not vacuous
     other = imaging_panel(specialist)
