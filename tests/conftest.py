@@ -123,10 +123,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
     """The real backend with the demo users, on SQLite, on a fixed loopback port (so it can restart there)."""
     from backend.server import EmbeddedServer
+    from tests.helpers import free_port
 
-    srv = EmbeddedServer(
-        f"sqlite:///{tmp_path / 'backend.sqlite3'}", seed_demo=True
-    )  # port 0: it reports its own
+    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'backend.sqlite3'}", port=free_port(), seed_demo=True)
     srv.start()
     yield srv
     srv.stop()
