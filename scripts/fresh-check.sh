@@ -85,6 +85,11 @@ cleanup() {
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
     umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}"
   done
+  # And what the tests mounted there themselves (ip netns add mounts /run/netns/NAME), deepest first.
+  local m
+  for m in $(mounted_under_target | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
   local left
   left=$(mounted_under_target)
   if [ -n "$left" ]; then
