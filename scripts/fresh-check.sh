@@ -103,6 +103,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'echo "fresh-check: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 # --- the chroot's folder -----------------------------------------------------------------------------
@@ -136,8 +137,8 @@ if [ -n "$proxy" ] && [ "$proxy" != DIRECT ] && [ -z "${http_proxy:-}" ]; then
 fi
 # The Debian mirror this machine uses.
 mirror=${FRESH_CHECK_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-  /etc/apt/sources.list.d/*.sources 2>/dev/null |
-  grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ')}
+  /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v '^\s*#' |
+  grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 
 say "debootstrap bookworm into $TARGET from $mirror"
