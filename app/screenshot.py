@@ -30,7 +30,7 @@ def schedule_screenshot(
     path: Path,
     delay_s: float,
     ready: Callable[[], bool] | None = None,
-    timeout_s: float = 60.0,
+    timeout_s: float = 40.0,
 ) -> None:
     """Grab ``window`` to ``path`` and quit, once ``ready()`` says the window shows what it should (the
     demo signed in, its worklist filled) and ``delay_s`` more has let it paint. A fixed delay alone was
