@@ -33,8 +33,18 @@ RESILIENT = {"ice_servers": [], "liveness_timeout": 2.0, "negotiation_timeout": 
 def namespace() -> Iterator[VethNamespace]:
     if not VethNamespace.available():
         pytest.skip("network namespaces are not available here (needs root or CAP_NET_ADMIN)")
-    with VethNamespace() as ns:
+    ns = VethNamespace()
+    try:  # delete() undoes whatever create() got to, also when it stopped half-way
+        problem = ""
+        try:
+            ns.create()
+        except OSError as exc:  # e.g. `ip netns exec` cannot remount /sys (a chroot, a container)
+            problem = str(exc)
+        if problem:
+            pytest.fail(f"could not set up the network namespace {ns.name}: {problem}", pytrace=False)
         yield ns
+    finally:
+        ns.delete()
 
 
 @pytest.fixture
