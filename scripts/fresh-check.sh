@@ -5,8 +5,9 @@
 # (Makefile, scripts/system-deps.sh, pyproject.toml) changes.
 #
 # The chroot gets this machine's apt sources and local apt settings (proxy included) and its pip
-# configuration (/etc/pip.conf, /etc/xdg/pip, ~/.config/pip, PIP_* variables); local folders these
-# name (find-links, file:// indexes) are bind-mounted read-only at the same path.
+# configuration (/etc/pip.conf, /etc/xdg/pip, ~/.config/pip, PIP_* variables), and its local CAs
+# (/usr/local/share/ca-certificates); local folders the pip configuration names (find-links, file://
+# indexes) are bind-mounted read-only at the same path.
 #
 # Usage (as root): scripts/fresh-check.sh [--keep] [TARGET]
 #   TARGET  the chroot folder (default /var/tmp/teleconsult-fresh); must be empty, missing, or a
@@ -22,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
     -h | --help)
-      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
@@ -170,6 +171,13 @@ done
 cp /etc/resolv.conf "$TARGET/etc/resolv.conf" 2>/dev/null || true
 cp /etc/hosts "$TARGET/etc/hosts" 2>/dev/null || true
 
+# The machine's own certificate authorities (an HTTPS proxy's, say): update-ca-certificates keeps them
+# in the bundle when the ca-certificates package is installed in the chroot.
+if [ -d /usr/local/share/ca-certificates ]; then
+  mkdir -p "$TARGET/usr/local/share/ca-certificates"
+  cp -rv /usr/local/share/ca-certificates/. "$TARGET/usr/local/share/ca-certificates/"
+fi
+
 [ -f /etc/pip.conf ] && cp -v /etc/pip.conf "$TARGET/etc/pip.conf"
 [ -d /etc/xdg/pip ] && mkdir -p "$TARGET/etc/xdg" && cp -rv /etc/xdg/pip "$TARGET/etc/xdg/"
 if [ -d "$HOME/.config/pip" ]; then
@@ -230,6 +238,7 @@ git -C "$TARGET/root/teleconsult" -c advice.detachedHead=false checkout -q "$COM
 say "make test in the chroot (log: $TARGET/root/make-test.log; timeout ${TIMEOUT}s)"
 started=$SECONDS
 set +e
+trap - ERR
 in_chroot timeout --kill-after=60 "$TIMEOUT" \
   bash -c 'cd /root/teleconsult && make test' 2>&1 | tee "$TARGET/root/make-test.log"
 rc=${PIPESTATUS[0]}
