@@ -23,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
     -h | --help)
-      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
