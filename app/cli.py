@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.logs import setup_logging
 from app.versions import app_version
@@ -21,6 +23,10 @@ from core.config.settings import (
     load_site_config,
 )
 from core.i18n import SUPPORTED_LANGUAGES, resolve_language
+
+if TYPE_CHECKING:
+    from app.context import Workstation
+    from app.services import BackendLink
 
 log = logging.getLogger("app")
 _STARTED = time.perf_counter()
@@ -78,6 +84,44 @@ def doctor(argv: list[str]) -> int:
         print(json.dumps(render_probe()), flush=True)
         return 0
     return doctor_main(argv, app_paths(), app_version())
+
+
+def _screenshot_ready(link: BackendLink, ws: Workstation) -> Callable[[], bool]:
+    """When the window shows what a screenshot is for: the demo signed in with its worklist filled
+    (for the specialist, with the county doctor's live request in it);
+    without the demo, the backend reached (a sign-in dialog, then). A backend or sign-in failure is
+    ready too: the picture shows it."""
+    from app.demo import LIVE_REQUEST
+
+    seen = {"failed": False, "fetches": 0}
+
+    def failed(*_args: object) -> None:
+        seen["failed"] = True
+
+    def fetched() -> None:
+        seen["fetches"] += 1
+
+    link.sig_failed.connect(failed)
+    link.sig_sign_in_failed.connect(failed)
+    link.worklist.changed.connect(fetched)
+    live_question = LIVE_REQUEST["question"]
+
+    def ready() -> bool:
+        if seen["failed"]:
+            return True
+        if not ws.demo:
+            return link.client is not None
+        user = link.sign_in_state.user
+        if user is None:
+            return False
+        if user.role == Role.IT_ADMIN.value:
+            return True  # IT has no worklist
+        items = link.worklist.items
+        if ws.role is Role.SPECIALIST:
+            return any(i.question == live_question for i in items)  # the identity waits for accept
+        return seen["fetches"] > 0
+
+    return ready
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         from app.screenshot import schedule_screenshot
 
-        schedule_screenshot(window, args.screenshot, args.screenshot_delay)
+        schedule_screenshot(
+            window, args.screenshot, args.screenshot_delay, _screenshot_ready(composed.link, ws)
+        )
 
     code = app.exec()
     composed.shutdown()

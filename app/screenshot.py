@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -11,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 log = logging.getLogger(__name__)
+_POLL_MS = 100
 
 
 def grab(window: QWidget) -> QPixmap:
@@ -22,7 +25,20 @@ def grab(window: QWidget) -> QPixmap:
     return screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
 
 
-def schedule_screenshot(window: QWidget, path: Path, delay_s: float) -> None:
+def schedule_screenshot(
+    window: QWidget,
+    path: Path,
+    delay_s: float,
+    ready: Callable[[], bool] | None = None,
+    timeout_s: float = 40.0,
+) -> None:
+    """Grab ``window`` to ``path`` and quit, once ``ready()`` says the window shows what it should (the
+    demo signed in, its worklist filled) and ``delay_s`` more has let it paint. A fixed delay alone was
+    not enough: on a first start (cold caches, a new data folder) the demo was still signing in, and the
+    picture was an empty window. Never waits more than ``timeout_s`` for ``ready``: then it says so on
+    stderr and grabs what there is."""
+    started = time.monotonic()
+
     def shoot() -> None:
         QApplication.processEvents()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,4 +51,17 @@ def schedule_screenshot(window: QWidget, path: Path, delay_s: float) -> None:
         window.close()
         QApplication.exit(0 if ok else 3)
 
-    QTimer.singleShot(int(delay_s * 1000), shoot)
+    def wait() -> None:
+        if ready is None or ready():
+            log.info("screenshot: the window was ready after %.1f s", time.monotonic() - started)
+        elif time.monotonic() - started < timeout_s:
+            QTimer.singleShot(_POLL_MS, wait)
+            return
+        else:
+            print(
+                f"the window was not ready after {timeout_s:.0f} s; the screenshot shows it as it is",
+                file=sys.stderr,
+            )
+        QTimer.singleShot(int(delay_s * 1000), shoot)
+
+    QTimer.singleShot(0, wait)

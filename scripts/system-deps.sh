@@ -49,15 +49,68 @@ for p in "${PKGS[@]}" "${TEST_PKGS[@]}"; do
   fi
 done
 
+# PyInstaller bundles the interpreter's shared library. Debian's python3 links it statically, so the
+# shared one comes from its own package (libpython3.11 on bookworm); a Python built elsewhere (pyenv,
+# python.org) ships its own libpython beside it and needs nothing here.
+python=${PYTHON:-python3}
+if exe=$("$python" -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null) &&
+  dpkg-query -S "$exe" >/dev/null 2>&1; then
+  libpython=$("$python" -c 'import sys; print(f"libpython{sys.version_info[0]}.{sys.version_info[1]}")')
+  if ! dpkg-query -W -f='${Status}' "$libpython" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$libpython")
+  fi
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
+# Packages that ship a system service. The tests start their own instances (own ports, own data), so
+# the set-up keeps the system ones off: they would otherwise listen on the default ports.
+SERVICE_PKGS=(postgresql orthanc coturn janus redis-server)
+new_services=()
+for p in "${missing[@]}"; do
+  for s in "${SERVICE_PKGS[@]}"; do
+    if [ "$p" = "$s" ]; then new_services+=("$p"); fi
+  done
+done
+
 echo "Installing system packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  # Without systemd, invoke-rc.d asks /usr/sbin/policy-rc.d whether a package may start its service:
+  # 101 says no. Only for this install, and only where no policy is in place already.
+  policy=
+  if [ ! -d /run/systemd/system ] && [ ${#new_services[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# Written by scripts/system-deps.sh during its install only.\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$policy" ]; then
+    rm -f "$policy"
+    trap - EXIT
+    echo "Did not start the services of ${new_services[*]} (no systemd; policy-rc.d said no during the install)."
+  fi
+  if [ -d /run/systemd/system ] && [ ${#new_services[@]} -gt 0 ]; then
+    units=()
+    for s in "${new_services[@]}"; do
+      if systemctl cat "$s.service" >/dev/null 2>&1; then
+        units+=("$s.service")
+      fi
+    done
+    if [ ${#units[@]} -gt 0 ]; then
+      systemctl disable --now "${units[@]}" || true
+      # postgresql.service only groups the clusters; the new cluster's own unit must go as well.
+      if [[ " ${units[*]} " == *" postgresql.service "* ]]; then
+        systemctl stop 'postgresql@*.service' 2>/dev/null || true
+      fi
+      echo "Disabled and stopped the system services ${units[*]}: the tests start their own" \
+        "instances. To use them: systemctl enable --now ${units[*]}"
+    fi
+  fi
 else
   echo "These Debian packages are missing. Install them with:" >&2
   echo "  sudo apt-get install -y ${missing[*]}" >&2

@@ -37,8 +37,18 @@ def namespace() -> Iterator[VethNamespace]:
             "(run make test as root, as CI does) and iproute2 (scripts/system-deps.sh)",
             pytrace=False,
         )
-    with VethNamespace() as ns:
+    ns = VethNamespace()
+    try:  # delete() undoes whatever create() got to, also when it stopped half-way
+        problem = ""
+        try:
+            ns.create()
+        except OSError as exc:  # e.g. `ip netns exec` cannot remount /sys (a chroot, a container)
+            problem = str(exc)
+        if problem:
+            pytest.fail(f"could not set up the network namespace {ns.name}: {problem}", pytrace=False)
         yield ns
+    finally:
+        ns.delete()
 
 
 @pytest.fixture
