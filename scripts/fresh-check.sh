@@ -82,14 +82,15 @@ cleanup() {
     done
     [ "$killed" -eq 1 ] && sleep 2
   done
-  local i
-  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}"
-  done
-  # And what the tests mounted there themselves (ip netns add mounts /run/netns/NAME), deepest first.
+  # Everything mounted there, deepest first (sort -r puts a folder after what lies in it): ours, what
+  # the tests mounted themselves (ip netns add mounts /run/netns and /run/netns/NAME, some twice over),
+  # and the chroot's own bind mount last.
   local m
-  for m in $(mounted_under_target | sort -r); do
-    umount "$m" 2>/dev/null || umount -l "$m"
+  for _ in 1 2 3 4 5; do
+    [ -z "$(mounted_under_target)" ] && break
+    for m in $(mounted_under_target | LC_ALL=C sort -r); do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+    done
   done
   local left
   left=$(mounted_under_target)
@@ -151,6 +152,10 @@ debootstrap bookworm "$TARGET" "$mirror" >"$TARGET.debootstrap.log" 2>&1 || {
 rm -f "$TARGET.debootstrap.log"
 touch "$MARKER"
 echo "debootstrap took $((SECONDS - started)) s"
+
+# A machine's root is a mount point; a bare folder is not, and `ip netns exec` (which makes / a slave
+# mount first) fails there. Bind the chroot onto itself; everything else is mounted on top.
+mount_in "$TARGET" --bind "$TARGET"
 
 # --- this machine's apt and pip configuration --------------------------------------------------------
 say "copying apt and pip configuration"
