@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # A consult request as the county doctor's workstation sends it.
 CONSULT_REQUEST = {
@@ -40,6 +44,23 @@ PORT_TRIES = 3  # start-ups of an external server, each on newly picked ports, b
 class PortInUseError(RuntimeError):
     """An external server the tests start could not bind the port picked for it: another process took
     it between ``free_port()`` and the server's start. The caller picks new ports and starts again."""
+
+
+def start_with_port_retries(
+    start_once: Callable[[], T], *, end: Callable[[], None], new_ports: Callable[[], None], root: Path
+) -> T:
+    """``start_once()``; when it raises PortInUseError, ``end()`` what it started, ``new_ports()`` and try
+    again, ``PORT_TRIES`` in all. After the last failure the server's folder ``root`` is removed."""
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return start_once()
+        except PortInUseError:
+            end()
+            if attempt == PORT_TRIES:
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+            new_ports()
+    raise AssertionError("unreachable")
 
 
 def port_taken(port: int, host: str = "127.0.0.1") -> bool:

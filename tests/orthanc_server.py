@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import PORT_TRIES, PortInUseError, free_port, says_address_in_use
+from tests.helpers import PortInUseError, free_port, says_address_in_use, start_with_port_retries
 from viewers.dicom.synthetic import SyntheticSeries
 
 ORTHANC_BIN = Path("/usr/sbin/Orthanc")
@@ -137,16 +137,13 @@ class OrthancServer:
         reason = available()
         if reason:
             raise RuntimeError(reason)
-        for attempt in range(1, PORT_TRIES + 1):
-            try:
-                return self._start_once(timeout_s)
-            except PortInUseError:
-                self._end()
-                if attempt == PORT_TRIES:
-                    shutil.rmtree(self.root, ignore_errors=True)
-                    raise
-                self.http_port, self.dicom_port = free_port(), free_port()
-        raise AssertionError("unreachable")
+
+        def new_ports() -> None:
+            self.http_port, self.dicom_port = free_port(), free_port()
+
+        return start_with_port_retries(
+            lambda: self._start_once(timeout_s), end=self._end, new_ports=new_ports, root=self.root
+        )
 
     def _start_once(self, timeout_s: float) -> OrthancServer:
         config = self.root / "orthanc.json"

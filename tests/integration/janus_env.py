@@ -27,12 +27,12 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.helpers import (
-    PORT_TRIES,
     PortInUseError,
     end_process,
     free_port,
     port_taken,
     says_address_in_use,
+    start_with_port_retries,
 )
 
 JANUS = os.environ.get("TELECONSULT_JANUS", "/usr/bin/janus")
@@ -139,17 +139,14 @@ admin: {{
     def start(self, timeout: float = 20.0) -> Janus:
         """Start Janus and wait until it answers; when its HTTP port was taken meanwhile, start again on
         a new one (``PORT_TRIES`` in all)."""
-        for attempt in range(1, PORT_TRIES + 1):
-            try:
-                return self._start_once(timeout)
-            except PortInUseError:
-                self._end()
-                if attempt == PORT_TRIES:
-                    shutil.rmtree(self.root, ignore_errors=True)
-                    raise
-                self.port = free_port()
-                self.log_file.unlink(missing_ok=True)
-        raise AssertionError("unreachable")
+
+        def new_ports() -> None:
+            self.port = free_port()
+            self.log_file.unlink(missing_ok=True)
+
+        return start_with_port_retries(
+            lambda: self._start_once(timeout), end=self._end, new_ports=new_ports, root=self.root
+        )
 
     def _start_once(self, timeout: float) -> Janus:
         self._write_config()

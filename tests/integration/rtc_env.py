@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import PORT_TRIES, PortInUseError, end_process, free_port, says_address_in_use
+from tests.helpers import PortInUseError, end_process, free_port, says_address_in_use, start_with_port_retries
 
 TURNSERVER = os.environ.get("TELECONSULT_TURNSERVER", "/usr/bin/turnserver")
 CHROMIUM = os.environ.get("TELECONSULT_CHROMIUM", "/usr/bin/chromium")
@@ -62,18 +62,15 @@ class Coturn:
     def start(self, timeout: float = 15.0) -> Coturn:
         """Start turnserver and wait until it answers STUN; when its port was taken meanwhile, start again
         on a new one (``PORT_TRIES`` in all)."""
-        for attempt in range(1, PORT_TRIES + 1):
-            try:
-                return self._start_once(timeout)
-            except PortInUseError:
-                self._end()
-                if attempt == PORT_TRIES:
-                    shutil.rmtree(self.root, ignore_errors=True)
-                    raise
-                self.port = free_port()
-                for log in self.root.glob("turn*.log"):
-                    log.unlink(missing_ok=True)
-        raise AssertionError("unreachable")
+
+        def new_ports() -> None:
+            self.port = free_port()
+            for log in self.root.glob("turn*.log"):
+                log.unlink(missing_ok=True)
+
+        return start_with_port_retries(
+            lambda: self._start_once(timeout), end=self._end, new_ports=new_ports, root=self.root
+        )
 
     def _start_once(self, timeout: float) -> Coturn:
         relay_low = 20000 + (self.port % 20000)
