@@ -720,9 +720,10 @@ def _build(r: Report) -> _ReportPdf:
 
 
 def _with_signature_fields(
-    document: bytes, boxes: dict[str, tuple[int, tuple[float, float, float, float]]]
+    document: bytes, boxes: dict[str, tuple[int, tuple[float, float, float, float]]], moment: datetime
 ) -> bytes:
-    """The document rewritten (one revision) with the empty signature fields in their boxes."""
+    """The document rewritten (one revision) with the empty signature fields in their boxes; dated
+    ``moment`` (the report's), not the clock: the same report, the same file."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.pdf_utils.writer import copy_into_new_writer
@@ -735,6 +736,15 @@ def _with_signature_fields(
     for name, (page, box) in boxes.items():
         rounded: Any = tuple(round(v) for v in box)
         append_signature_field(writer, SigFieldSpec(sig_field_name=name, on_page=page, box=rounded))
+    stamp_meta = writer._update_meta  # pyHanko dates the rewrite with the clock (ModDate); ours instead
+
+    def dated_meta() -> None:
+        stamp_meta()
+        info = writer._info.get_object() if writer._info is not None else None
+        if info is not None and "/ModDate" in info:
+            info["/ModDate"] = generic.pdf_date(moment)
+
+    writer._update_meta = dated_meta  # type: ignore[method-assign]
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -743,4 +753,4 @@ def _with_signature_fields(
 def render_pdf(report: Report) -> bytes:
     """The report as an A4 PDF in ``report.language``, with empty ``author`` and ``cosigner`` fields."""
     pdf = _build(report)
-    return _with_signature_fields(bytes(pdf.output()), pdf.signature_boxes)
+    return _with_signature_fields(bytes(pdf.output()), pdf.signature_boxes, report.created_at)
